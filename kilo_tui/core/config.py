@@ -1,6 +1,27 @@
-"""Settings: config TOML → environment → CLI flags, into one validated object."""
+"""Settings: config TOML → environment → CLI flags, into one validated object.
+
+The file is ``config.toml`` in :func:`kilo_tui.core.paths.config_dir` (``$KILO_TUI_HOME``
+when set). It is read with tomllib and written with tomli-w, atomically and with mode
+0600 because it may hold API keys. Every problem is a :class:`ConfigError` naming the
+file, the line and the key — never a traceback.
+
+Environment overrides: ``KILO_TUI_MODEL``, ``KILO_TUI_SMALL_MODEL``, ``KILO_TUI_MODE``,
+``KILO_TUI_THEME``. CLI flags arrive as ``overrides`` (dotted keys).
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kilo_tui.core import paths
 
 
 class ConfigError(Exception):
@@ -27,3 +48,316 @@ class ConfigError(Exception):
         if self.key:
             where += f", key '{self.key}'"
         return f"{where}: {self.message}"
+
+
+# ----------------------------------------------------------------- the schema
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    fuzzy_match_threshold: float = 1.0
+    """apply_diff: similarity needed for a fuzzy SEARCH match (1.0 = exact only)."""
+    command_timeout: float = 600.0
+    """execute_command: seconds before a command is killed."""
+    max_read_lines: int = 2000
+    """read_file: lines returned before truncating with a note."""
+    command_output_limit: int = 20_000
+    """execute_command: characters of output sent to the model (head + tail)."""
+    max_retries: int = 5
+    retry_base_delay: float = 2.0
+    use_agents_md: bool = True
+    custom_instructions: str = ""
+    fetch_urls: bool = True
+    """Expand ``@https://…`` mentions by fetching the page."""
+    problems_commands: tuple[str, ...] = ()
+    """Commands whose output ``@problems`` shows (defaults detected when empty)."""
+    condense_threshold: float = 0.8
+    """Condense the context when it passes this share of the context window."""
+    repetition_limit: int = 3
+    """Stop after the same failing tool call is repeated this many times."""
+
+
+@dataclass(frozen=True)
+class CheckpointSettings:
+    enabled: bool = True
+    retention_days: int = 30
+    max_file_size: int = 10_000_000
+    exclude: tuple[str, ...] = ()
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The merged, validated settings. Frozen: change them with :func:`save_settings_value`."""
+
+    model: str | None = None
+    small_model: str | None = None
+    mode: str = "code"
+    theme: str = "kilo-dark"
+    keymap: dict[str, str] = field(default_factory=dict)
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    auto_approve: dict[str, Any] = field(default_factory=dict)
+    agent: AgentSettings = field(default_factory=AgentSettings)
+    checkpoints: CheckpointSettings = field(default_factory=CheckpointSettings)
+    source: str = ""
+    """The config file the settings came from (may not exist)."""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+_TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
+    "model": str,
+    "small_model": str,
+    "mode": str,
+    "theme": str,
+    "keymap": dict,
+    "providers": dict,
+    "auto_approve": dict,
+    "agent": dict,
+    "checkpoints": dict,
+}
+
+_ENV_OVERRIDES = {
+    "KILO_TUI_MODEL": "model",
+    "KILO_TUI_SMALL_MODEL": "small_model",
+    "KILO_TUI_MODE": "mode",
+    "KILO_TUI_THEME": "theme",
+}
+
+
+# ------------------------------------------------------------------- loading
+
+
+def load_settings(
+    workspace: Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    config_path: Path | None = None,
+) -> Settings:
+    """Read the config file, apply environment and CLI overrides, validate.
+
+    ``workspace`` is accepted for symmetry with project-level files; project overrides
+    of the auto-approve policy are read by :mod:`kilo_tui.core.approval`.
+    """
+    path = config_path or paths.config_file()
+    text, data = _read_toml(path)
+    for env, key in _ENV_OVERRIDES.items():
+        if value := os.environ.get(env):
+            data[key] = value
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(data, dotted, value)
+    return _validate(data, str(path), text)
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "", {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from exc
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        message = str(exc).split(" (at line")[0]
+        raise ConfigError(f"invalid TOML: {message}", path=str(path), line=line) from exc
+
+
+def _line_from_message(message: str) -> int | None:
+    match = re.search(r"at line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
+    def fail(key: str, message: str) -> ConfigError:
+        section, _, leaf = key.rpartition(".")
+        return ConfigError(message, path=source, line=_line_of(text, section, leaf), key=key)
+
+    for key, value in data.items():
+        expected = _TOP_LEVEL.get(key)
+        if expected is None:
+            raise fail(key, f"unknown setting (known: {', '.join(sorted(_TOP_LEVEL))})")
+        if not isinstance(value, expected):
+            raise fail(key, f"expected {_type_name(expected)}, got {_type_name(type(value))}")
+    keymap = data.get("keymap", {})
+    for binding, keys in keymap.items():
+        if not isinstance(keys, str):
+            raise fail(f"keymap.{binding}", 'expected a string of keys, e.g. "ctrl+s"')
+    providers = data.get("providers", {})
+    for name, conf in providers.items():
+        if not isinstance(conf, dict):
+            raise fail(f"providers.{name}", "expected a table, e.g. [providers.ollama]")
+    agent = _section(AgentSettings, data.get("agent", {}), "agent", fail)
+    checkpoints = _section(CheckpointSettings, data.get("checkpoints", {}), "checkpoints", fail)
+    return Settings(
+        model=data.get("model") or None,
+        small_model=data.get("small_model") or None,
+        mode=data.get("mode", "code"),
+        theme=data.get("theme", "kilo-dark"),
+        keymap=dict(keymap),
+        providers={k: dict(v) for k, v in providers.items()},
+        auto_approve=dict(data.get("auto_approve", {})),
+        agent=agent,
+        checkpoints=checkpoints,
+        source=source,
+        raw=data,
+    )
+
+
+def _section(cls: type, values: dict[str, Any], name: str, fail: Any) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        f = fields.get(key)
+        if f is None:
+            raise fail(f"{name}.{key}", f"unknown setting (known: {', '.join(sorted(fields))})")
+        default = f.default
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise fail(f"{name}.{key}", "expected a list of strings")
+            value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise fail(f"{name}.{key}", "expected true or false")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise fail(f"{name}.{key}", "expected a number")
+            value = float(value)
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise fail(f"{name}.{key}", "expected a whole number")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise fail(f"{name}.{key}", "expected a string")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {
+        str: "a string",
+        dict: "a table",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+    }
+    if isinstance(t, tuple):
+        return " or ".join(names.get(x, x.__name__) for x in t)
+    return names.get(t, t.__name__)
+
+
+def _line_of(text: str, section: str, key: str) -> int | None:
+    """The 1-based line where ``key`` is set inside ``[section]`` (best effort)."""
+    current = ""
+    key_re = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", stripped)
+        if header:
+            current = header.group(1)
+            if current == f"{section}.{key}".strip(".") or (not section and current == key):
+                return number
+            continue
+        if current == section and key_re.match(line):
+            return number
+    return None
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+# ------------------------------------------------------------------- writing
+
+
+def write_toml_atomic(path: Path, data: dict[str, Any], *, mode: int = 0o600) -> None:
+    """Write ``data`` as TOML to ``path`` atomically (temp file + rename), with ``mode``."""
+    import tomli_w
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            tomli_w.dump(data, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_settings_value(key: str, value: Any, *, config_path: Path | None = None) -> Path:
+    """Set one dotted ``key`` in the config file (atomic, mode 0600). Returns the file."""
+    path = config_path or paths.config_file()
+    _text, data = _read_toml(path)
+    _set_dotted(data, key, value)
+    write_toml_atomic(path, data)
+    return path
+
+
+# -------------------------------------------------------------- providers/keys
+
+PROVIDER_KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "xai": "XAI_API_KEY",
+}
+LOCAL_PROVIDERS = ("ollama", "ollama_chat", "lm_studio")
+
+
+def model_provider(model: str) -> str:
+    return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def provider_credentials(settings: Settings, model: str) -> tuple[str | None, str | None]:
+    """``(api_base, api_key)`` for ``model`` from the config; ``None`` lets litellm use
+    the provider's usual environment variables."""
+    provider = model_provider(model)
+    conf = settings.providers.get(provider, {})
+    api_key = conf.get("api_key")
+    if api_key is None and (env := conf.get("api_key_env")):
+        api_key = os.environ.get(str(env))
+    api_base = conf.get("api_base")
+    if api_base is None and provider == "lm_studio":
+        api_base = "http://localhost:1234/v1"  # never fall through to OpenAI's servers
+    return api_base, api_key
+
+
+def provider_key_available(settings: Settings, model: str | None) -> bool:
+    """True if a key for ``model``'s provider is in the config or the environment."""
+    if not model:
+        return False
+    provider = model_provider(model)
+    if provider in LOCAL_PROVIDERS:
+        return True
+    conf = settings.providers.get(provider, {})
+    if conf.get("api_key") or (conf.get("api_key_env") and os.environ.get(conf["api_key_env"])):
+        return True
+    env = PROVIDER_KEY_ENV.get(provider)
+    return bool(env and os.environ.get(env))
+
+
+def kilocode_small_model() -> str | None:
+    """``small_model`` from Kilo's ``~/.kilocode/config.json`` (or ``~/.config/kilo``)."""
+    for candidate in (
+        paths.kilocode_home() / "config.json",
+        Path.home() / ".config" / "kilo" / "config.json",
+    ):
+        try:
+            data = json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        value = data.get("small_model") if isinstance(data, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None

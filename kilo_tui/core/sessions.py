@@ -1,0 +1,356 @@
+"""The session store: one SQLite database (WAL) holding tasks, messages, events and usage.
+
+Everything is written as it happens, one autocommitted statement at a time, so killing
+the process loses nothing that was already shown and a task can always be resumed.
+
+- ``tasks``: one row per task (title, workspace, model, mode, status, token and cost
+  totals, parent task for subtasks).
+- ``messages``: the exact message history sent to the model. Rows are never deleted by
+  condensing or rewinding; they are marked inactive, so the full record stays. ``seq`` is
+  a REAL so a summary can be slotted between the first message and the kept tail.
+- ``events``: every bus event except the per-token deltas, for replaying a task's chat.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kilo_tui.core import paths
+from kilo_tui.core.events import (
+    AssistantDelta,
+    CommandOutput,
+    Event,
+    ReasoningDelta,
+    TitleGenerated,
+    UsageUpdated,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    mode TEXT NOT NULL DEFAULT 'code',
+    status TEXT NOT NULL DEFAULT 'active',
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    cost REAL,
+    cost_known INTEGER NOT NULL DEFAULT 1,
+    parent_id TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_workspace ON tasks(workspace, updated_at);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    seq REAL NOT NULL,
+    role TEXT NOT NULL,
+    data TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_task ON messages(task_id, seq);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    ts REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_task ON events(task_id, id);
+"""
+
+# Per-token and per-chunk events are not stored one by one; their aggregates are.
+_SKIPPED_EVENTS = (AssistantDelta, ReasoningDelta)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: str
+    workspace: str
+    title: str
+    created_at: float
+    updated_at: float
+    model: str
+    mode: str
+    status: str
+    tokens_in: int
+    tokens_out: int
+    cost: float | None
+    parent_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "workspace": self.workspace,
+            "model": self.model,
+            "mode": self.mode,
+            "status": self.status,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost": self.cost,
+            "parent_id": self.parent_id,
+        }
+
+
+class SessionStore:
+    """Thread-safe access to the session database."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or paths.sessions_db()
+        paths.ensure_dir(self.path.parent)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=10
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, params)
+
+    # ------------------------------------------------------------- tasks
+
+    def create_task(
+        self,
+        task_id: str,
+        *,
+        workspace: str,
+        model: str,
+        mode: str,
+        title: str = "",
+        parent_id: str | None = None,
+    ) -> None:
+        now = time.time()
+        self._exec(
+            "INSERT INTO tasks (id, workspace, title, created_at, updated_at, model, mode,"
+            " parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (task_id, workspace, title, now, now, model, mode, parent_id),
+        )
+
+    def update_task(self, task_id: str, **fields: Any) -> None:
+        allowed = {
+            "title",
+            "model",
+            "mode",
+            "status",
+            "tokens_in",
+            "tokens_out",
+            "cost",
+            "cost_known",
+        }
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown task fields: {sorted(unknown)}")
+        fields["updated_at"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self._exec(f"UPDATE tasks SET {assignments} WHERE id = ?", (*fields.values(), task_id))
+
+    def get_task(self, task_id: str) -> TaskRecord | None:
+        row = self._exec("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            # Allow unambiguous prefixes, as for git hashes.
+            rows = self._exec(
+                "SELECT * FROM tasks WHERE id LIKE ? LIMIT 2", (task_id + "%",)
+            ).fetchall()
+            row = rows[0] if len(rows) == 1 else None
+        return _task(row) if row else None
+
+    def list_tasks(
+        self, *, workspace: str | None = None, include_subtasks: bool = False
+    ) -> list[TaskRecord]:
+        """Tasks newest first (by last activity), optionally for one workspace."""
+        sql = "SELECT * FROM tasks"
+        clauses: list[str] = []
+        params: list[Any] = []
+        if workspace is not None:
+            clauses.append("workspace = ?")
+            params.append(workspace)
+        if not include_subtasks:
+            clauses.append("parent_id IS NULL")
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY updated_at DESC, created_at DESC"
+        return [_task(row) for row in self._exec(sql, tuple(params)).fetchall()]
+
+    def latest_task(self, workspace: str) -> TaskRecord | None:
+        tasks = self.list_tasks(workspace=workspace)
+        return tasks[0] if tasks else None
+
+    def delete_task(self, task_id: str) -> bool:
+        record = self.get_task(task_id)
+        if record is None:
+            return False
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM tasks WHERE id = ? OR parent_id = ?", (record.id, record.id)
+            )
+        return True
+
+    # ---------------------------------------------------------- messages
+
+    def append_message(self, task_id: str, message: dict[str, Any]) -> float:
+        """Append one message to the task's active history. Returns its ``seq``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE task_id = ?", (task_id,)
+            ).fetchone()
+            seq = float(int(row[0]) + 1)
+            self._db.execute(
+                "INSERT INTO messages (task_id, seq, role, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (task_id, seq, message.get("role", ""), json.dumps(message), time.time()),
+            )
+        return seq
+
+    def load_messages(self, task_id: str) -> list[dict[str, Any]]:
+        """The active message history, in order: exactly what the model would be sent."""
+        rows = self._exec(
+            "SELECT data FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
+            (task_id,),
+        ).fetchall()
+        return [json.loads(row["data"]) for row in rows]
+
+    def count_all_messages(self, task_id: str) -> int:
+        row = self._exec("SELECT COUNT(*) FROM messages WHERE task_id = ?", (task_id,))
+        return int(row.fetchone()[0])
+
+    def replace_active_messages(
+        self, task_id: str, keep_head: int, summary: dict[str, Any] | None, keep_tail: int
+    ) -> None:
+        """Condensing: keep the first ``keep_head`` and last ``keep_tail`` active messages,
+        deactivate the rest, and slot ``summary`` (if any) between them."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, seq FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
+                (task_id,),
+            ).fetchall()
+            if len(rows) <= keep_head + keep_tail:
+                return
+            middle = rows[keep_head : len(rows) - keep_tail]
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "UPDATE messages SET active = 0 WHERE id = ?", [(r["id"],) for r in middle]
+                )
+                if summary is not None:
+                    before = rows[keep_head - 1]["seq"] if keep_head else 0.0
+                    after = rows[len(rows) - keep_tail]["seq"] if keep_tail else before + 1
+                    self._db.execute(
+                        "INSERT INTO messages (task_id, seq, role, data, created_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (
+                            task_id,
+                            (before + after) / 2,
+                            summary.get("role", "user"),
+                            json.dumps(summary),
+                            time.time(),
+                        ),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def rewind_to_message(self, task_id: str, message_count: int) -> int:
+        """Keep only the first ``message_count`` active messages (the others stay in the
+        store, inactive). Returns how many were deactivated."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
+                (task_id,),
+            ).fetchall()
+            later = rows[message_count:]
+            self._db.executemany(
+                "UPDATE messages SET active = 0 WHERE id = ?", [(r["id"],) for r in later]
+            )
+        return len(later)
+
+    # ------------------------------------------------------------ events
+
+    def record_event(self, event: Event) -> None:
+        """Persist one bus event (deltas excluded) and keep task totals current."""
+        if not event.task_id or isinstance(event, _SKIPPED_EVENTS):
+            return
+        data = json.dumps(event.to_dict())
+        with self._lock:
+            exists = self._db.execute(
+                "SELECT 1 FROM tasks WHERE id = ?", (event.task_id,)
+            ).fetchone()
+            if not exists:
+                return
+            self._db.execute(
+                "INSERT INTO events (task_id, type, data, ts) VALUES (?, ?, ?, ?)",
+                (event.task_id, event.type, data, event.ts),
+            )
+        if isinstance(event, UsageUpdated):
+            self.update_task(
+                event.task_id,
+                tokens_in=event.task_tokens_in,
+                tokens_out=event.task_tokens_out,
+                cost=event.task_cost,
+                cost_known=int(event.task_cost is not None),
+            )
+        elif isinstance(event, TitleGenerated):
+            self.update_task(event.task_id, title=event.title)
+
+    def load_events(self, task_id: str, *, include_output: bool = True) -> list[Event]:
+        rows = self._exec(
+            "SELECT data FROM events WHERE task_id = ? ORDER BY id", (task_id,)
+        ).fetchall()
+        events: list[Event] = []
+        for row in rows:
+            try:
+                event = Event.from_dict(json.loads(row["data"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # an event type from a newer/older version: skip, don't crash
+            if include_output or not isinstance(event, CommandOutput):
+                events.append(event)
+        return events
+
+    # ------------------------------------------------------------ export
+
+    def export_markdown(self, task_id: str) -> str:
+        """The task as Markdown: title, metadata, then the conversation."""
+        record = self.get_task(task_id)
+        if record is None:
+            raise KeyError(task_id)
+        from kilo_tui.core.export import task_to_markdown
+
+        return task_to_markdown(record, self.load_events(record.id, include_output=False))
+
+
+def _task(row: sqlite3.Row) -> TaskRecord:
+    return TaskRecord(
+        id=row["id"],
+        workspace=row["workspace"],
+        title=row["title"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        model=row["model"],
+        mode=row["mode"],
+        status=row["status"],
+        tokens_in=row["tokens_in"],
+        tokens_out=row["tokens_out"],
+        cost=row["cost"] if row["cost_known"] else None,
+        parent_id=row["parent_id"],
+    )
