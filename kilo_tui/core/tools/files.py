@@ -1,0 +1,412 @@
+"""File tools with Kilo Code's names: read_file, write_to_file, apply_diff, list_files,
+search_files.
+
+Paths are relative to the workspace. Reads and writes pass the approval gate (the policy
+auto-approves what the user allowed); writes become proposals that the user reviews
+before anything touches the disk (:meth:`ToolContext.propose_edit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from kilo_tui.core.tools.base import FunctionTool, ToolContext, ToolError, ToolResult, schema
+
+BINARY_SNIFF = 8192
+MAX_LIST_ENTRIES = 500
+MAX_SEARCH_RESULTS = 300
+MAX_SEARCH_FILE_SIZE = 2_000_000
+
+
+def looks_binary(data: bytes) -> bool:
+    """NUL bytes in the first 8 KiB, as git and grep decide."""
+    return b"\x00" in data[:BINARY_SNIFF]
+
+
+def read_text(path: Path) -> str:
+    """Read a text file, refusing binaries with a clear error."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ToolError(f"File not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise ToolError(f"{path} is a directory; use list_files to see its contents") from exc
+    except OSError as exc:
+        raise ToolError(f"Cannot read {path}: {exc.strerror}") from exc
+    if looks_binary(data):
+        raise ToolError(f"{path} is a binary file ({len(data):,} bytes); it cannot be read as text")
+    return data.decode("utf-8", errors="replace")
+
+
+def number_lines(lines: list[str], start: int = 1) -> str:
+    width = len(str(start + len(lines) - 1))
+    return "\n".join(f"{n:>{width}} | {line}" for n, line in enumerate(lines, start))
+
+
+def _relative(ctx: ToolContext, path: Path) -> str:
+    try:
+        return path.relative_to(ctx.workspace.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _outside(ctx: ToolContext, path: Path) -> bool:
+    return not path.is_relative_to(ctx.workspace.resolve())
+
+
+async def _approve_read(ctx: ToolContext, tool: str, path: Path, title: str) -> None:
+    if ctx.is_ignored(path):
+        raise ToolError(f"Access to {_relative(ctx, path)} is blocked by the .kilocodeignore file.")
+    decision = await ctx.approve(
+        kind="read",
+        tool=tool,
+        title=title,
+        path=_relative(ctx, path),
+        outside_workspace=_outside(ctx, path),
+    )
+    if not decision.approved:
+        raise ToolError(_denied_text(title, decision.feedback))
+
+
+def _denied_text(action: str, feedback: str) -> str:
+    text = f"The user denied this operation: {action}."
+    if feedback:
+        text += f"\nThe user said: {feedback}"
+    return text
+
+
+# ---------------------------------------------------------------- read_file
+
+
+async def _read_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    path = ctx.resolve_path(args["path"])
+    rel = _relative(ctx, path)
+    await _approve_read(ctx, "read_file", path, f"Read {rel}")
+    text = await asyncio.to_thread(read_text, path)
+    lines = text.splitlines()
+    start = int(args.get("start_line") or 1)
+    end = int(args.get("end_line") or len(lines))
+    if start < 1 or (lines and start > len(lines)):
+        raise ToolError(f"start_line {start} is outside {rel} (1–{len(lines)} lines)")
+    end = min(max(end, start), len(lines))
+    limit = ctx.settings.agent.max_read_lines if ctx.settings else 2000
+    note = ""
+    if end - start + 1 > limit:
+        note = (
+            f"\n\n[Showing lines {start}–{start + limit - 1} of {len(lines)}. The file is "
+            f"longer than {limit} lines: use start_line/end_line to read the rest.]"
+        )
+        end = start + limit - 1
+    body = number_lines(lines[start - 1 : end], start) if lines else "(empty file)"
+    header = f"File: {rel}" + (f" (lines {start}–{end} of {len(lines)})" if lines else "")
+    return ToolResult(f"{header}\n{body}{note}", summary=f"read {rel} ({end - start + 1} lines)")
+
+
+READ_FILE = FunctionTool(
+    name="read_file",
+    group="read",
+    description=(
+        "Read a file of the workspace. Returns its lines numbered as `N | text`. Use "
+        "start_line/end_line to read a range of a large file. Binary files are refused."
+    ),
+    parameters=schema(
+        {
+            "path": {"type": "string", "description": "Path relative to the workspace."},
+            "start_line": {"type": "integer", "description": "First line (1-based)."},
+            "end_line": {"type": "integer", "description": "Last line, inclusive."},
+        },
+        ["path"],
+    ),
+    fn=_read_file,
+)
+
+
+# ------------------------------------------------------------- write_to_file
+
+
+def _strip_line_numbers(content: str) -> str:
+    """Models sometimes echo read_file's `N | ` prefixes; drop them when every line has one."""
+    lines = content.splitlines()
+    pattern = re.compile(r"^\s*\d+ \| ?")
+    if lines and all(pattern.match(line) for line in lines):
+        return "\n".join(pattern.sub("", line, count=1) for line in lines) + (
+            "\n" if content.endswith("\n") else ""
+        )
+    return content
+
+
+async def _write_to_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    path = ctx.resolve_path(args["path"])
+    rel = _relative(ctx, path)
+    if ctx.is_ignored(path):
+        raise ToolError(f"Writing {rel} is blocked by the .kilocodeignore file.")
+    old = await asyncio.to_thread(read_text, path) if path.exists() else None
+    new = _strip_line_numbers(str(args.get("content", "")))
+    if old is not None and not new.endswith("\n") and old.endswith("\n"):
+        new += "\n"
+    if old == new:
+        return ToolResult(
+            f"No changes: {rel} already has exactly this content.", summary=f"{rel} unchanged"
+        )
+    outcome = await ctx.propose_edit(tool="write_to_file", path=rel, old=old, new=new)
+    return ToolResult(
+        outcome.report,
+        is_error=not outcome.applied,
+        summary=_edit_summary(rel, outcome.applied, old, outcome.content),
+    )
+
+
+def _edit_summary(rel: str, applied: bool, old: str | None, new: str | None) -> str:
+    if not applied:
+        return f"{rel}: not applied"
+    import difflib
+
+    added = removed = 0
+    for line in difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(), n=0):
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return f"{rel} +{added} −{removed}"
+
+
+WRITE_TO_FILE = FunctionTool(
+    name="write_to_file",
+    group="edit",
+    description=(
+        "Create a new file, or replace a file's whole content. Give the COMPLETE content, "
+        "without line numbers. Parent directories are created. Prefer apply_diff for "
+        "changes to existing files. The user reviews the change before it is written."
+    ),
+    parameters=schema(
+        {
+            "path": {"type": "string", "description": "Path relative to the workspace."},
+            "content": {"type": "string", "description": "The complete file content."},
+        },
+        ["path", "content"],
+    ),
+    fn=_write_to_file,
+    mutating=True,
+)
+
+
+# ---------------------------------------------------------------- apply_diff
+
+
+async def _apply_diff(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    from kilo_tui.core.tools.search_replace import apply_search_replace, describe_failures
+
+    path = ctx.resolve_path(args["path"])
+    rel = _relative(ctx, path)
+    if ctx.is_ignored(path):
+        raise ToolError(f"Editing {rel} is blocked by the .kilocodeignore file.")
+    if not path.exists():
+        raise ToolError(
+            f"File not found: {rel}. apply_diff edits existing files; use write_to_file to "
+            "create a new one."
+        )
+    old = await asyncio.to_thread(read_text, path)
+    threshold = ctx.settings.agent.fuzzy_match_threshold if ctx.settings else 1.0
+    result = apply_search_replace(old, str(args.get("diff", "")), fuzzy_threshold=threshold)
+    if result.content is None or result.applied == 0:
+        raise ToolError(describe_failures(result))
+    outcome = await ctx.propose_edit(tool="apply_diff", path=rel, old=old, new=result.content)
+    report = outcome.report
+    if result.failures:
+        report += "\n\nSome SEARCH/REPLACE blocks were not applied:\n" + describe_failures(result)
+    return ToolResult(
+        report,
+        is_error=not outcome.applied,
+        summary=_edit_summary(rel, outcome.applied, old, outcome.content),
+    )
+
+
+APPLY_DIFF = FunctionTool(
+    name="apply_diff",
+    group="edit",
+    description="""Apply precise edits to an existing file with SEARCH/REPLACE blocks.
+Several blocks may be given in one call. Each block:
+
+<<<<<<< SEARCH
+:start_line:<line number where the search text starts>
+-------
+[exact content to find, including whitespace and indentation]
+=======
+[new content to replace it with]
+>>>>>>> REPLACE
+
+The SEARCH text must match the file exactly (read the file first). Escape a literal
+marker line inside content with a leading backslash (\\=======). Do not include line
+numbers in the content. The user reviews the change before it is written.""",
+    parameters=schema(
+        {
+            "path": {"type": "string", "description": "Path relative to the workspace."},
+            "diff": {"type": "string", "description": "One or more SEARCH/REPLACE blocks."},
+        },
+        ["path", "diff"],
+    ),
+    fn=_apply_diff,
+    mutating=True,
+)
+
+
+# ---------------------------------------------------------------- list_files
+
+
+async def _list_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    root = ctx.resolve_path(args.get("path") or ".")
+    rel = _relative(ctx, root) or "."
+    if not root.is_dir():
+        raise ToolError(f"Not a directory: {rel}")
+    await _approve_read(ctx, "list_files", root, f"List {rel}")
+    recursive = bool(args.get("recursive", False))
+    entries, truncated = await asyncio.to_thread(_list_entries, ctx, root, recursive)
+    lines = entries or ["(no files)"]
+    if truncated:
+        lines.append(
+            f"[Listing truncated at {MAX_LIST_ENTRIES} entries. List a subdirectory, or use "
+            "search_files, to see more.]"
+        )
+    return ToolResult("\n".join(lines), summary=f"listed {rel} ({len(entries)} entries)")
+
+
+def _list_entries(ctx: ToolContext, root: Path, recursive: bool) -> tuple[list[str], bool]:
+    from kilo_tui.core.ignore import IgnoreMatcher
+
+    matcher: IgnoreMatcher = ctx.extra.get("ignore") or IgnoreMatcher(ctx.workspace)
+    base = ctx.workspace.resolve()
+    entries: list[str] = []
+    if recursive:
+        for file in matcher.walk(root, recursive=True, limit=MAX_LIST_ENTRIES + 1):
+            entries.append(_display(file, base))
+    else:
+        for child in sorted(root.iterdir(), key=lambda p: (not p.is_dir(), p.name)):
+            if child.name == ".git" or matcher.is_ignored(child):
+                continue
+            entries.append(_display(child, base) + ("/" if child.is_dir() else ""))
+            if len(entries) > MAX_LIST_ENTRIES:
+                break
+    truncated = len(entries) > MAX_LIST_ENTRIES
+    return entries[:MAX_LIST_ENTRIES], truncated
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
+
+
+LIST_FILES = FunctionTool(
+    name="list_files",
+    group="read",
+    description=(
+        "List files and directories in a directory of the workspace (recursive=true for "
+        "the whole subtree). Files ignored by .gitignore/.kilocodeignore are left out."
+    ),
+    parameters=schema(
+        {
+            "path": {"type": "string", "description": "Directory relative to the workspace."},
+            "recursive": {"type": "boolean", "description": "List the whole subtree."},
+        },
+        ["path"],
+    ),
+    fn=_list_files,
+)
+
+
+# -------------------------------------------------------------- search_files
+
+
+async def _search_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    root = ctx.resolve_path(args.get("path") or ".")
+    rel = _relative(ctx, root) or "."
+    try:
+        pattern = re.compile(str(args["regex"]))
+    except re.error as exc:
+        raise ToolError(f"Invalid regex {args['regex']!r}: {exc}") from exc
+    await _approve_read(ctx, "search_files", root, f"Search {rel} for /{pattern.pattern}/")
+    file_pattern = args.get("file_pattern") or None
+    results, matches = await asyncio.to_thread(
+        _search, ctx, root, pattern, file_pattern, ctx.cancel
+    )
+    if not results:
+        return ToolResult(f"No matches for /{pattern.pattern}/ in {rel}.", summary="no matches")
+    text = "\n".join(results)
+    if matches >= MAX_SEARCH_RESULTS:
+        text += f"\n[Showing the first {MAX_SEARCH_RESULTS} matches. Narrow the search.]"
+    return ToolResult(text, summary=f"{matches} matches in {rel}")
+
+
+def _search(
+    ctx: ToolContext,
+    root: Path,
+    pattern: re.Pattern[str],
+    file_pattern: str | None,
+    cancel: asyncio.Event,
+) -> tuple[list[str], int]:
+    import fnmatch
+
+    from kilo_tui.core.ignore import IgnoreMatcher
+
+    matcher: IgnoreMatcher = ctx.extra.get("ignore") or IgnoreMatcher(ctx.workspace)
+    base = ctx.workspace.resolve()
+    out: list[str] = []
+    matches = 0
+    files = [root] if root.is_file() else matcher.walk(root, recursive=True)
+    for file in files:
+        if cancel.is_set() or matches >= MAX_SEARCH_RESULTS:
+            break
+        if file_pattern and not fnmatch.fnmatch(file.name, file_pattern):
+            continue
+        try:
+            if file.stat().st_size > MAX_SEARCH_FILE_SIZE:
+                continue
+            data = file.read_bytes()
+        except OSError:
+            continue
+        if looks_binary(data):
+            continue
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        hits = [i for i, line in enumerate(lines) if pattern.search(line)]
+        if not hits:
+            continue
+        out.append(f"# {_display(file, base)}")
+        shown: set[int] = set()
+        for i in hits:
+            if matches >= MAX_SEARCH_RESULTS:
+                break
+            matches += 1
+            for j in range(max(0, i - 1), min(len(lines), i + 2)):
+                if j in shown:
+                    continue
+                shown.add(j)
+                marker = ">" if j == i else " "
+                out.append(f"{marker}{j + 1:>5} │ {lines[j][:300]}")
+            out.append("  ----")
+    return out, matches
+
+
+SEARCH_FILES = FunctionTool(
+    name="search_files",
+    group="read",
+    description=(
+        "Search files under a directory for a regular expression (Python syntax). Shows "
+        "each match with a line of context. file_pattern filters file names (e.g. '*.py'). "
+        "Files ignored by .gitignore/.kilocodeignore are skipped."
+    ),
+    parameters=schema(
+        {
+            "path": {"type": "string", "description": "Directory relative to the workspace."},
+            "regex": {"type": "string", "description": "Regular expression to search for."},
+            "file_pattern": {"type": "string", "description": "Glob for file names."},
+        },
+        ["path", "regex"],
+    ),
+    fn=_search_files,
+)
+
+FILE_TOOLS = [READ_FILE, WRITE_TO_FILE, APPLY_DIFF, LIST_FILES, SEARCH_FILES]
