@@ -1,0 +1,298 @@
+"""Live model discovery: ask the configured providers which models they serve.
+
+Each source is fetched with a short timeout, parsed into :class:`ModelInfo` and cached
+as ``<cache_dir>/<provider name>.json`` (with a ``fetched_at`` timestamp), so the catalog
+keeps working offline. The accepted provider settings are documented in
+:mod:`kilo_tui.core.llm.catalog`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kilo_tui.core import paths
+from kilo_tui.core.llm.catalog import (
+    LM_STUDIO_DEFAULT_BASE,
+    ModelInfo,
+    Source,
+    is_free,
+    is_local_base,
+    per_million,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+TIMEOUT = 2.0
+OLLAMA_DEFAULT_BASE = "http://localhost:11434"
+OPENROUTER_DEFAULT_BASE = "https://openrouter.ai/api/v1"
+KILO_DEFAULT_BASE = "https://api.kilo.ai/api/openrouter"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One provider to discover, resolved from its config entry."""
+
+    name: str
+    """The config name; also the cache file's stem."""
+    kind: Source
+    url: str
+    """The model-list endpoint."""
+    api_base: str
+    api_key: str | None = None
+
+
+def sources(providers: Mapping[str, Mapping[str, Any]]) -> list[SourceSpec]:
+    """The enabled discovery sources for a providers config (local ones default on)."""
+    specs = []
+    settings = {"ollama": {}, "lmstudio": {}, **providers}
+    for name, entry in settings.items():
+        spec = _spec(name, entry)
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def _spec(name: str, entry: Mapping[str, Any]) -> SourceSpec | None:
+    enabled = entry.get("enabled")
+    if enabled is False:
+        return None
+    base = str(entry.get("api_base") or "").rstrip("/")
+    key = os.environ.get(str(entry["api_key_env"])) if entry.get("api_key_env") else None
+    if name == "ollama":
+        base = base or OLLAMA_DEFAULT_BASE
+        return SourceSpec(name, "ollama", f"{base}/api/tags", base)
+    if name == "lmstudio":
+        base = base or LM_STUDIO_DEFAULT_BASE
+        return SourceSpec(name, "lmstudio", f"{base}/models", base, key)
+    if name in ("openrouter", "kilo"):
+        key = os.environ.get(str(entry.get("api_key_env") or _KEY_ENVS[name]))
+        if enabled is not True and not key:
+            return None  # internet sources are opt-in or key-gated
+        base = base or (OPENROUTER_DEFAULT_BASE if name == "openrouter" else KILO_DEFAULT_BASE)
+        url = str(entry.get("models_url") or f"{base}/models")
+        return SourceSpec(name, "openrouter" if name == "openrouter" else "kilo", url, base, key)
+    if entry.get("kind") == "openai_compatible" and base:
+        return SourceSpec(name, "openai_compatible", f"{base}/models", base, key)
+    return None
+
+
+_KEY_ENVS = {"openrouter": "OPENROUTER_API_KEY", "kilo": "KILOCODE_TOKEN"}
+
+
+# --------------------------------------------------------------------------- parsers
+
+
+def parse_ollama_tags(data: Any, spec: SourceSpec) -> list[ModelInfo]:
+    """Ollama's ``GET /api/tags`` → ``ollama_chat/<name>`` models (local and free)."""
+    return [
+        ModelInfo(
+            id=f"ollama_chat/{item['name']}",
+            provider="ollama",
+            name=item["name"],
+            input_price=0.0,
+            output_price=0.0,
+            free=True,
+            local=True,
+            source="ollama",
+            api_base=spec.api_base,
+        )
+        for item in data["models"]
+    ]
+
+
+def parse_openai_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
+    """An OpenAI-compatible ``GET /v1/models`` → ``lm_studio/<id>`` or ``openai/<id>``.
+
+    These lists carry no prices: a server on this machine is free, anything else is
+    "price unknown". Tool support is not reported, so it is not claimed.
+    """
+    local = is_local_base(spec.api_base)
+    prefix = "lm_studio" if spec.kind == "lmstudio" else "openai"
+    price = 0.0 if local else None
+    return [
+        ModelInfo(
+            id=f"{prefix}/{item['id']}",
+            provider=spec.name,
+            name=item["id"],
+            input_price=price,
+            output_price=price,
+            free=local,
+            local=local,
+            source=spec.kind,
+            api_base=spec.api_base,
+        )
+        for item in data["data"]
+    ]
+
+
+def parse_openrouter_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
+    """OpenRouter's (or the Kilo gateway's) ``GET /models`` → ``openrouter/<id>`` models.
+
+    Prices are per-token strings (``"0"`` is free, ``"-1"`` variable, i.e. unknown);
+    tool support is listed in ``supported_parameters``.
+    """
+    prefix = "openrouter" if spec.kind == "openrouter" else "kilo"
+    models = []
+    for item in data["data"]:
+        pricing = item.get("pricing") or {}
+        model_id = f"{prefix}/{item['id']}"
+        input_price = per_million(pricing.get("prompt"))
+        output_price = per_million(pricing.get("completion"))
+        modalities = (item.get("architecture") or {}).get("input_modalities") or []
+        top = item.get("top_provider") or {}
+        models.append(
+            ModelInfo(
+                id=model_id,
+                provider=prefix,
+                name=str(item.get("name") or item["id"]),
+                input_price=input_price,
+                output_price=output_price,
+                cache_read_price=per_million(pricing.get("input_cache_read")),
+                cache_write_price=per_million(pricing.get("input_cache_write")),
+                context_window=item.get("context_length"),
+                max_output=top.get("max_completion_tokens") or item.get("max_completion_tokens"),
+                supports_tools="tools" in (item.get("supported_parameters") or []),
+                supports_vision="image" in modalities,
+                free=is_free(input_price, output_price, model_id),
+                source=spec.kind,
+                api_base=None if spec.kind == "openrouter" else spec.api_base,
+            )
+        )
+    return models
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+async def refresh_all(
+    providers: Mapping[str, Mapping[str, Any]],
+    cache_dir: Path,
+    *,
+    max_age: float | None = None,
+) -> list[str]:
+    """Fetch every enabled source concurrently and cache what answers.
+
+    Returns one error message per failed source; never raises.
+    """
+    import httpx
+
+    pending = [s for s in sources(providers) if not _fresh(cache_dir, s, max_age)]
+    async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        results = await asyncio.gather(*(_refresh_one(client, s, cache_dir) for s in pending))
+    return [error for error in results if error]
+
+
+async def _refresh_one(client: httpx.AsyncClient, spec: SourceSpec, cache_dir: Path) -> str:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {spec.api_key}"} if spec.api_key else {}
+    try:
+        response = await client.get(spec.url, headers=headers)
+        response.raise_for_status()
+        models = _PARSERS[spec.kind](response.json(), spec)
+        if spec.kind == "ollama":
+            models = await _ollama_details(client, spec, models)
+    except httpx.HTTPStatusError as exc:
+        return f"{spec.name}: {spec.url} answered HTTP {exc.response.status_code}"
+    except httpx.HTTPError as exc:
+        return f"{spec.name}: cannot reach {spec.url} ({type(exc).__name__})"
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"{spec.name}: unexpected model list from {spec.url} ({exc!r})"
+    _write_cache(cache_dir, spec, models)
+    return ""
+
+
+async def _ollama_details(
+    client: httpx.AsyncClient, spec: SourceSpec, models: list[ModelInfo]
+) -> list[ModelInfo]:
+    """Fill in tool/vision support and context length from ``POST /api/show``."""
+
+    async def detail(model: ModelInfo) -> ModelInfo:
+        try:
+            response = await client.post(f"{spec.api_base}/api/show", json={"model": model.name})
+            response.raise_for_status()
+            show = response.json()
+        except Exception:  # details are a bonus; the bare model is still usable
+            return model
+        capabilities = show.get("capabilities") or []
+        context = next(
+            (v for k, v in (show.get("model_info") or {}).items() if k.endswith(".context_length")),
+            None,
+        )
+        return ModelInfo.from_dict(
+            {
+                **model.to_dict(),
+                "supports_tools": "tools" in capabilities,
+                "supports_vision": "vision" in capabilities,
+                "context_window": context if isinstance(context, int) else None,
+            }
+        )
+
+    return list(await asyncio.gather(*(detail(m) for m in models)))
+
+
+_PARSERS = {
+    "ollama": parse_ollama_tags,
+    "lmstudio": parse_openai_models,
+    "openai_compatible": parse_openai_models,
+    "openrouter": parse_openrouter_models,
+    "kilo": parse_openrouter_models,
+}
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def cache_file(cache_dir: Path, spec: SourceSpec) -> Path:
+    return cache_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', spec.name)}.json"
+
+
+def _write_cache(cache_dir: Path, spec: SourceSpec, models: list[ModelInfo]) -> None:
+    paths.ensure_dir(cache_dir)
+    payload = {
+        "fetched_at": time.time(),
+        "source": spec.kind,
+        "url": spec.url,
+        "models": [m.to_dict() for m in models],
+    }
+    path = cache_file(cache_dir, spec)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_cache(cache_dir: Path, spec: SourceSpec) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(cache_file(cache_dir, spec).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    # A cache written for another URL (the config changed) describes another server.
+    if not isinstance(payload, dict) or payload.get("url") != spec.url:
+        return None
+    return payload
+
+
+def _fresh(cache_dir: Path, spec: SourceSpec, max_age: float | None) -> bool:
+    if max_age is None:
+        return False
+    payload = _read_cache(cache_dir, spec)
+    return payload is not None and time.time() - float(payload.get("fetched_at", 0)) < max_age
+
+
+def load_cached(providers: Mapping[str, Mapping[str, Any]], cache_dir: Path) -> list[ModelInfo]:
+    """The cached discoveries of the currently enabled sources."""
+    models: list[ModelInfo] = []
+    for spec in sources(providers):
+        payload = _read_cache(cache_dir, spec)
+        if payload is not None:
+            models.extend(ModelInfo.from_dict(m) for m in payload.get("models", []))
+    return models

@@ -1,0 +1,79 @@
+"""What a request cost, at the provider's own rates, and how to show it.
+
+Usage is OpenAI-style, as litellm normalises it for every provider: ``prompt_tokens``
+*includes* the cached tokens, both those read from the cache and those written to it.
+So the uncached remainder is billed at the input rate, cache reads at the cache-read
+rate and cache writes at the cache-write rate, exactly as litellm's
+``generic_cost_per_token`` does. A model that publishes no cache rate bills cached
+tokens at its input rate (litellm's rule too); an explicit 0 stays 0.
+
+Not modelled: litellm's long-context tiers (``*_above_200k_tokens``) and service tiers,
+so prompts past such a threshold are priced at the base rate.
+"""
+
+from __future__ import annotations
+
+from kilo_tui.core.llm.catalog import ModelInfo
+
+
+def request_cost(
+    info: ModelInfo | None,
+    *,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    reported_cost: float | None = None,
+) -> float | None:
+    """The USD cost of one request, or ``None`` when it cannot be known.
+
+    A cost the provider reported (OpenRouter's ``usage.cost``) wins over our sums;
+    a free model costs 0.0; a model without known prices costs ``None``.
+    """
+    if reported_cost is not None:
+        return reported_cost
+    if info is None:
+        return None
+    if info.free:
+        return 0.0
+    if info.input_price is None or info.output_price is None:
+        return None
+    uncached = max(prompt_tokens - cache_read_tokens - cache_write_tokens, 0)
+    read_rate = info.input_price if info.cache_read_price is None else info.cache_read_price
+    write_rate = info.input_price if info.cache_write_price is None else info.cache_write_price
+    per_million = (
+        uncached * info.input_price
+        + cache_read_tokens * read_rate
+        + cache_write_tokens * write_rate
+        + completion_tokens * info.output_price
+    )
+    return per_million / 1_000_000
+
+
+def format_cost(cost: float | None, free: bool) -> str:
+    """``$0.0123``, ``$0.00 (free)`` or ``price unknown``."""
+    if free:
+        return "$0.00 (free)"
+    if cost is None:
+        return "price unknown"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
+def format_price(per_million: float | None) -> str:
+    """A per-million-token price for tables: ``$3.00``, ``$0.075``, ``?``."""
+    if per_million is None:
+        return "?"
+    if per_million == 0:
+        return "$0"
+    return f"${per_million:.2f}" if per_million >= 0.1 else f"${per_million:.3g}"
+
+
+def format_tokens(count: int | None) -> str:
+    """A context size for tables: ``200K``, ``8K``, ``1M``, ``1.05M``, ``?``."""
+    if not count:
+        return "?"
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.3g}M"
+    if count >= 1000:
+        return f"{round(count / 1000)}K"
+    return str(count)
