@@ -1,0 +1,828 @@
+"""Kilo Code's auto-approve policy, and the gate every action passes through.
+
+The policy (:class:`AutoApprovePolicy`) answers ``allow``, ``deny`` or ``ask`` for one
+:class:`Action`, always with the rule that decided, in words. The gate
+(:class:`ApprovalGate`) turns that into a :class:`~kilo_tui.core.tools.base.Decision`:
+it asks the user over the bus when the policy says ``ask`` (or refuses, headless),
+remembers "always allow" answers, and publishes an ``ApprovalResolved`` for every
+decision, whoever made it.
+
+Settings live in ``config.toml`` under ``[auto_approve]`` with Kilo's names in
+snake_case; a project may add to them in ``<workspace>/.kilocode/kilo-tui.toml``
+(see :func:`merge`). Our defaults differ from Kilo's in one place on purpose:
+``write`` is off, because nothing mutates without approval unless the user says so.
+
+Command rules are the security-critical part; see :func:`evaluate_command`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import shlex
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import tomli_w
+
+from kilo_tui.core.bus import EventBus
+from kilo_tui.core.config import ConfigError
+from kilo_tui.core.events import ApprovalReply, ApprovalRequested, ApprovalResolved
+from kilo_tui.core.tools.base import Decision
+
+Verdict = Literal["allow", "deny", "ask"]
+
+PROJECT_CONFIG = Path(".kilocode") / "kilo-tui.toml"
+"""Where a project's overrides and remembered "always allow" rules live."""
+
+DEFAULT_ALLOWED_COMMANDS = ("git log", "git diff", "git show", "git status")
+"""Kilo's default allow list plus ``git status``; only used when ``execute`` is on."""
+
+_ALWAYS_KINDS = ("command", "mcp", "read", "write")
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class AutoApproveSettings:
+    """The ``[auto_approve]`` table, validated. Field names are the config keys."""
+
+    enabled: bool = True
+    """Master switch: when off, every action asks."""
+    read: bool = True
+    read_outside_workspace: bool = False
+    write: bool = False
+    write_outside_workspace: bool = False
+    write_protected: bool = False
+    """Writes to ``.kilocode/``, ``.kilocodemodes``, ``.kilocodeignore``, rules files."""
+    execute: bool = False
+    allowed_commands: tuple[str, ...] = DEFAULT_ALLOWED_COMMANDS
+    denied_commands: tuple[str, ...] = ()
+    mcp: bool = False
+    mode_switch: bool = False
+    subtasks: bool = False
+    followup_questions: bool = False
+    max_requests: int | None = None
+    """The loop stops (LimitReached) after this many requests in a task."""
+    max_cost: float | None = None
+    """The loop stops when the task's known cost reaches this many dollars."""
+    always_allow: tuple[str, ...] = ()
+    """Remembered grants, ``"<kind>:<what>"``: ``command:npm test`` (a command prefix,
+    even with ``execute`` off), ``mcp:<server>/<tool>``, ``read:<path>``,
+    ``write:<path>`` (a file, or a directory ending in ``/``)."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str) -> AutoApproveSettings:
+        """Validate an ``[auto_approve]`` table; raise ConfigError naming the key."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"unknown setting (known: {', '.join(fields)})",
+                    path=source,
+                    key=f"auto_approve.{key}",
+                )
+            values[key] = _validate(key, value, source)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a TOML-ready table (``None`` limits left out)."""
+        data = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items() if v is not None}
+
+
+_BOOL_KEYS = {f.name for f in dataclasses.fields(AutoApproveSettings) if f.type in ("bool", bool)}
+_LIST_KEYS = ("allowed_commands", "denied_commands", "always_allow")
+
+
+def _validate(key: str, value: Any, source: str) -> Any:
+    def bad(message: str) -> ConfigError:
+        return ConfigError(message, path=source, key=f"auto_approve.{key}")
+
+    if key in _BOOL_KEYS:
+        if not isinstance(value, bool):
+            raise bad(f"expected true or false, got {value!r}")
+        return value
+    if key in _LIST_KEYS:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise bad(f"expected a list of strings, got {value!r}")
+        items = tuple(v.strip() for v in value if v.strip())
+        if key == "always_allow":
+            for item in items:
+                kind, sep, what = item.partition(":")
+                if not sep or kind.strip() not in _ALWAYS_KINDS or not what.strip():
+                    raise bad(
+                        f"bad rule {item!r}: expected '<kind>:<what>' with kind one of "
+                        f"{', '.join(_ALWAYS_KINDS)}"
+                    )
+        return items
+    if key == "max_requests":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad(f"expected a positive integer, got {value!r}")
+        return value
+    if key == "max_cost":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise bad(f"expected a non-negative number of dollars, got {value!r}")
+        return float(value)
+    raise bad("unsupported setting")  # unreachable while fields and validators agree
+
+
+def merge(global_: dict[str, Any], project: dict[str, Any]) -> dict[str, Any]:
+    """Combine the global and project ``[auto_approve]`` tables.
+
+    Scalars: the project's value wins. Lists (``allowed_commands``,
+    ``denied_commands``, ``always_allow``) are joined, global first, so a project
+    can add an allowed or denied command but cannot silently drop a global denial.
+    """
+    merged = dict(global_)
+    defaults = AutoApproveSettings()
+    for key, value in project.items():
+        if key in _LIST_KEYS and isinstance(value, list | tuple):
+            # Without a global list the default is what the project adds to.
+            base = list(merged.get(key, getattr(defaults, key)))
+            merged[key] = base + [v for v in value if v not in base]
+        else:
+            merged[key] = value
+    return merged
+
+
+# ------------------------------------------------------------------ actions
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a tool wants to do, described for the policy and the user.
+
+    ``path``: workspace-relative (POSIX) for paths in the workspace, absolute when
+    ``outside_workspace``. ``kind`` is one of ``read``, ``write``, ``command``,
+    ``mcp``, ``mode_switch``, ``subtask``, ``followup``.
+    """
+
+    kind: str
+    tool: str
+    title: str
+    detail: str = ""
+    path: str | None = None
+    command: str | None = None
+    outside_workspace: bool = False
+    protected: bool = False
+    server: str | None = None
+    mcp_tool: str | None = None
+    task_id: str = ""
+    call_id: str = ""
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    """The policy's verdict and the rule that made it, in words."""
+
+    verdict: Verdict
+    rule: str
+
+
+_PROTECTED = re.compile(
+    r"^(?:\.kilocode(?:/.*)?|\.kilocodemodes|\.kilocodeignore|\.kilocoderules.*"
+    r"|\.roorules.*|\.clinerules.*|\.roo(?:/.*)?|\.rooignore|\.roomodes|AGENTS?\.md"
+    r"|\.vscode/.*)$"
+)
+_POLICY_FILE = PROJECT_CONFIG.as_posix()
+
+
+def is_protected_path(rel_path: str) -> bool:
+    """True for workspace files that configure the agent itself (need ``write_protected``).
+
+    ``.kilocode/**``, ``.kilocodemodes``, ``.kilocodeignore``, ``.kilocoderules*``,
+    Roo/Cline equivalents, ``AGENTS.md``/``AGENT.md`` and ``.vscode/**``.
+    """
+    return bool(_PROTECTED.match(PurePosixPath(rel_path).as_posix().lstrip("/")))
+
+
+def action_path(workspace: Path, path: Path) -> tuple[str, bool]:
+    """``(path as Action.path wants it, outside_workspace)`` for an absolute ``path``."""
+    ws = Path(workspace).resolve()
+    full = Path(os.path.normpath(ws / path))
+    try:
+        return full.relative_to(ws).as_posix(), False
+    except ValueError:
+        return str(full), True
+
+
+# ----------------------------------------------------------------- commands
+
+_SEPARATORS = ("&&", "||", "|&", ";;", ";", "|", "&", "\n")
+_WRAPPERS = frozenset({"sudo", "doas", "su", "eval", "exec", "source", ".", "command", "builtin"})
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "csh", "tcsh", "busybox"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
+_FD_DUP = re.compile(r"^&?(?:\d+|-)$")
+_SAFE_REDIRECT_TARGETS = frozenset({"/dev/null"})
+
+
+class _Unsafe(Exception):
+    """A construct that is never auto-approved; the message says which."""
+
+
+def split_command(command: str) -> list[str]:
+    """Split a shell command line into its simple commands, honouring quotes.
+
+    Splits on ``&&``, ``||``, ``;``, ``|``, ``|&``, ``&`` and newlines outside quotes,
+    drops comments, and raises ``ValueError`` naming the first construct that makes
+    the command unsafe to approve automatically (substitutions, subshells, output
+    redirection into files, ``${…}`` expansions, unbalanced quotes).
+    """
+    try:
+        return _Scanner(command).parts()
+    except _Unsafe as exc:
+        raise ValueError(str(exc)) from None
+
+
+class _Scanner:
+    """A small bash-lexer: just enough to find operators and dangerous constructs.
+
+    When in doubt it errs towards "unsafe" (ask), never towards "allowed".
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.i = 0
+        self.current: list[str] = []
+        self.out: list[str] = []
+
+    def parts(self) -> list[str]:
+        text = self.text
+        while self.i < len(text):
+            ch = text[self.i]
+            if ch == "\\":
+                self._escape()
+            elif ch == "'":
+                self._single_quote()
+            elif ch == '"':
+                self._double_quote()
+            elif ch == "`":
+                raise _Unsafe("command substitution with backticks")
+            elif ch == "$":
+                self._dollar(quoted=False)
+            elif ch in "()":
+                raise _Unsafe("a subshell or process substitution")
+            elif ch == "#" and self._at_word_start():
+                while self.i < len(text) and text[self.i] != "\n":
+                    self.i += 1
+            elif ch == ">" or (ch == "&" and text.startswith("&>", self.i)):
+                self._redirect()
+            elif (sep := self._separator()) is not None:
+                self._finish()
+                self.i += len(sep)
+            else:
+                self.current.append(ch)
+                self.i += 1
+        self._finish()
+        return self.out
+
+    # -- pieces
+
+    def _finish(self) -> None:
+        part = "".join(self.current).strip()
+        if part:
+            self.out.append(part)
+        self.current = []
+
+    def _at_word_start(self) -> bool:
+        return not self.current or self.current[-1] in " \t"
+
+    def _separator(self) -> str | None:
+        for sep in _SEPARATORS:
+            if self.text.startswith(sep, self.i):
+                return sep
+        return None
+
+    def _escape(self) -> None:
+        nxt = self.text[self.i + 1 : self.i + 2]
+        if nxt == "\n":  # line continuation
+            self.i += 2
+            return
+        self.current.append(self.text[self.i : self.i + 2])
+        self.i += 2
+
+    def _single_quote(self) -> None:
+        end = self.text.find("'", self.i + 1)
+        if end < 0:
+            raise _Unsafe("an unterminated quote")
+        self.current.append(self.text[self.i : end + 1])
+        self.i = end + 1
+
+    def _double_quote(self) -> None:
+        start = self.i
+        self.i += 1
+        text = self.text
+        while self.i < len(text):
+            ch = text[self.i]
+            if ch == "\\":
+                self.i += 2
+            elif ch == '"':
+                self.i += 1
+                self.current.append(text[start : self.i])
+                return
+            elif ch == "`":
+                raise _Unsafe("command substitution with backticks")
+            elif ch == "$":
+                self._dollar(quoted=True)
+            else:
+                self.i += 1
+        raise _Unsafe("an unterminated quote")
+
+    def _dollar(self, *, quoted: bool) -> None:
+        nxt = self.text[self.i + 1 : self.i + 2]
+        if nxt == "(":
+            raise _Unsafe("command substitution $(…)")
+        if nxt == "{":
+            raise _Unsafe("a ${…} parameter expansion")
+        if nxt == "'" and not quoted:
+            raise _Unsafe("ANSI-C $'…' quoting")
+        if not quoted:
+            self.current.append("$")
+        self.i += 1
+
+    def _redirect(self) -> None:
+        """Output redirection: fd duplication and /dev/null are fine, files are not."""
+        text = self.text
+        j = self.i + 1
+        if text[self.i] == "&":  # &> and &>>
+            j += 1
+        if j < len(text) and text[j] in ">|":
+            j += 1
+        dup = j < len(text) and text[j] == "&"
+        if dup:
+            j += 1
+        while j < len(text) and text[j] in " \t":
+            j += 1
+        k = j
+        while k < len(text) and text[k] not in " \t\n;&|<>()":
+            k += 1
+        target = text[j:k]
+        if dup and _FD_DUP.match("&" + target):
+            pass
+        elif target not in _SAFE_REDIRECT_TARGETS:
+            shown = target or "?"
+            raise _Unsafe(f"output redirection into a file ({shown})")
+        self.current.append(" ")
+        self.i = k
+
+
+def _words(part: str) -> list[str]:
+    lexer = shlex.shlex(part, posix=True)
+    lexer.whitespace = " \t"
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    return list(lexer)
+
+
+def _part_hazard(words: list[str]) -> str | None:
+    """Why this simple command must never be auto-approved, or None."""
+    if not words:
+        return None
+    if _ASSIGNMENT.match(words[0]):
+        return f"an environment assignment ({words[0].split('=', 1)[0]}=…)"
+    head = words[0].rsplit("/", 1)[-1]
+    if head in _WRAPPERS:
+        return f"'{head}' runs another command"
+    if head in _SHELLS and any(w.startswith("-") and "c" in w for w in words[1:]):
+        return f"'{head} -c' runs a command string"
+    if head in {"{", "}", "function"}:
+        return "a command group"
+    for word in words[1:]:
+        if word == "--output" or word.startswith("--output="):
+            return "an option that writes a file (--output)"
+    return None
+
+
+def _longest(words: list[str], prefixes: tuple[str, ...] | list[str]) -> str | None:
+    """The longest of ``prefixes`` that is a whole-word prefix of ``words``."""
+    best: str | None = None
+    best_len = -1
+    for prefix in prefixes:
+        if prefix.strip() == "*":
+            words_of, length = [], 0
+        else:
+            try:
+                words_of = _words(prefix)
+            except ValueError:
+                continue
+            length = len(" ".join(words_of))
+        if words[: len(words_of)] == words_of and length > best_len:
+            best, best_len = prefix, length
+    return best
+
+
+def evaluate_command(command: str, allowed: list[str], denied: list[str]) -> tuple[str, str]:
+    """Decide one command line against allow and deny prefix lists.
+
+    Returns ``("allow" | "deny" | "ask", reason)``. The rules:
+
+    - the line is split into simple commands (``&&``, ``||``, ``;``, ``|``, ``&``,
+      newlines; quotes respected) and **every** part must be allowed;
+    - a part matches a prefix on whole words, case-sensitively (``git status``
+      matches ``git status -s``, not ``git statusx``); ``*`` matches everything;
+    - the longest matching prefix wins between the lists; a tie goes to ``denied``;
+      a denied part denies the whole line;
+    - substitutions (``$(…)``, backticks, ``<(…)``, ``${…}``), subshells, output
+      redirection into a file, leading ``VAR=…`` assignments, ``sudo``/``eval``/
+      ``exec``/``source``, ``sh -c``/``bash -c`` and ``--output`` are never allowed
+      automatically: the answer is ``ask``.
+    """
+    verdict, reason, _ = _evaluate(command, allowed, denied)
+    return verdict, reason
+
+
+def _evaluate(
+    command: str, allowed: list[str], denied: list[str]
+) -> tuple[Verdict, str, list[str]]:
+    """:func:`evaluate_command` plus the allowed prefixes that matched, in order."""
+    if not command.strip():
+        return "ask", "empty command", []
+    try:
+        parts = [_words(part) for part in split_command(command)]
+    except ValueError as exc:
+        return "ask", f"never auto-approved: {exc}", []
+    matches: list[str | None] = []
+    for words in parts:
+        deny = _longest(words, denied)
+        allow = _longest(words, allowed)
+        if deny is not None and (allow is None or _rank(deny) >= _rank(allow)):
+            return "deny", f"denied_commands: {deny}", []
+        matches.append(allow)
+    for words in parts:
+        if (hazard := _part_hazard(words)) is not None:
+            return "ask", f"never auto-approved: {hazard}", []
+    missing = [shlex.join(w) for w, m in zip(parts, matches, strict=True) if m is None]
+    if missing:
+        listed = ", ".join(f"'{m}'" for m in missing)
+        return "ask", f"not in allowed_commands: {listed}", []
+    used = list(dict.fromkeys(m for m in matches if m is not None))
+    return "allow", "; ".join(f"allowed_commands: {m}" for m in used), used
+
+
+def _rank(prefix: str) -> int:
+    return 0 if prefix.strip() == "*" else len(" ".join(_words(prefix)))
+
+
+def _command_rules(command: str, allowed: list[str]) -> list[str]:
+    """The prefixes an "always allow" would add: every part not already allowed."""
+    rules: list[str] = []
+    for part in split_command(command):
+        words = _words(part)
+        if _part_hazard(words) is None and _longest(words, allowed) is None:
+            rule = shlex.join(words)
+            if rule not in rules:
+                rules.append(rule)
+    return rules
+
+
+# ------------------------------------------------------------------- policy
+
+_KIND_TOGGLE = {
+    "mode_switch": "mode_switch",
+    "subtask": "subtasks",
+    "followup": "followup_questions",
+}
+
+
+class AutoApprovePolicy:
+    """Kilo's auto-approve toggles plus remembered grants, as allow/deny/ask verdicts."""
+
+    def __init__(
+        self,
+        settings: AutoApproveSettings,
+        *,
+        mcp_always_allowed: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._mcp_always_allowed = mcp_always_allowed
+
+    # ---------------------------------------------------------- evaluate
+
+    def evaluate(self, action: Action) -> PolicyDecision:
+        """Allow, deny or ask for ``action``, with the deciding rule in words."""
+        s = self.settings
+        if action.kind == "command":
+            return self._command(action.command or "")
+        if not s.enabled:
+            return PolicyDecision("ask", "auto_approve.enabled = false")
+        match action.kind:
+            case "read":
+                return self._read(action)
+            case "write":
+                return self._write(action)
+            case "mcp":
+                return self._mcp(action)
+            case "mode_switch" | "subtask" | "followup":
+                key = _KIND_TOGGLE[action.kind]
+                on = bool(getattr(s, key))
+                return PolicyDecision("allow" if on else "ask", f"{key} = {str(on).lower()}")
+        return PolicyDecision("ask", f"no auto-approve rule for '{action.kind}' actions")
+
+    def _read(self, action: Action) -> PolicyDecision:
+        s = self.settings
+        if (grant := self._path_grant("read", action)) is not None:
+            return PolicyDecision("allow", f"always_allow: {grant}")
+        if not s.read:
+            return PolicyDecision("ask", "read = false")
+        if action.outside_workspace and not s.read_outside_workspace:
+            return PolicyDecision("ask", "read_outside_workspace = false")
+        return PolicyDecision(
+            "allow", "read_outside_workspace = true" if action.outside_workspace else "read = true"
+        )
+
+    def _write(self, action: Action) -> PolicyDecision:
+        s = self.settings
+        path = action.path or ""
+        if not action.outside_workspace and PurePosixPath(path).as_posix() == _POLICY_FILE:
+            return PolicyDecision("ask", f"{_POLICY_FILE} holds this policy: never auto-approved")
+        protected = action.protected or (not action.outside_workspace and is_protected_path(path))
+        if not protected and (grant := self._path_grant("write", action)) is not None:
+            return PolicyDecision("allow", f"always_allow: {grant}")
+        if not s.write:
+            return PolicyDecision("ask", "write = false")
+        if action.outside_workspace and not s.write_outside_workspace:
+            return PolicyDecision("ask", "write_outside_workspace = false")
+        if protected and not s.write_protected:
+            return PolicyDecision("ask", "write_protected = false (protected file)")
+        if protected:
+            return PolicyDecision("allow", "write_protected = true")
+        if action.outside_workspace:
+            return PolicyDecision("allow", "write_outside_workspace = true")
+        return PolicyDecision("allow", "write = true")
+
+    def _path_grant(self, kind: str, action: Action) -> str | None:
+        if not action.path:
+            return None
+        path = PurePosixPath(action.path).as_posix()
+        for grant in self._grants(kind):
+            if path == grant.rstrip("/") or (grant.endswith("/") and path.startswith(grant)):
+                return f"{kind}:{grant}"
+        return None
+
+    def _grants(self, kind: str) -> list[str]:
+        out = []
+        for rule in self.settings.always_allow:
+            k, _, what = rule.partition(":")
+            if k.strip() == kind:
+                out.append(what.strip())
+        return out
+
+    def _command(self, command: str) -> PolicyDecision:
+        s = self.settings
+        if not s.enabled:
+            return PolicyDecision("ask", "auto_approve.enabled = false")
+        verdict, reason, used = _evaluate(
+            command, self._allowed_commands(), list(s.denied_commands)
+        )
+        if verdict == "allow":
+            reason = "; ".join(
+                f"allowed_commands: {m}"
+                if s.execute and m in s.allowed_commands
+                else f"always_allow: command:{m}"
+                for m in used
+            )
+        elif verdict == "ask" and not s.execute and reason.startswith("not in"):
+            reason = "execute = false"
+        return PolicyDecision(verdict, reason)
+
+    def _allowed_commands(self) -> list[str]:
+        """Prefixes that allow a command: the list when ``execute`` is on, plus grants."""
+        listed = list(self.settings.allowed_commands) if self.settings.execute else []
+        return listed + self._grants("command")
+
+    def _mcp(self, action: Action) -> PolicyDecision:
+        s = self.settings
+        name = f"{action.server}/{action.mcp_tool}"
+        if name in self._grants("mcp"):
+            return PolicyDecision("allow", f"always_allow: mcp:{name}")
+        if not s.mcp:
+            return PolicyDecision("ask", "mcp = false")
+        if self._mcp_always_allowed is not None and not self._mcp_always_allowed(
+            action.server or "", action.mcp_tool or ""
+        ):
+            return PolicyDecision("ask", f"{name} is not in the server's alwaysAllow list")
+        return PolicyDecision("allow", "mcp = true")
+
+    # ------------------------------------------------------------ always
+
+    def always_allow_rule(self, action: Action) -> str | None:
+        """What an "always allow" answer would add to the project config, or None.
+
+        None when the action can never be auto-approved (substitutions, the policy
+        file itself, protected files).
+        """
+        change = self._always_change(action)
+        if change is None:
+            return None
+        key, values = change
+        if key == "always_allow":
+            return "; ".join(f'always_allow += "{v}"' for v in values)
+        return f"{key} = true"
+
+    def _always_change(self, action: Action) -> tuple[str, list[str]] | None:
+        if action.kind == "command":
+            command = action.command or ""
+            allowed = self._allowed_commands()
+            denied = list(self.settings.denied_commands)
+            if evaluate_command(command, allowed, denied)[0] == "deny":
+                return None
+            try:
+                rules = _command_rules(command, allowed)
+            except ValueError:
+                return None
+            verdict, _ = evaluate_command(command, allowed + rules, denied)
+            if verdict != "allow" or not rules:
+                return None
+            return "always_allow", [f"command:{r}" for r in rules]
+        if action.kind in ("read", "write"):
+            path = action.path
+            if not path:
+                return None
+            if action.kind == "write" and (
+                action.protected or (not action.outside_workspace and is_protected_path(path))
+            ):
+                return None
+            return "always_allow", [f"{action.kind}:{PurePosixPath(path).as_posix()}"]
+        if action.kind == "mcp" and action.server and action.mcp_tool:
+            return "always_allow", [f"mcp:{action.server}/{action.mcp_tool}"]
+        if action.kind in _KIND_TOGGLE:
+            return _KIND_TOGGLE[action.kind], []
+        return None
+
+    def remember(self, action: Action, project_config: Path) -> str:
+        """Persist the "always allow" rule for ``action`` into ``project_config``.
+
+        The file (``<ws>/.kilocode/kilo-tui.toml``) is rewritten atomically, keeping
+        everything else in it; this policy is updated too. Returns the rule text
+        (empty when the action cannot be remembered).
+        """
+        change = self._always_change(action)
+        rule = self.always_allow_rule(action)
+        if change is None or rule is None:
+            return ""
+        key, values = change
+        data = _read_toml(project_config)
+        table = data.setdefault("auto_approve", {})
+        if key == "always_allow":
+            current = list(table.get("always_allow", []))
+            table["always_allow"] = current + [v for v in values if v not in current]
+            ours = list(self.settings.always_allow)
+            self.settings = dataclasses.replace(
+                self.settings, always_allow=tuple(ours + [v for v in values if v not in ours])
+            )
+        else:
+            table[key] = True
+            toggle: dict[str, Any] = {key: True}
+            self.settings = dataclasses.replace(self.settings, **toggle)
+        _write_toml_atomic(project_config, data)
+        return rule
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(exc), path=str(path)) from exc
+
+
+def _write_toml_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            tomli_w.dump(data, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def load_project_settings(
+    global_table: dict[str, Any], workspace: Path, *, global_source: str
+) -> AutoApproveSettings:
+    """Validate the global table, merge the project's ``[auto_approve]`` over it."""
+    AutoApproveSettings.from_dict(global_table, source=global_source)
+    project_file = Path(workspace) / PROJECT_CONFIG
+    project = _read_toml(project_file).get("auto_approve", {})
+    if not isinstance(project, dict):
+        raise ConfigError("expected a table", path=str(project_file), key="auto_approve")
+    AutoApproveSettings.from_dict(project, source=str(project_file))
+    return AutoApproveSettings.from_dict(merge(global_table, project), source=str(project_file))
+
+
+# --------------------------------------------------------------------- gate
+
+_CONFIG_HINT = {
+    "read": "auto_approve.read (and read_outside_workspace for files outside the workspace)",
+    "write": "auto_approve.write (write_outside_workspace / write_protected for those files)",
+    "command": "auto_approve.execute = true and the command's prefix in allowed_commands",
+    "mcp": "auto_approve.mcp = true (and the tool in the server's alwaysAllow list)",
+    "mode_switch": "auto_approve.mode_switch = true",
+    "subtask": "auto_approve.subtasks = true",
+    "followup": "auto_approve.followup_questions = true",
+}
+
+
+@dataclass
+class ApprovalGate:
+    """Every action passes here: yolo, policy, or the user (over the bus).
+
+    Publishes an ``ApprovalResolved`` for every decision. Headless
+    (``interactive=False``), what the policy would ask about is refused and the model
+    is told why and which setting would allow it.
+    """
+
+    bus: EventBus
+    policy: AutoApprovePolicy
+    yolo: bool = field(default=False, kw_only=True)
+    interactive: bool = field(default=True, kw_only=True)
+    project_config: Path | None = field(default=None, kw_only=True)
+
+    async def decide(self, action: Action) -> Decision:
+        """The decision for ``action`` (asks the user if the policy says so)."""
+        request_id = self.bus.new_request_id()
+        if self.yolo:
+            return self._resolve(action, request_id, Decision(True, by="yolo", rule="--yolo"))
+        verdict = self.policy.evaluate(action)
+        if verdict.verdict == "allow":
+            decision = Decision(True, by="policy", rule=verdict.rule)
+        elif verdict.verdict == "deny":
+            decision = Decision(
+                False,
+                by="policy",
+                rule=verdict.rule,
+                feedback=f"Denied by the user's auto-approve policy ({verdict.rule}). "
+                "Do not retry it; choose another way or ask the user.",
+            )
+        elif not self.interactive:
+            decision = Decision(
+                False,
+                by="headless",
+                rule=verdict.rule,
+                feedback=_headless_feedback(action, verdict.rule),
+            )
+        else:
+            decision = await self._ask_user(action, request_id, verdict.rule)
+        return self._resolve(action, request_id, decision)
+
+    async def _ask_user(self, action: Action, request_id: str, rule: str) -> Decision:
+        always = self.policy.always_allow_rule(action) if self.project_config else None
+        reply = await self.bus.request(
+            ApprovalRequested(
+                request_id=request_id,
+                task_id=action.task_id,
+                kind=action.kind,
+                tool=action.tool,
+                title=action.title,
+                detail=action.detail or action.command or "",
+                path=action.path,
+                call_id=action.call_id,
+                always_allow_rule=always,
+            )
+        )
+        if not isinstance(reply, ApprovalReply):
+            reply = ApprovalReply(approved=bool(reply))
+        decided_rule = f"asked ({rule})"
+        if reply.approved and reply.always and always and self.project_config is not None:
+            decided_rule = self.policy.remember(action, self.project_config) or decided_rule
+        feedback = reply.feedback
+        if not reply.approved and not feedback:
+            feedback = "The user rejected this action."
+        return Decision(reply.approved, feedback=feedback, by=reply.by, rule=decided_rule)
+
+    def _resolve(self, action: Action, request_id: str, decision: Decision) -> Decision:
+        self.bus.publish(
+            ApprovalResolved(
+                task_id=action.task_id,
+                request_id=request_id,
+                kind=action.kind,
+                tool=action.tool,
+                approved=decision.approved,
+                by=decision.by,
+                rule=decision.rule,
+                feedback=decision.feedback,
+            )
+        )
+        return decision
+
+
+def _headless_feedback(action: Action, rule: str) -> str:
+    hint = _CONFIG_HINT.get(action.kind, "the [auto_approve] settings")
+    return (
+        f"Not run: this action needs the user's approval ({rule}), and approval is not "
+        "available in headless mode. Do not retry it; continue without it or finish and "
+        f"explain what is needed. The user can allow it with {hint} in config.toml or "
+        f"{_POLICY_FILE}, or run with --yolo."
+    )
