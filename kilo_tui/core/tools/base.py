@@ -49,6 +49,8 @@ class Decision:
     feedback: str = ""
     by: str = "policy"
     rule: str = ""
+    always: bool = False
+    """The user approved and asked to always allow this action (e.g. an MCP tool)."""
 
 
 @dataclass(frozen=True)
