@@ -1,0 +1,184 @@
+"""``kilo-tui run PROMPT``: one task, headless.
+
+Approvals are answered by the configured auto-approve policy; what the policy would ask
+about is denied (and the model is told so) unless ``--yolo`` approves everything.
+``--json`` prints one JSON object per bus event on stdout; otherwise progress goes to
+stderr and the final result to stdout.
+
+Exit codes: 0 completed, 1 error, 2 bad usage, 3 a limit stopped the task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMIT = 0, 1, 2, 3
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a task headless",
+        description="Run one task without the TUI. Exit 0 when it completes, 1 on error, "
+        "2 on bad usage, 3 when a limit (max requests / max cost) stopped it.",
+    )
+    parser.add_argument("prompt", help="the task; '-' reads it from standard input")
+    parser.add_argument("--path", default=".", help="workspace directory (default: .)")
+    parser.add_argument("--model", help="model (litellm string)")
+    parser.add_argument("--mode", help="mode slug")
+    parser.add_argument("--json", action="store_true", help="print bus events as JSON Lines")
+    parser.add_argument(
+        "--yolo", action="store_true", help="approve every action (no policy checks)"
+    )
+    parser.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_last",
+        action="store_true",
+        help="continue the last task of this workspace",
+    )
+    parser.add_argument("--session", help="continue the task with this id")
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from kilo_tui.core.config import ConfigError, load_settings
+
+    workspace = Path(args.path).expanduser()
+    if not workspace.is_dir():
+        print(f"kilo-tui run: not a directory: {args.path}", file=sys.stderr)
+        return EXIT_USAGE
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip():
+        print("kilo-tui run: the prompt is empty", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = load_settings(workspace, overrides={"model": args.model, "mode": args.mode})
+    except ConfigError as exc:
+        print(f"kilo-tui run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(_run(args, workspace, settings, prompt))
+
+
+async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt: str) -> int:
+    from kilo_tui.core.agent.runtime import AgentRuntime
+    from kilo_tui.core.config import ConfigError
+
+    try:
+        runtime = AgentRuntime(
+            workspace=workspace, settings=settings, interactive=False, yolo=args.yolo
+        )
+    except ConfigError as exc:
+        print(f"kilo-tui run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.mode and runtime.mode != args.mode:
+        names = ", ".join(m.slug for m in runtime.modes())
+        print(f"kilo-tui run: unknown mode {args.mode!r} (available: {names})", file=sys.stderr)
+        return EXIT_USAGE
+    for error in runtime.mode_errors:
+        print(f"kilo-tui run: warning: {error}", file=sys.stderr)
+    printer = JsonPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr)
+    runtime.bus.subscribe(printer)
+    try:
+        if args.session or args.continue_last:
+            task_id = args.session or runtime.latest_task_id()
+            if task_id is None:
+                print("kilo-tui run: no earlier task in this workspace", file=sys.stderr)
+                return EXIT_USAGE
+            try:
+                runtime.resume(task_id)
+            except KeyError as exc:
+                print(f"kilo-tui run: {exc.args[0]}", file=sys.stderr)
+                return EXIT_USAGE
+        await runtime.start_background()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, runtime.cancel)
+        loop.add_signal_handler(signal.SIGTERM, runtime.cancel)
+        outcome = await runtime.submit(prompt)
+    finally:
+        await runtime.aclose()
+    if not args.json and outcome.status == "completed":
+        print(outcome.detail)
+    return {"completed": EXIT_OK, "limit": EXIT_LIMIT}.get(outcome.status, EXIT_ERROR)
+
+
+class JsonPrinter:
+    """One JSON object per bus event, flushed at once (consumers read it live)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, event: Any) -> None:
+        self.stream.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
+        self.stream.flush()
+
+
+class HumanPrinter:
+    """Readable progress for a person watching the terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._streaming = False
+        self._usage: Any = None
+
+    def _line(self, text: str) -> None:
+        if self._streaming:
+            self.stream.write("\n")
+            self._streaming = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __call__(self, event: Any) -> None:
+        from kilo_tui.core import events as ev
+
+        match event:
+            case ev.AssistantDelta(text=text):
+                self.stream.write(text)
+                self.stream.flush()
+                self._streaming = True
+            case ev.ToolCallStarted(name=name, arguments=arguments):
+                self._line(f"→ {name} {_brief(arguments)}")
+            case ev.ToolCallFinished(name=name, summary=summary, is_error=is_error):
+                self._line(f"  {'✗' if is_error else '✓'} {summary or name}")
+            case ev.ApprovalResolved(approved=False, tool=tool, rule=rule, by=by):
+                self._line(f"  ⊘ {tool} denied ({by}{': ' + rule if rule else ''})")
+            case ev.RetryScheduled(attempt=a, max_attempts=m, delay=d, error=error):
+                self._line(f"! {error} — retry {a}/{m} in {d:.1f} s")
+            case ev.CheckpointsUnavailable(reason=reason):
+                self._line(f"! checkpoints disabled: {reason}")
+            case ev.ErrorRaised(message=message) | ev.Notice(message=message, level="warning"):
+                self._line(f"! {message}")
+            case ev.TaskFailed(error=error):
+                self._line(f"✗ task failed: {error}")
+            case ev.LimitReached(message=message):
+                self._line(f"■ {message}")
+            case ev.TaskCancelled(reason=reason):
+                self._line(f"■ {reason}")
+            case ev.UsageUpdated():
+                self._usage = event
+            case ev.TaskCompleted():
+                self._line("✓ task completed" + self._totals())
+
+    def _totals(self) -> str:
+        from kilo_tui.core.export import format_cost
+
+        if self._usage is None:
+            return ""
+        u = self._usage
+        return (
+            f" · {u.task_tokens_in:,} tokens in, {u.task_tokens_out:,} out · "
+            f"{'$0.00 (free)' if u.free else format_cost(u.task_cost)}"
+        )
+
+
+def _brief(arguments: dict[str, Any]) -> str:
+    for key in ("path", "command", "server_name", "mode_slug", "mode", "question"):
+        if key in arguments:
+            return str(arguments[key])[:120]
+    return ""

@@ -1,0 +1,657 @@
+"""AgentRuntime: the one object every client (TUI, ``kilo-tui run``, tests) drives.
+
+It owns the workspace's services — session store, modes, approval gate, checkpoints,
+MCP servers, model catalog — and the current :class:`Task`. Clients call
+:meth:`submit`, :meth:`cancel`, :meth:`set_mode`, … and watch the bus; they never reach
+into the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kilo_tui.core import events as ev
+from kilo_tui.core.agent.prompt import build_system_prompt
+from kilo_tui.core.agent.task import Task, TurnOutcome, default_shell, new_task_id
+from kilo_tui.core.bus import EventBus
+from kilo_tui.core.config import Settings, kilocode_small_model, provider_credentials
+from kilo_tui.core.sessions import SessionStore
+from kilo_tui.core.tools.base import Decision, EditOutcome, TaskState, Tool, ToolError
+
+if TYPE_CHECKING:
+    from kilo_tui.core.agent.modes import Mode
+    from kilo_tui.core.checkpoints import CheckpointManager
+    from kilo_tui.core.llm.catalog import Catalog, ModelInfo
+    from kilo_tui.core.llm.client import Usage
+    from kilo_tui.core.mcp import McpManager
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "openai/gpt-4o-mini"
+
+
+class AgentRuntime:
+    """The agent for one workspace: services plus the current task."""
+
+    def __init__(
+        self,
+        *,
+        workspace: Path,
+        settings: Settings,
+        bus: EventBus | None = None,
+        store: SessionStore | None = None,
+        interactive: bool = True,
+        yolo: bool = False,
+        start_mcp: bool = True,
+    ) -> None:
+        from kilo_tui.core.agent.modes import load_modes
+        from kilo_tui.core.ignore import IgnoreMatcher
+
+        self.workspace = workspace.resolve()
+        self.settings = settings
+        self.bus = bus or EventBus()
+        self.store = store or SessionStore()
+        self.interactive = interactive
+        self.yolo = yolo
+        self.ignore = IgnoreMatcher(self.workspace)
+        self._modes, self.mode_errors = load_modes(self.workspace, _global_modes_dir())
+        self._mode = self._resolve_mode(settings.mode)
+        self._model = settings.model or DEFAULT_MODEL
+        self.task: Task | None = None
+        self._turn: asyncio.Task[TurnOutcome] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._pending: dict[str, str] = {}  # request_id -> event type, for cancel
+        self._catalog: Catalog | None = None
+        self._state = TaskState()
+        self.gate = self._build_gate()
+        self.checkpoints = self._build_checkpoints()
+        self._checkpoints_failed = False
+        self.mcp: McpManager | None = self._build_mcp() if start_mcp else None
+        self._tools = self._build_tools()
+        self.bus.subscribe(self.store.record_event)
+        self.bus.subscribe(
+            self._track_request, ev.ApprovalRequested, ev.DiffProposed, ev.FollowupAsked
+        )
+
+    # -------------------------------------------------------------- services
+
+    def _build_gate(self) -> Any:
+        """The gate over the global ``[auto_approve]`` merged with the project's override
+        in ``.kilocode/kilo-tui.toml``."""
+        from kilo_tui.core.approval import (
+            ApprovalGate,
+            AutoApprovePolicy,
+            AutoApproveSettings,
+            merge,
+        )
+
+        project_file = self.workspace / ".kilocode" / "kilo-tui.toml"
+        project = _read_project_auto_approve(project_file)
+        source = str(project_file) if project else self.settings.source
+        settings = AutoApproveSettings.from_dict(
+            merge(self.settings.auto_approve, project), source=source
+        )
+        policy = AutoApprovePolicy(settings, mcp_always_allowed=self._mcp_always_allowed)
+        return ApprovalGate(
+            self.bus,
+            policy,
+            yolo=self.yolo,
+            interactive=self.interactive,
+            project_config=project_file,
+        )
+
+    def preview(self, action: Any) -> tuple[str, str, str]:
+        """What the gate would do without asking: (verdict, by, rule)."""
+        if self.yolo:
+            return "allow", "yolo", "--yolo"
+        decision = self.gate.policy.evaluate(action)
+        return decision.verdict, "policy", decision.rule
+
+    def _mcp_always_allowed(self, server: str, tool: str) -> bool:
+        return bool(self.mcp and self.mcp.is_always_allowed(server, tool))
+
+    def _build_checkpoints(self) -> CheckpointManager | None:
+        conf = self.settings.checkpoints
+        if not conf.enabled:
+            return None
+        from kilo_tui.core.checkpoints import CheckpointManager
+
+        return CheckpointManager(
+            self.workspace,
+            enabled=True,
+            max_file_size=conf.max_file_size,
+            extra_excludes=conf.exclude,
+            timeout=conf.timeout,
+        )
+
+    def _build_mcp(self) -> McpManager | None:
+        from kilo_tui.core.mcp import McpManager
+
+        return McpManager(self.workspace, self.bus)
+
+    def _build_tools(self) -> dict[str, Tool]:
+        from kilo_tui.core.tools.command import EXECUTE_COMMAND
+        from kilo_tui.core.tools.files import FILE_TOOLS
+        from kilo_tui.core.tools.flow import FLOW_TOOLS
+        from kilo_tui.core.tools.mcp_tools import MCP_TOOLS
+
+        tools: list[Tool] = [*FILE_TOOLS, EXECUTE_COMMAND, *FLOW_TOOLS]
+        if self.mcp is not None:
+            tools.extend(MCP_TOOLS)
+        return {tool.name: tool for tool in tools}
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            from kilo_tui.core.llm.catalog import Catalog
+
+            self._catalog = Catalog(self.settings.providers)
+        return self._catalog
+
+    async def start_background(self) -> None:
+        """Warm litellm in a thread and start MCP servers; returns at once."""
+        from kilo_tui.core.llm.litellm_loader import warm_up_in_background
+
+        warm_up_in_background()
+        if self.mcp is not None:
+            self._spawn(self.mcp.start())
+
+    async def wait_for_llm(self) -> None:
+        from kilo_tui.core.llm.litellm_loader import is_loaded, load_litellm
+
+        if not is_loaded():
+            self.bus.publish(
+                ev.Notice(
+                    task_id=self.task.id if self.task else "", message="Loading the model client…"
+                )
+            )
+            await asyncio.to_thread(load_litellm)
+
+    async def aclose(self) -> None:
+        self.cancel()
+        if self._turn is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._turn), 5)
+        for task in list(self._background):
+            task.cancel()
+        if self.mcp is not None:
+            await self.mcp.stop()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # ---------------------------------------------------------- properties
+
+    @property
+    def mode(self) -> str:
+        return self._mode.slug
+
+    @property
+    def model(self) -> str:
+        return self.task.model if self.task else self._model
+
+    @property
+    def task_id(self) -> str | None:
+        return self.task.id if self.task else None
+
+    @property
+    def title(self) -> str:
+        return self.task.title if self.task else ""
+
+    @property
+    def busy(self) -> bool:
+        return self._turn is not None and not self._turn.done()
+
+    @property
+    def state(self) -> TaskState:
+        """Per-conversation state shared with tools and mentions (todos, last command)."""
+        return self._state
+
+    def modes(self) -> list[Mode]:
+        return list(self._modes)
+
+    def _resolve_mode(self, slug: str) -> Mode:
+        for mode in self._modes:
+            if mode.slug == slug:
+                return mode
+        return next(m for m in self._modes if m.slug == "code")
+
+    # -------------------------------------------------------------- actions
+
+    async def submit(self, text: str) -> TurnOutcome:
+        """Send one user message and run the loop until it stops."""
+        if self.busy:
+            raise RuntimeError("a turn is already running")
+        if self.task is None:
+            self.task = self._new_task()
+        self._turn = asyncio.get_running_loop().create_task(self.task.run_turn(text))
+        try:
+            return await asyncio.shield(self._turn)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+        finally:
+            self._pending.clear()
+
+    def _new_task(self, *, parent: Task | None = None, mode: Mode | None = None) -> Task:
+        task = Task(
+            runtime=self,
+            id=new_task_id(),
+            mode=mode or self._mode,
+            model=self._model,
+            parent_id=parent.id if parent else None,
+        )
+        self.store.create_task(
+            task.id,
+            workspace=str(self.workspace),
+            model=task.model,
+            mode=task.mode.slug,
+            parent_id=task.parent_id,
+        )
+        if parent is None:
+            self._state = TaskState()
+        self.bus.publish(
+            ev.TaskStarted(
+                task_id=task.id,
+                prompt="",
+                mode=task.mode.slug,
+                model=task.model,
+                workspace=str(self.workspace),
+                parent_task_id=task.parent_id,
+            )
+        )
+        return task
+
+    def cancel(self) -> None:
+        """Stop the running turn: close the stream, kill a command, deny open requests."""
+        if self.task is not None:
+            self.task.cancel.set()
+        for request_id, kind in list(self._pending.items()):
+            answer: Any = "" if kind == ev.FollowupAsked.type else _cancelled_reply()
+            self.bus.reply(request_id, answer)
+        self._pending.clear()
+
+    def _track_request(self, event: Any) -> None:
+        self._pending[event.request_id] = event.type
+
+    def new_task(self) -> None:
+        if self.busy:
+            self.cancel()
+        self.task = None
+        self._state = TaskState()
+
+    def latest_task_id(self) -> str | None:
+        record = self.store.latest_task(str(self.workspace))
+        return record.id if record else None
+
+    def resume(self, task_id: str) -> list[ev.Event]:
+        """Make ``task_id`` the current task; returns its stored events for the chat."""
+        record = self.store.get_task(task_id)
+        if record is None:
+            raise KeyError(f"no task {task_id!r} in the session store")
+        mode = self._resolve_mode(record.mode)
+        task = Task(
+            runtime=self,
+            id=record.id,
+            mode=mode,
+            model=record.model or self._model,
+            messages=self.store.load_messages(record.id),
+            title=record.title,
+        )
+        task.totals.tokens_in = record.tokens_in
+        task.totals.tokens_out = record.tokens_out
+        task.totals.cost = record.cost
+        task._first_request = False
+        self.task = task
+        self._mode = mode
+        events = self.store.load_events(record.id)
+        self._state = TaskState()
+        for event in events:
+            if isinstance(event, ev.TodoListUpdated):
+                self._state.todos = [dict(t) for t in event.todos]
+        self.bus.publish(
+            ev.TaskStarted(
+                task_id=task.id,
+                prompt="",
+                mode=mode.slug,
+                model=task.model,
+                workspace=str(self.workspace),
+                resumed=True,
+            )
+        )
+        return events
+
+    async def set_mode(self, slug: str, *, task: Task | None = None, reason: str = "") -> None:
+        mode = next((m for m in self._modes if m.slug == slug), None)
+        if mode is None:
+            raise ValueError(f"unknown mode {slug!r}")
+        previous = self._mode.slug
+        target = task or self.task
+        if target is not None:
+            target.mode = mode
+            self.store.update_task(target.id, mode=slug)
+        if target is None or target is self.task:
+            self._mode = mode
+        self.bus.publish(
+            ev.ModeChanged(
+                task_id=target.id if target else "", mode=slug, previous=previous, reason=reason
+            )
+        )
+        sticky = self._sticky_model(slug)
+        if sticky and sticky != self.model:
+            self.set_model(sticky, persist=False)
+
+    def _sticky_model(self, slug: str) -> str | None:
+        from kilo_tui.core.llm.catalog import get_mode_model
+
+        return get_mode_model(slug)
+
+    def set_model(self, model: str, *, persist: bool = True) -> None:
+        previous = self.model
+        self._model = model
+        if self.task is not None:
+            self.task.model = model
+            self.store.update_task(self.task.id, model=model)
+        if persist:
+            from kilo_tui.core.config import save_settings_value
+            from kilo_tui.core.llm.catalog import record_recent, set_mode_model
+
+            save_settings_value("model", model)
+            record_recent(model)
+            set_mode_model(self.mode, model)
+        self.bus.publish(
+            ev.ModelChanged(task_id=self.task_id or "", model=model, previous=previous)
+        )
+
+    # ------------------------------------------------------------ for Task
+
+    def tool(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def tools_for(self, mode: Mode) -> list[Tool]:
+        from kilo_tui.core.agent.modes import allowed_tools
+
+        names = set(allowed_tools(mode, self._tools))
+        return [tool for name, tool in self._tools.items() if name in names]
+
+    def check_mode(self, mode: Mode, tool: str, path: Any) -> str | None:
+        from kilo_tui.core.agent.modes import check_tool_use
+
+        return check_tool_use(mode, tool, path if isinstance(path, str) else None)
+
+    def limits(self) -> tuple[int | None, float | None]:
+        s = self.gate.policy.settings
+        return s.max_requests, s.max_cost
+
+    def credentials(self, model: str) -> tuple[str | None, str | None]:
+        return provider_credentials(self.settings, model)
+
+    def model_info(self, model: str) -> ModelInfo | None:
+        return self.catalog.get(model)
+
+    def request_cost(self, model: str, usage: Usage) -> float | None:
+        from kilo_tui.core.llm.pricing import request_cost
+
+        return request_cost(
+            self.model_info(model),
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reported_cost=usage.reported_cost,
+        )
+
+    def resolve_path(self, raw: str) -> Path:
+        """Workspace-relative (or absolute) path → absolute, symlinks resolved."""
+        text = str(raw).strip()
+        if not text:
+            raise ToolError("path must not be empty")
+        candidate = Path(text).expanduser()
+        if not candidate.is_absolute():
+            candidate = self.workspace / candidate
+        return candidate.resolve()
+
+    def is_outside(self, path: Path) -> bool:
+        return not path.resolve().is_relative_to(self.workspace)
+
+    def is_kilocode_ignored(self, path: Path) -> bool:
+        return not self.is_outside(path) and self.ignore.is_kilocode_ignored(path)
+
+    def tool_extras(self, task: Task) -> dict[str, Any]:
+        return {
+            "ignore": self.ignore,
+            "mcp": self.mcp,
+            "mode_slugs": [m.slug for m in self._modes],
+            "run_subtask": lambda mode, message: self._run_subtask(task, mode, message),
+            "interactive": self.interactive,
+        }
+
+    async def approve(self, task: Task, call_id: str, **kwargs: Any) -> Decision:
+        from kilo_tui.core.approval import Action
+
+        path = kwargs.get("path")
+        outside = bool(kwargs.pop("outside_workspace", False))
+        if path and not outside:
+            outside = self.is_outside(self.resolve_path(path))
+        action = Action(task_id=task.id, call_id=call_id, outside_workspace=outside, **kwargs)
+        return await self.gate.decide(action)
+
+    async def propose_edit(
+        self, task: Task, call_id: str, *, tool: str, path: str, old: str | None, new: str | None
+    ) -> EditOutcome:
+        from kilo_tui.core.approval import Action
+        from kilo_tui.core.edits import review_edit
+
+        target = self.resolve_path(path)
+        outside = self.is_outside(target)
+        verb = "Create" if old is None else ("Delete" if new is None else "Edit")
+        action = Action(
+            kind="write",
+            tool=tool,
+            title=f"{verb} {path}",
+            path=path,
+            outside_workspace=outside,
+            task_id=task.id,
+            call_id=call_id,
+        )
+        verdict, by, rule = self.preview(action)
+        if verdict == "deny" or (verdict == "ask" and not self.interactive):
+            decision = await self.gate.decide(action)
+            report = f"The change to {path} was not made: " + (
+                decision.feedback or "the approval policy denied it."
+            )
+            return EditOutcome(
+                applied=False, content=None, report=report, feedback=decision.feedback
+            )
+        await self.checkpoint(task, f"{tool} {path}")
+        workspace = self.workspace if not outside else Path("/")
+        rel = path if not outside else str(target).lstrip("/")
+        outcome = await review_edit(
+            bus=self.bus,
+            workspace=workspace,
+            path=rel,
+            old=old,
+            new=new,
+            tool=tool,
+            task_id=task.id,
+            call_id=call_id,
+            auto_approved=verdict == "allow",
+        )
+        self.bus.publish(
+            ev.ApprovalResolved(
+                task_id=task.id,
+                request_id="",
+                kind="write",
+                tool=tool,
+                approved=outcome.applied,
+                by=by if verdict == "allow" else "user",
+                rule=rule if verdict == "allow" else "",
+                feedback=outcome.feedback,
+            )
+        )
+        return outcome
+
+    async def checkpoint(self, task: Task, trigger: str) -> None:
+        """Snapshot the workspace (only when it differs from the last checkpoint)."""
+        manager = self.checkpoints
+        if manager is None or self._checkpoints_failed:
+            return
+        from kilo_tui.core.checkpoints import CheckpointError
+
+        try:
+            cp = await asyncio.to_thread(
+                manager.save, trigger, task_id=task.id, message_index=len(task.messages)
+            )
+        except CheckpointError as exc:
+            self._checkpoints_failed = True
+            self.bus.publish(ev.CheckpointsUnavailable(task_id=task.id, reason=str(exc)))
+            return
+        if cp is not None:
+            self.bus.publish(
+                ev.CheckpointCreated(
+                    task_id=task.id,
+                    checkpoint_id=cp.id,
+                    trigger=trigger,
+                    files_changed=cp.files_changed,
+                    insertions=cp.insertions,
+                    deletions=cp.deletions,
+                )
+            )
+
+    async def system_prompt(self, task: Task, *, include_listing: bool) -> str:
+        from kilo_tui.core.agent.rules import build_custom_instructions, environment_details
+        from kilo_tui.core.paths import kilocode_home
+
+        mode = task.mode
+        agent = self.settings.agent
+        custom = build_custom_instructions(
+            workspace=self.workspace,
+            mode=mode,
+            global_instructions=agent.custom_instructions,
+            kilocode_home=kilocode_home(),
+            use_agents_md=agent.use_agents_md,
+        )
+        environment = await asyncio.to_thread(
+            environment_details,
+            now=task.environment_context()["now"],
+            mode=mode,
+            model=task.model,
+            cost=task.totals.cost,
+            todos=self._state.todos,
+            workspace=self.workspace,
+            include_listing=include_listing,
+            is_ignored=self.ignore.is_ignored,
+        )
+        tool_names = {t.name for t in self.tools_for(mode)}
+        mcp_section = ""
+        if self.mcp is not None and "use_mcp_tool" in tool_names:
+            mcp_section = self.mcp.tools_description()
+        return build_system_prompt(
+            role_definition=mode.role_definition,
+            mode_instructions=mode.custom_instructions,
+            workspace=self.workspace,
+            shell=default_shell(),
+            custom_instructions=custom,
+            mcp_section=mcp_section,
+            environment=environment,
+            can_edit=bool(tool_names & {"apply_diff", "write_to_file"}),
+        )
+
+    async def expand_mentions(self, text: str, task: Task) -> str:
+        from kilo_tui.core.agent.mentions import expand_mentions
+
+        last = self._state.last_command
+        return await expand_mentions(
+            text,
+            workspace=self.workspace,
+            is_ignored=self.ignore.is_kilocode_ignored,
+            last_terminal=(last, self._state.last_command_output) if last else None,
+            problems_commands=list(self.settings.agent.problems_commands) or None,
+            allow_urls=self.settings.agent.fetch_urls,
+        )
+
+    async def _run_subtask(self, parent: Task, mode_slug: str, message: str) -> tuple[bool, str]:
+        mode = self._resolve_mode(mode_slug)
+        child = self._new_task(parent=parent, mode=mode)
+        self.bus.publish(
+            ev.SubtaskStarted(
+                task_id=parent.id, subtask_id=child.id, mode=mode_slug, message=message
+            )
+        )
+        child.cancel = parent.cancel
+        outcome = await child.run_turn(message)
+        ok = outcome.status == "completed"
+        result = outcome.detail or outcome.status
+        parent.totals.tokens_in += child.totals.tokens_in
+        parent.totals.tokens_out += child.totals.tokens_out
+        if parent.totals.cost is not None:
+            parent.totals.cost = (
+                None if child.totals.cost is None else parent.totals.cost + child.totals.cost
+            )
+        self.bus.publish(
+            ev.SubtaskFinished(task_id=parent.id, subtask_id=child.id, result=result, ok=ok)
+        )
+        return ok, result
+
+    # ------------------------------------------------- background helpers
+
+    def small_model(self) -> str | None:
+        return self.settings.small_model or kilocode_small_model()
+
+    def start_title(self, task: Task, first_message: str) -> None:
+        from kilo_tui.core.agent.background import generate_title
+
+        async def run() -> None:
+            title, source = await generate_title(self, task, first_message)
+            task.title = title
+            self.bus.publish(ev.TitleGenerated(task_id=task.id, title=title, source=source))
+
+        self._spawn(run())
+
+    async def maybe_condense(self, task: Task) -> None:
+        from kilo_tui.core.agent.background import should_condense
+
+        if should_condense(self, task):
+            await self.condense(task)
+
+    async def condense(self, task: Task | None = None) -> None:
+        """Summarise older turns (small model → main model → sliding window)."""
+        from kilo_tui.core.agent.background import condense_context
+
+        target = task or self.task
+        if target is not None:
+            await condense_context(self, target)
+
+
+def _cancelled_reply() -> Any:
+    return ev.ApprovalReply(approved=False, feedback="The user cancelled the task.", by="cancel")
+
+
+def _read_project_auto_approve(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    from kilo_tui.core.config import ConfigError
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
+    section = data.get("auto_approve", {})
+    if not isinstance(section, dict):
+        raise ConfigError("expected a table [auto_approve]", path=str(path), key="auto_approve")
+    return section
+
+
+def _global_modes_dir() -> Path:
+    from kilo_tui.core import paths
+
+    return paths.config_dir()

@@ -1,0 +1,488 @@
+"""The task loop: one conversation with the model, step by step.
+
+For each user message: expand mentions, checkpoint, then loop — build the request
+(system prompt for the mode + history), stream the reply, and run each tool call through
+mode check → approval gate → checkpoint (for mutations) → the tool → the result back to
+the model — until ``attempt_completion``, a stop, a limit, or an unrecoverable error.
+
+Everything the user sees is published on the bus; every message the model is sent is
+written to the session store before the next request, so a killed process can resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kilo_tui.core import events as ev
+from kilo_tui.core.agent.prompt import NO_TOOL_NUDGE, build_system_prompt
+from kilo_tui.core.tools.base import (
+    Decision,
+    EditOutcome,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    openai_tool_spec,
+)
+
+if TYPE_CHECKING:
+    from kilo_tui.core.agent.modes import Mode
+    from kilo_tui.core.agent.runtime import AgentRuntime
+    from kilo_tui.core.llm.client import LLMResponse, ToolCall
+
+MAX_CONSECUTIVE_NO_TOOL = 3
+
+
+@dataclass
+class TurnOutcome:
+    """How a turn ended: ``completed``, ``idle``, ``failed``, ``cancelled``, ``limit``."""
+
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class Totals:
+    requests: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float | None = 0.0
+    context_tokens: int = 0
+
+
+@dataclass
+class Task:
+    """One conversation. Owned by :class:`AgentRuntime`; subtasks are Tasks too."""
+
+    runtime: AgentRuntime
+    id: str
+    mode: Mode
+    model: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    parent_id: str | None = None
+    totals: Totals = field(default_factory=Totals)
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    title: str = ""
+    _repeat_key: str = ""
+    _repeat_count: int = 0
+    _first_request: bool = True
+    _turn_requests: int = 0
+
+    # -------------------------------------------------------------- helpers
+
+    @property
+    def bus(self) -> Any:
+        return self.runtime.bus
+
+    @property
+    def workspace(self) -> Path:
+        return self.runtime.workspace
+
+    def publish(self, event: ev.Event) -> None:
+        self.bus.publish(event)
+
+    def _append(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+        self.runtime.store.append_message(self.id, message)
+
+    # ----------------------------------------------------------------- turn
+
+    async def run_turn(self, text: str) -> TurnOutcome:
+        """Handle one user message until the loop stops."""
+        self.cancel.clear()
+        self._turn_requests = 0
+        expanded = await self.runtime.expand_mentions(text, self)
+        index = len(self.messages)
+        self._append({"role": "user", "content": expanded})
+        self.publish(ev.UserMessage(task_id=self.id, text=text, expanded=expanded, index=index))
+        if index == 0 and self.parent_id is None:
+            self.runtime.start_title(self, text)
+        await self.runtime.checkpoint(self, "user_message")
+        try:
+            return await self._loop()
+        except asyncio.CancelledError:
+            self._close_dangling_tool_calls("cancelled")
+            self.publish(ev.TaskCancelled(task_id=self.id))
+            raise
+
+    async def _loop(self) -> TurnOutcome:
+        no_tool_streak = 0
+        while True:
+            if self.cancel.is_set():
+                return self._cancelled()
+            if (limit := self._limit_hit()) is not None:
+                return limit
+            await self.runtime.maybe_condense(self)
+            try:
+                response = await self._request()
+            except _Cancelled:
+                return self._cancelled()
+            except _Failed as failure:
+                self.publish(ev.TaskFailed(task_id=self.id, error=str(failure)))
+                return TurnOutcome("failed", str(failure))
+            if not response.tool_calls:
+                no_tool_streak += 1
+                if no_tool_streak >= MAX_CONSECUTIVE_NO_TOOL:
+                    return self._stalled(response.text)
+                self._append({"role": "user", "content": NO_TOOL_NUDGE})
+                continue
+            no_tool_streak = 0
+            outcome = await self._run_tool_calls(response.tool_calls)
+            if outcome is not None:
+                return outcome
+
+    def _stalled(self, last_text: str) -> TurnOutcome:
+        if self.runtime.interactive:
+            # The model is talking to the user; let the user answer.
+            self.publish(ev.TaskIdle(task_id=self.id))
+            return TurnOutcome("idle", last_text)
+        error = (
+            f"The model answered {MAX_CONSECUTIVE_NO_TOOL} times without calling a tool "
+            "(it must call attempt_completion to finish)."
+        )
+        self.publish(ev.TaskFailed(task_id=self.id, error=error))
+        return TurnOutcome("failed", error)
+
+    def _cancelled(self) -> TurnOutcome:
+        self.publish(ev.TaskCancelled(task_id=self.id))
+        return TurnOutcome("cancelled")
+
+    def _limit_hit(self) -> TurnOutcome | None:
+        policy = self.runtime.limits()
+        max_requests, max_cost = policy
+        if max_requests and self._turn_requests >= max_requests:
+            message = (
+                f"Stopped after {self._turn_requests} requests (auto_approve.max_requests = "
+                f"{max_requests}). Send a message to continue."
+            )
+            self.publish(
+                ev.LimitReached(
+                    task_id=self.id,
+                    limit="max_requests",
+                    value=float(max_requests),
+                    message=message,
+                )
+            )
+            return TurnOutcome("limit", message)
+        cost = self.totals.cost
+        if max_cost and cost is not None and cost >= max_cost:
+            message = (
+                f"Stopped: this task has cost ${cost:.4f}, reaching auto_approve.max_cost = "
+                f"${max_cost:.2f}. Raise the limit to continue."
+            )
+            self.publish(
+                ev.LimitReached(
+                    task_id=self.id, limit="max_cost", value=float(max_cost), message=message
+                )
+            )
+            return TurnOutcome("limit", message)
+        return None
+
+    # ------------------------------------------------------------- request
+
+    async def _request(self) -> LLMResponse:
+        from kilo_tui.core.llm.client import LLMCancelled, LLMError, stream_completion
+
+        self.totals.requests += 1
+        self._turn_requests += 1
+        self.publish(
+            ev.RequestStarted(task_id=self.id, model=self.model, request_index=self.totals.requests)
+        )
+        tools = self.runtime.tools_for(self.mode)
+        system = await self.runtime.system_prompt(self, include_listing=self._first_request)
+        self._first_request = False
+        api_base, api_key = self.runtime.credentials(self.model)
+        agent = self.runtime.settings.agent
+        await self.runtime.wait_for_llm()
+        streamed: list[str] = []
+
+        def on_text(chunk: str) -> None:
+            streamed.append(chunk)
+            self.publish(ev.AssistantDelta(task_id=self.id, text=chunk))
+
+        def on_retry(attempt: int, max_attempts: int, delay: float, error: str) -> None:
+            streamed.clear()
+            self.publish(
+                ev.RetryScheduled(
+                    task_id=self.id,
+                    attempt=attempt,
+                    max_attempts=max_attempts,
+                    delay=delay,
+                    error=error,
+                )
+            )
+
+        try:
+            response = await stream_completion(
+                model=self.model,
+                messages=[{"role": "system", "content": system}, *self.messages],
+                tools=[openai_tool_spec(t) for t in tools] or None,
+                api_base=api_base,
+                api_key=api_key,
+                on_text=on_text,
+                on_reasoning=lambda t: self.publish(ev.ReasoningDelta(task_id=self.id, text=t)),
+                on_retry=on_retry,
+                cancel=self.cancel,
+                max_retries=agent.max_retries,
+                base_delay=agent.retry_base_delay,
+            )
+        except LLMCancelled:
+            partial = "".join(streamed)
+            if partial.strip():
+                note = partial + "\n\n[Response interrupted by the user]"
+                self._append({"role": "assistant", "content": note})
+                self.publish(ev.AssistantMessage(task_id=self.id, text=partial))
+            raise _Cancelled() from None
+        except LLMError as exc:
+            raise _Failed(str(exc)) from exc
+        self._record_usage(response)
+        if response.text.strip():
+            self.publish(ev.AssistantMessage(task_id=self.id, text=response.text))
+        message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
+        if response.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in response.tool_calls
+            ]
+        self._append(message)
+        return response
+
+    def _record_usage(self, response: LLMResponse) -> None:
+        usage = response.usage
+        info = self.runtime.model_info(self.model)
+        cost = self.runtime.request_cost(self.model, usage)
+        free = bool(info and info.free)
+        t = self.totals
+        t.tokens_in += usage.prompt_tokens
+        t.tokens_out += usage.completion_tokens
+        t.cost = None if cost is None or t.cost is None else t.cost + cost
+        t.context_tokens = usage.prompt_tokens + usage.completion_tokens
+        self.publish(
+            ev.UsageUpdated(
+                task_id=self.id,
+                model=self.model,
+                tokens_in=usage.prompt_tokens,
+                tokens_out=usage.completion_tokens,
+                cache_read=usage.cache_read_tokens,
+                cache_write=usage.cache_write_tokens,
+                cost=cost,
+                free=free,
+                task_tokens_in=t.tokens_in,
+                task_tokens_out=t.tokens_out,
+                task_cost=t.cost,
+                context_tokens=t.context_tokens,
+                context_window=info.context_window if info else None,
+                reserved_output=(info.max_output or 0) if info else 0,
+            )
+        )
+
+    # ---------------------------------------------------------- tool calls
+
+    async def _run_tool_calls(self, calls: tuple[ToolCall, ...]) -> TurnOutcome | None:
+        stop_reason = ""
+        completion: str | None = None
+        for call in calls:
+            if stop_reason:
+                self._tool_message(call.id, f"Skipped: {stop_reason}")
+                continue
+            result = await self._run_tool_call(call)
+            self._tool_message(call.id, result.content)
+            if result.switch_mode:
+                await self.runtime.set_mode(result.switch_mode, task=self, reason="switch_mode")
+            if result.completion is not None:
+                completion = result.completion
+                stop_reason = "the task was completed by an earlier call"
+            elif self.cancel.is_set():
+                stop_reason = "the user cancelled the task"
+            elif result.stop_turn:
+                stop_reason = "the user stopped this turn"
+        if completion is not None:
+            self.publish(ev.TaskCompleted(task_id=self.id, result=completion))
+            return TurnOutcome("completed", completion)
+        if self.cancel.is_set():
+            return self._cancelled()
+        if stop_reason:
+            self.publish(ev.TaskIdle(task_id=self.id))
+            return TurnOutcome("idle", stop_reason)
+        return None
+
+    def _tool_message(self, call_id: str, content: str) -> None:
+        self._append({"role": "tool", "tool_call_id": call_id, "content": content})
+
+    def _close_dangling_tool_calls(self, reason: str) -> None:
+        """Answer tool calls left without a result (the API rejects such histories)."""
+        if not self.messages:
+            return
+        answered = {m.get("tool_call_id") for m in self.messages if m.get("role") == "tool"}
+        for message in reversed(self.messages):
+            if message.get("role") == "assistant":
+                for call in message.get("tool_calls") or []:
+                    if call["id"] not in answered:
+                        self._tool_message(call["id"], f"Not run: {reason}")
+                break
+
+    async def _run_tool_call(self, call: ToolCall) -> ToolResult:
+        args, error = _parse_arguments(call.arguments)
+        self.publish(
+            ev.ToolCallStarted(
+                task_id=self.id,
+                call_id=call.id,
+                name=call.name,
+                arguments=args if error is None else {"_raw": call.arguments},
+            )
+        )
+        if error is None:
+            result = await self._guarded(call, args)
+        else:
+            result = ToolResult(error, is_error=True, summary="invalid arguments")
+        self.publish(
+            ev.ToolCallFinished(
+                task_id=self.id,
+                call_id=call.id,
+                name=call.name,
+                result=result.content,
+                is_error=result.is_error,
+                summary=result.summary,
+            )
+        )
+        return result
+
+    async def _guarded(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        tool = self.runtime.tool(call.name)
+        if tool is None:
+            names = ", ".join(t.name for t in self.runtime.tools_for(self.mode))
+            return ToolResult(
+                f"Unknown tool {call.name!r}. Available tools: {names}",
+                is_error=True,
+                summary="unknown tool",
+            )
+        refusal = self.runtime.check_mode(self.mode, call.name, args.get("path"))
+        if refusal:
+            return ToolResult(refusal, is_error=True, summary="not allowed in this mode")
+        missing = [p for p in tool.parameters.get("required", []) if p not in args]
+        if missing:
+            return ToolResult(
+                f"Missing required parameter(s) for {call.name}: {', '.join(missing)}. "
+                "Retry with all required parameters.",
+                is_error=True,
+                summary="missing parameters",
+            )
+        key = call.name + json.dumps(args, sort_keys=True)
+        self._repeat_count = self._repeat_count + 1 if key == self._repeat_key else 1
+        self._repeat_key = key
+        limit = self.runtime.settings.agent.repetition_limit
+        if self._repeat_count > limit:
+            self.publish(
+                ev.ErrorRaised(
+                    task_id=self.id,
+                    message=f"The model repeated the same {call.name} call "
+                    f"{self._repeat_count} times; it was not run again.",
+                )
+            )
+            return ToolResult(
+                f"Tool call repetition limit reached: you have made this exact {call.name} "
+                f"call {self._repeat_count} times. It was not run again. Change your approach, "
+                "or ask the user with ask_followup_question.",
+                is_error=True,
+                summary="repeated call refused",
+            )
+        try:
+            result = await tool.run(args, self._context(call, tool))
+        except ToolError as exc:
+            result = ToolResult(str(exc), is_error=True, summary="error")
+        except (KeyError, TypeError, ValueError) as exc:
+            result = ToolResult(
+                f"Invalid arguments for {call.name}: {exc}",
+                is_error=True,
+                summary="invalid arguments",
+            )
+        if not result.is_error:
+            self._repeat_count = 0
+            self._repeat_key = ""
+        return result
+
+    def _context(self, call: ToolCall, tool: Tool) -> ToolContext:
+        runtime = self.runtime
+
+        async def approve(**kwargs: Any) -> Decision:
+            return await runtime.approve(self, call.id, **kwargs)
+
+        async def propose_edit(
+            *, tool: str, path: str, old: str | None, new: str | None
+        ) -> EditOutcome:
+            return await runtime.propose_edit(self, call.id, tool=tool, path=path, old=old, new=new)
+
+        async def checkpoint(trigger: str) -> None:
+            await runtime.checkpoint(self, trigger)
+
+        return ToolContext(
+            workspace=self.workspace,
+            task_id=self.id,
+            call_id=call.id,
+            bus=self.bus,
+            approve=approve,
+            propose_edit=propose_edit,
+            checkpoint=checkpoint,
+            resolve_path=runtime.resolve_path,
+            is_ignored=runtime.is_kilocode_ignored,
+            state=runtime.state,
+            cancel=self.cancel,
+            settings=runtime.settings,
+            mode=self.mode,
+            extra=runtime.tool_extras(self),
+        )
+
+    # ----------------------------------------------------------- prompt
+
+    def environment_context(self) -> dict[str, Any]:
+        return {
+            "now": datetime.now().astimezone(),
+            "mode": self.mode,
+            "model": self.model,
+            "cost": self.totals.cost,
+            "todos": self.runtime.state.todos,
+        }
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _Failed(Exception):
+    pass
+
+
+def _parse_arguments(raw: str) -> tuple[dict[str, Any], str | None]:
+    text = raw.strip() or "{}"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return {}, (
+            f"The tool call's arguments are not valid JSON ({exc.msg} at position {exc.pos}). "
+            "Retry the call with a valid JSON object of arguments."
+        )
+    if not isinstance(value, dict):
+        return {}, "The tool call's arguments must be a JSON object. Retry the call."
+    return value, None
+
+
+def new_task_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def default_shell() -> str:
+    return os.environ.get("SHELL") or "/bin/sh"
+
+
+__all__ = ["Task", "TurnOutcome", "build_system_prompt", "new_task_id"]
