@@ -1,0 +1,598 @@
+"""The MCP manager: starts the configured servers, watches them, and calls their tools.
+
+One :class:`McpManager` per workspace. :meth:`McpManager.start` returns at once; each
+server connects in its own background task and reports every status change on the bus
+as :class:`~kilo_tui.core.events.McpStatusChanged` (``starting``, ``connected``,
+``error``, ``disabled``, ``stopped``). A server that crashes after connecting is marked
+``error`` and restarted with exponential backoff; one that never connects stays in
+``error`` until the user restarts it.
+
+The SDK (~0.7 s to import) is loaded in a worker thread, so starting never blocks the
+event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import anyio
+
+from kilo_tui import __version__
+from kilo_tui.core.bus import EventBus
+from kilo_tui.core.config import ConfigError
+from kilo_tui.core.events import McpStatusChanged
+from kilo_tui.core.mcp.config import McpConfig, ServerConfig, load_config, update_entry
+from kilo_tui.core.mcp.results import (
+    McpResult,
+    argument_errors,
+    format_call_result,
+    format_resource_contents,
+)
+from kilo_tui.core.mcp.stdio import StdioProcess, stdio_transport
+
+MAX_RESTARTS = 5
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 30.0
+STABLE_AFTER = 60.0
+"""A connection that lived this long resets the restart counter."""
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    uri: str
+    """The URI, or the URI template for a resource template."""
+    name: str = ""
+    description: str = ""
+    mime_type: str = ""
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """A snapshot of one server, for screens, the CLI and the system prompt."""
+
+    name: str
+    status: str
+    """``starting``, ``connected``, ``error``, ``disabled`` or ``stopped``."""
+    source: Path
+    transport: str = ""
+    description: str = ""
+    """The command line or URL."""
+    error: str = ""
+    stderr_tail: str = ""
+    tools: tuple[ToolInfo, ...] = ()
+    resources: tuple[ResourceInfo, ...] = ()
+    resource_templates: tuple[ResourceInfo, ...] = ()
+    instructions: str = ""
+    always_allow: tuple[str, ...] = ()
+    pid: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape ``kilo-tui mcp list --json`` prints."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "error": self.error,
+            "source": str(self.source),
+            "transport": self.transport,
+            "tools": [{"name": t.name, "description": t.description} for t in self.tools],
+            "resources": len(self.resources) + len(self.resource_templates),
+        }
+
+
+_sdk: ModuleType | None = None
+
+
+async def _load_sdk() -> ModuleType:
+    """Import the SDK once, off the event loop (concurrent imports are safe: import locks)."""
+    global _sdk
+    if _sdk is None:
+        _sdk = await asyncio.to_thread(_import_sdk)
+    return _sdk
+
+
+def _import_sdk() -> ModuleType:
+    import mcp
+    import mcp.client.sse
+    import mcp.client.streamable_http
+
+    return mcp
+
+
+def _flatten(exc: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    exc = _flatten(exc)
+    if isinstance(exc, FileNotFoundError):
+        return f"command not found: {exc.filename or exc}"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _Server:
+    """One configured server and its background connection task."""
+
+    def __init__(
+        self,
+        manager: McpManager,
+        name: str,
+        source: Path,
+        config: ServerConfig | None,
+        config_error: ConfigError | None,
+    ) -> None:
+        self.manager = manager
+        self.name = name
+        self.source = source
+        self.config = config
+        self.config_error = config_error
+        self.status = "stopped"
+        self.error = ""
+        self.process = StdioProcess()
+        self.session: Any = None
+        self.tools: tuple[ToolInfo, ...] = ()
+        self.resources: tuple[ResourceInfo, ...] = ()
+        self.templates: tuple[ResourceInfo, ...] = ()
+        self.instructions = ""
+        self.settled = asyncio.Event()
+        self._lost = anyio.Event()
+        self._lost_reason = ""
+        self._task: asyncio.Task[None] | None = None
+        self._scope: anyio.CancelScope | None = None
+
+    # ------------------------------------------------------------- state
+
+    def snapshot(self) -> ServerState:
+        cfg = self.config
+        return ServerState(
+            name=self.name,
+            status=self.status,
+            source=self.source,
+            transport=cfg.transport if cfg else "",
+            description=cfg.describe() if cfg else "",
+            error=self.error,
+            stderr_tail=self.process.stderr_tail(),
+            tools=self.tools,
+            resources=self.resources,
+            resource_templates=self.templates,
+            instructions=self.instructions,
+            always_allow=cfg.always_allow if cfg else (),
+            pid=self.process.pid if self.process.returncode is None else None,
+        )
+
+    def set_status(self, status: str, error: str = "") -> None:
+        self.status = status
+        self.error = error
+        if status != "connected":
+            self.session = None
+        if status == "starting":
+            self.settled.clear()
+        else:
+            self.settled.set()
+        self.manager._publish(self)
+
+    def unavailable(self) -> str | None:
+        """Why calls cannot go to this server right now (None if they can)."""
+        if self.status == "connected" and self.session is not None:
+            return None
+        if self.status == "disabled":
+            return f"MCP server '{self.name}' is disabled."
+        if self.status == "error":
+            return f"MCP server '{self.name}' is not available: {self.error}"
+        return f"MCP server '{self.name}' is not connected (status: {self.status})."
+
+    def mark_lost(self, reason: str) -> None:
+        if not self._lost.is_set():
+            self._lost_reason = reason
+            self._lost.set()
+
+    # --------------------------------------------------------- lifecycle
+
+    def launch(self) -> None:
+        """Start connecting in the background (or record why it will not)."""
+        if self.config_error is not None:
+            self.set_status("error", str(self.config_error))
+        elif self.config is None or self.config.disabled:
+            self.set_status("disabled")
+        else:
+            self._scope = anyio.CancelScope()
+            self.set_status("starting")
+            self._task = asyncio.create_task(self._run(self._scope), name=f"mcp:{self.name}")
+
+    async def shutdown(self, status: str = "stopped") -> None:
+        """Stop the connection and the server process; wait for both."""
+        task, self._task = self._task, None
+        if task is not None and self._scope is not None:
+            self._scope.cancel()
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT)
+        self.tools = self.resources = self.templates = ()
+        self.set_status(status)
+
+    async def _run(self, scope: anyio.CancelScope) -> None:
+        failures = 0
+        with scope:
+            while True:
+                began = time.monotonic()
+                connected, error = await self._connect_once()
+                if not connected or failures >= MAX_RESTARTS:
+                    self.set_status("error", error)
+                    return
+                if time.monotonic() - began > STABLE_AFTER:
+                    failures = 0
+                delay = min(BACKOFF_BASE * 2**failures, BACKOFF_MAX)
+                failures += 1
+                self.set_status("error", f"{error}\n(restarting in {delay:g} s)")
+                await anyio.sleep(delay)
+                self.set_status("starting")
+
+    async def _connect_once(self) -> tuple[bool, str]:
+        """Connect and serve until the connection ends: (got connected?, why it ended)."""
+        assert self.config is not None
+        self._lost = anyio.Event()
+        self._lost_reason = ""
+        self.process = StdioProcess(exited=self._lost)
+        connected = False
+        try:
+            sdk = await _load_sdk()
+            async with AsyncExitStack() as stack:
+                read, write = await stack.enter_async_context(self._transport(self.config))
+                session = await stack.enter_async_context(
+                    sdk.ClientSession(
+                        read,
+                        write,
+                        client_info=sdk.Implementation(name="kilo-tui", version=__version__),
+                    )
+                )
+                with anyio.fail_after(self.config.timeout):
+                    await self._handshake(session)
+                connected = True
+                self.session = session
+                self.set_status("connected")
+                await self._lost.wait()
+                self.session = None
+        except Exception as exc:
+            if isinstance(_flatten(exc), TimeoutError):
+                text = f"the server did not finish starting within {self.config.timeout:g} s"
+            else:
+                text = self._lost_reason or _describe(exc)
+            return connected, self._with_stderr(text)
+        reason = self._lost_reason or f"the server exited (exit code {self.process.returncode})"
+        return True, self._with_stderr(reason)
+
+    def _with_stderr(self, text: str) -> str:
+        tail = self.process.stderr_tail(5)
+        return f"{text}\n{tail}" if tail else text
+
+    @asynccontextmanager
+    async def _transport(self, cfg: ServerConfig) -> AsyncIterator[tuple[Any, Any]]:
+        if cfg.transport == "stdio":
+            cwd = cfg.cwd or self.manager.workspace
+            async with stdio_transport(
+                cfg.command, cfg.args, cfg.env, cwd, self.process
+            ) as streams:
+                yield streams
+            return
+        import httpx2
+        from mcp.client.sse import sse_client
+        from mcp.client.streamable_http import streamable_http_client
+
+        if cfg.transport == "sse":
+            async with sse_client(cfg.url, headers=cfg.headers or None, timeout=cfg.timeout) as s:
+                yield s
+            return
+        timeout = httpx2.Timeout(cfg.timeout, read=max(cfg.timeout, 300.0))
+        async with (
+            httpx2.AsyncClient(headers=cfg.headers, timeout=timeout) as client,
+            streamable_http_client(cfg.url, http_client=client) as (read, write),
+        ):
+            yield read, write
+
+    async def _handshake(self, session: Any) -> None:
+        init = await session.initialize()
+        caps = init.capabilities
+        self.instructions = (init.instructions or "").strip()
+        tools: list[Any] = []
+        if caps.tools is not None:
+            tools = await _all_pages(session.list_tools, "tools")
+        self.tools = tuple(
+            ToolInfo(t.name, (t.description or "").strip(), dict(t.input_schema or {}))
+            for t in tools
+        )
+        if caps.resources is not None:
+            resources = await _all_pages(session.list_resources, "resources")
+            templates = await _all_pages(session.list_resource_templates, "resource_templates")
+            self.resources = tuple(_resource(r, r.uri) for r in resources)
+            self.templates = tuple(_resource(t, t.uri_template) for t in templates)
+
+
+async def _all_pages(method: Any, attribute: str, max_pages: int = 50) -> list[Any]:
+    """Every item of a paginated list request (bounded, against a server that never ends)."""
+    import mcp_types
+
+    items: list[Any] = []
+    cursor: str | None = None
+    for _ in range(max_pages):
+        params = mcp_types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        page = await method(params=params)
+        items.extend(getattr(page, attribute))
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return items
+
+
+def _resource(item: Any, uri: Any) -> ResourceInfo:
+    return ResourceInfo(
+        str(uri), item.name or "", (item.description or "").strip(), item.mime_type or ""
+    )
+
+
+class McpManager:
+    """All MCP servers of one workspace: lifecycle, calls, settings, prompt text."""
+
+    def __init__(self, workspace: Path, bus: EventBus | None = None) -> None:
+        self.workspace = Path(workspace).resolve()
+        self.bus = bus if bus is not None else EventBus()
+        """Where status changes are published (a private bus if none was given)."""
+        self.config_errors: tuple[ConfigError, ...] = ()
+        """Problems with a whole settings file (its servers could not be read at all)."""
+        self._servers: dict[str, _Server] = {}
+        self._started = False
+
+    # ---------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Read the settings and start every enabled server in the background."""
+        if self._started:
+            return
+        self._started = True
+        config = load_config(self.workspace)
+        self.config_errors = config.file_errors
+        for name in config.sources:
+            server = self._new_server(config, name)
+            self._servers[name] = server
+            server.launch()
+
+    async def stop(self) -> None:
+        """Stop every server and wait until their processes are gone."""
+        await asyncio.gather(*(s.shutdown() for s in self._servers.values()))
+        self._started = False
+
+    async def reload(self) -> None:
+        """Re-read the settings: start new servers, restart changed ones, stop removed ones."""
+        config = load_config(self.workspace)
+        self.config_errors = config.file_errors
+        for name in [n for n in self._servers if n not in config.sources]:
+            await self._servers.pop(name).shutdown()
+        for name in config.sources:
+            old = self._servers.get(name)
+            new = self._new_server(config, name)
+            if old is not None and _same_connection(old, new):
+                old.config = new.config
+                continue
+            if old is not None:
+                await old.shutdown()
+            self._servers[name] = new
+            new.launch()
+
+    async def restart(self, name: str) -> None:
+        """Stop the server (if running) and connect it again."""
+        server = self._get(name)
+        await server.shutdown()
+        server.launch()
+
+    async def set_enabled(self, name: str, enabled: bool) -> None:
+        """Enable or disable a server, persisting ``disabled`` in the file it comes from."""
+        server = self._get(name)
+        update_entry(server.source, name, lambda entry: entry.__setitem__("disabled", not enabled))
+        await self.reload()
+
+    async def wait_until_settled(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until no server is still starting."""
+        waits = [s.settled.wait() for s in self._servers.values()]
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*waits), timeout)
+
+    # --------------------------------------------------------------- state
+
+    def servers(self) -> list[ServerState]:
+        """Every configured server (including broken and disabled ones), in file order."""
+        return [s.snapshot() for s in self._servers.values()]
+
+    def server(self, name: str) -> ServerState | None:
+        server = self._servers.get(name)
+        return server.snapshot() if server else None
+
+    def config_file_for(self, server: str) -> Path:
+        """The settings file that defines ``server``."""
+        return self._get(server).source
+
+    def is_always_allowed(self, server: str, tool: str) -> bool:
+        """True if ``tool`` is in the server's ``alwaysAllow`` list."""
+        entry = self._servers.get(server)
+        return bool(entry and entry.config and tool in entry.config.always_allow)
+
+    def add_always_allow(self, server: str, tool: str) -> None:
+        """Add ``tool`` to ``alwaysAllow`` in the file that defines ``server``."""
+        entry = self._get(server)
+        if entry.config is None or tool in entry.config.always_allow:
+            return
+
+        def add(raw: dict[str, Any]) -> None:
+            allowed = raw.setdefault("alwaysAllow", [])
+            if tool not in allowed:
+                allowed.append(tool)
+
+        update_entry(entry.source, server, add)
+        always = (*entry.config.always_allow, tool)
+        entry.config = dataclasses.replace(entry.config, always_allow=always)
+        self._publish(entry)
+
+    # --------------------------------------------------------------- calls
+
+    def check_server(self, server: str) -> str | None:
+        """Why ``server`` cannot take calls (None if it can, or is still starting)."""
+        entry = self._servers.get(server)
+        if entry is None:
+            return self._unknown_server(server)
+        return None if entry.status == "starting" else entry.unavailable()
+
+    def check_call(self, server: str, tool: str, arguments: dict[str, Any]) -> str | None:
+        """Why this call would fail before reaching the server (None if it looks fine).
+
+        A server still starting passes: :meth:`call_tool` waits for it.
+        """
+        if (problem := self.check_server(server)) is not None:
+            return problem
+        entry = self._servers[server]
+        if entry.status == "starting":
+            return None
+        info = next((t for t in entry.tools if t.name == tool), None)
+        if info is None:
+            names = ", ".join(t.name for t in entry.tools) or "none"
+            return f"MCP server '{server}' has no tool '{tool}'. Its tools: {names}."
+        if errors := argument_errors(info.input_schema, arguments):
+            details = "\n".join(f"- {e}" for e in errors)
+            schema = json.dumps(info.input_schema, indent=2)
+            return f"Invalid arguments for {server}/{tool}:\n{details}\nInput schema:\n{schema}"
+        return None
+
+    async def call_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> McpResult:
+        """Call ``tool`` on ``server`` after validating ``arguments`` against its schema."""
+        entry = await self._ready(server)
+        if isinstance(entry, McpResult):
+            return entry
+        if (problem := self.check_call(server, tool, arguments)) is not None:
+            return McpResult.error(problem)
+        assert entry.config is not None
+        try:
+            result = await entry.session.call_tool(
+                tool, arguments, read_timeout_seconds=entry.config.timeout
+            )
+        except Exception as exc:
+            return McpResult.error(self._call_failed(entry, f"{server}/{tool}", exc))
+        return format_call_result(result)
+
+    async def read_resource(self, server: str, uri: str) -> McpResult:
+        """Read a resource; its text contents (and notes for binary ones) as one result."""
+        entry = await self._ready(server)
+        if isinstance(entry, McpResult):
+            return entry
+        assert entry.config is not None
+        try:
+            with anyio.fail_after(entry.config.timeout):
+                result = await entry.session.read_resource(uri)
+        except Exception as exc:
+            return McpResult.error(self._call_failed(entry, f"{server} resource {uri}", exc))
+        text = "\n\n".join(format_resource_contents(c) for c in result.contents)
+        return McpResult(text or "(the resource is empty)")
+
+    async def _ready(self, server: str) -> _Server | McpResult:
+        """The connected server, waiting if it is still starting, or an error result."""
+        entry = self._servers.get(server)
+        if entry is None:
+            return McpResult.error(self._unknown_server(server))
+        if entry.status == "starting" and entry.config is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(entry.settled.wait(), entry.config.timeout)
+        if (problem := entry.unavailable()) is not None:
+            return McpResult.error(problem)
+        return entry
+
+    def _call_failed(self, entry: _Server, what: str, exc: Exception) -> str:
+        """Describe a failed request; a broken connection also marks the server lost."""
+        import httpx2
+        from mcp import MCPError
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+        exc = _flatten(exc)  # type: ignore[assignment]
+        if (isinstance(exc, MCPError) and exc.code == REQUEST_TIMEOUT) or isinstance(
+            exc, TimeoutError
+        ):
+            assert entry.config is not None
+            return f"{what} timed out after {entry.config.timeout:g} s."
+        if isinstance(exc, MCPError) and exc.code != CONNECTION_CLOSED:
+            return f"{what} failed: the server answered with error {exc.code}: {exc.message}"
+        if isinstance(
+            exc,
+            MCPError
+            | httpx2.HTTPError
+            | OSError
+            | anyio.BrokenResourceError
+            | anyio.ClosedResourceError,
+        ):
+            reason = f"the connection was lost during a call to {what} ({_describe(exc)})"
+            entry.mark_lost(reason)
+            return f"MCP server '{entry.name}' stopped responding: {reason}. It will be restarted."
+        return f"{what} failed: {_describe(exc)}"
+
+    def _unknown_server(self, server: str) -> str:
+        names = ", ".join(self._servers) or "none are configured"
+        return f"Unknown MCP server '{server}'. Configured servers: {names}."
+
+    # ----------------------------------------------------------- prompt
+
+    def tools_description(self) -> str:
+        """The system prompt's MCP SERVERS section: connected servers, tools, resources."""
+        from kilo_tui.core.mcp.prompt import describe_servers
+
+        return describe_servers(s.snapshot() for s in self._servers.values())
+
+    # ----------------------------------------------------------- helpers
+
+    def _get(self, name: str) -> _Server:
+        try:
+            return self._servers[name]
+        except KeyError:
+            raise KeyError(f"unknown MCP server {name!r}") from None
+
+    def _new_server(self, config: McpConfig, name: str) -> _Server:
+        return _Server(
+            self, name, config.sources[name], config.servers.get(name), config.broken.get(name)
+        )
+
+    def _publish(self, server: _Server) -> None:
+        self.bus.publish(
+            McpStatusChanged(
+                server=server.name,
+                status=server.status,
+                error=server.error,
+                tools=len(server.tools),
+                resources=len(server.resources) + len(server.templates),
+            )
+        )
+
+
+def _same_connection(old: _Server, new: _Server) -> bool:
+    """True if ``new`` can keep ``old``'s connection (only alwaysAllow/timeout changed)."""
+    if old.config_error is not None or new.config_error is not None:
+        return False
+    if old.config is None or new.config is None:
+        return False
+    return (
+        old.config.disabled == new.config.disabled
+        and old.config.connection() == new.config.connection()
+        and old.source == new.source
+    )
