@@ -1,0 +1,769 @@
+"""Checkpoints: shadow-git snapshots of the workspace that a restore can never lose.
+
+One shadow repository per workspace lives at :func:`paths.checkpoints_dir`: its own git
+directory, with the workspace as work tree. The user's ``.git`` is never read or
+written, so checkpoints work the same in a git repository, in a plain directory and
+next to nested repositories.
+
+Each checkpoint is a root commit kept alive by ``refs/kilo/checkpoints/<sha>``; its
+message ends with a ``Kilo-Checkpoint:`` JSON line (trigger, task, message index,
+stats), so the shadow repository describes itself and :meth:`CheckpointManager.list`
+only parses commits. Root commits (rather than one chain) let :meth:`prune` drop old
+checkpoints without rewriting the ids of the ones it keeps.
+
+Snapshotting goes through a persistent index in the shadow directory, so the stat
+cache makes an incremental checkpoint cost about what ``git add -A && git write-tree``
+costs. A restore first checkpoints the current state, then runs a two-tree
+``read-tree -m -u`` which rewrites only the files that differ and refuses to clobber
+anything the snapshot does not hold.
+
+Every method is synchronous (git subprocesses); the agent calls them through
+``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import shutil
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kilo_tui.core import paths
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    "node_modules/",
+    "bower_components/",
+    "jspm_packages/",
+    ".pnpm-store/",
+    ".yarn/cache/",
+    ".venv/",
+    "venv/",
+    "__pycache__/",
+    "*.py[cod]",
+    "*.egg-info/",
+    ".mypy_cache/",
+    ".pytest_cache/",
+    ".ruff_cache/",
+    ".tox/",
+    ".nox/",
+    "htmlcov/",
+    ".coverage",
+    "dist/",
+    "build/",
+    "target/",
+    "vendor/",
+    ".next/",
+    ".nuxt/",
+    ".svelte-kit/",
+    ".turbo/",
+    ".parcel-cache/",
+    ".cache/",
+    ".gradle/",
+    ".dart_tool/",
+    ".terraform/",
+    "Pods/",
+    "DerivedData/",
+    ".DS_Store",
+)
+"""Dependency, build and cache folders that are never snapshotted (gitignore syntax)."""
+
+USER_MESSAGE = "user_message"
+"""The trigger of the checkpoint taken when the user sends a message."""
+
+_REF_PREFIX = "refs/kilo/checkpoints/"
+_LATEST_REF = "refs/kilo/latest"
+_TRAILER = "Kilo-Checkpoint: "
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+_PLACEHOLDER = ".kilo-tui-nested-repo-placeholder"
+_ACTIONS_FILE = "kilo-tui-actions.json"
+_MAX_ACTIONS = 500
+
+# Applied to every git call: the user's config, hooks, signing and filters never apply.
+_CONFIG = {
+    "core.hooksPath": os.devnull,
+    "core.fsmonitor": "false",
+    "core.autocrlf": "false",
+    "core.safecrlf": "false",
+    "core.untrackedCache": "false",
+    "core.splitIndex": "false",
+    "core.sparseCheckout": "false",
+    "core.logAllRefUpdates": "false",
+    "core.quotePath": "false",
+    "commit.gpgSign": "false",
+    "gc.auto": "0",
+    "maintenance.auto": "false",
+    "submodule.recurse": "false",
+    "advice.addEmbeddedRepo": "false",
+}
+# Content goes in and comes out byte for byte: no line-ending or filter conversion.
+_ATTRIBUTES = "* -text -filter -ident -working-tree-encoding\n"
+
+
+def trigger_kind(trigger: str) -> str:
+    """``user`` (a user message), ``safety`` (taken before a restore), ``restore``, or
+    ``tool`` (taken before a tool that may change files)."""
+    if trigger == USER_MESSAGE:
+        return "user"
+    if trigger.startswith("before restore"):
+        return "safety"
+    if trigger.startswith("restore"):
+        return "restore"
+    return "tool"
+
+
+class CheckpointError(Exception):
+    """A checkpoint operation failed; the message is meant for the user."""
+
+
+class CheckpointsDisabled(CheckpointError):
+    """Checkpoints are turned off in the settings."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One snapshot of the workspace, with what triggered it and what changed since
+    the previous checkpoint."""
+
+    id: str
+    created_at: datetime
+    trigger: str
+    task_id: str = ""
+    message_index: int | None = None
+    files_changed: int = 0
+    insertions: int = 0
+    deletions: int = 0
+    seq: int = 0
+    tree: str = ""
+    restore_target: str | None = None
+    """For a ``restore`` checkpoint: the checkpoint that was restored."""
+    safety: str | None = None
+    """For a ``restore`` checkpoint: the checkpoint of the state before it."""
+
+    @property
+    def short(self) -> str:
+        return self.id[:8]
+
+    @property
+    def kind(self) -> str:
+        """``user``, ``tool``, ``safety`` or ``restore``: see :func:`trigger_kind`."""
+        return trigger_kind(self.trigger)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``created_at`` as ISO 8601)."""
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file that differs between two states."""
+
+    path: str
+    status: str
+    """``added``, ``modified`` or ``deleted``."""
+    insertions: int = 0
+    deletions: int = 0
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """What a restore will do to the work tree."""
+
+    modified: tuple[str, ...] = ()
+    added_back: tuple[str, ...] = ()
+    """Files missing now that the restore writes back."""
+    removed: tuple[str, ...] = ()
+    """Files that exist now but not at the target: the restore deletes them."""
+    kept: tuple[str, ...] = ()
+    """Files at the target that exist now but are not snapshotted (ignored or too
+    large): the restore leaves them alone rather than overwrite unsaved content."""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.modified or self.added_back or self.removed)
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """The outcome of a restore: undo it by restoring ``safety``."""
+
+    target: Checkpoint
+    safety: Checkpoint
+    """The checkpoint of the state just before the restore."""
+    checkpoint: Checkpoint | None
+    """The ``restore`` checkpoint recording the new state (None when nothing changed)."""
+    plan: RestorePlan = field(default_factory=RestorePlan)
+
+
+class CheckpointManager:
+    """Snapshots, diffs and restores one workspace through its shadow repository.
+
+    ``enabled=False`` turns every operation off: :meth:`save` returns None,
+    :meth:`list` returns [] and the others raise :class:`CheckpointsDisabled`.
+    ``timeout`` bounds a snapshot; ``max_file_size`` (bytes, 0 = no cap) skips files
+    above it; ``extra_excludes`` adds gitignore patterns to the defaults;
+    ``retention_days`` is what :meth:`prune` removes when given no limits.
+    """
+
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        enabled: bool = True,
+        max_file_size: int = 10_000_000,
+        extra_excludes: Sequence[str] = (),
+        timeout: float = 15.0,
+        retention_days: float | None = 30.0,
+    ) -> None:
+        self.workspace = Path(workspace).resolve()
+        self.git_dir = paths.checkpoints_dir(self.workspace)
+        self.enabled = enabled
+        self.max_file_size = max_file_size
+        self.extra_excludes = tuple(extra_excludes)
+        self.timeout = timeout
+        self.retention_days = retention_days
+        self._lock = threading.RLock()
+        self._ready = False
+
+    # ------------------------------------------------------------------ public
+
+    def save(
+        self, trigger: str, *, task_id: str = "", message_index: int | None = None
+    ) -> Checkpoint | None:
+        """Checkpoint the workspace if it differs from the last checkpoint.
+
+        Returns the new checkpoint, or None when nothing changed (or checkpoints are
+        off). Raises :class:`CheckpointError` when git is missing or the snapshot does
+        not finish within ``timeout`` seconds.
+        """
+        if not self.enabled:
+            return None
+        with self._lock:
+            self._setup()
+            latest = self._latest()
+            tree = self._snapshot(latest.tree if latest else _EMPTY_TREE)
+            checkpoint = None
+            if latest is None or tree != latest.tree:
+                checkpoint = self._commit(
+                    trigger, tree, latest, task_id=task_id, message_index=message_index
+                )
+            before = checkpoint or latest
+            if before is not None and trigger_kind(trigger) == "tool":
+                self._record_action(before.id, trigger, task_id)
+            return checkpoint
+
+    def list(self, task_id: str | None = None) -> builtins.list[Checkpoint]:
+        """All checkpoints (or one task's), oldest first."""
+        if not self.enabled:
+            return []
+        with self._lock:
+            self._setup()
+            fmt = "%(objectname)%00%(tree)%00%(contents)%00"
+            out = self._git("for-each-ref", f"--format={fmt}", _REF_PREFIX).decode()
+            checkpoints = [
+                cp
+                for record in out.split("\0\n")
+                if record.strip() and (cp := _parse_record(record)) is not None
+            ]
+            if task_id is not None:
+                checkpoints = [cp for cp in checkpoints if cp.task_id == task_id]
+            return sorted(checkpoints, key=lambda cp: (cp.seq, cp.created_at))
+
+    def get(self, checkpoint_id: str) -> Checkpoint:
+        """The checkpoint with this id or unambiguous id prefix."""
+        self._check_enabled()
+        wanted = checkpoint_id.strip().lower()
+        if len(wanted) < 4 or any(c not in "0123456789abcdef" for c in wanted):
+            raise CheckpointError(f"{checkpoint_id!r} is not a checkpoint id")
+        matches = [cp for cp in self.list() if cp.id.startswith(wanted)]
+        if not matches:
+            raise CheckpointError(f"no checkpoint {checkpoint_id} in {self.workspace}")
+        if len(matches) > 1:
+            raise CheckpointError(f"checkpoint id {checkpoint_id} is ambiguous")
+        return matches[0]
+
+    def diff(self, a: str, b: str | None = None) -> str:
+        """Unified diff from checkpoint ``a`` to ``b`` (None: the working tree now)."""
+        with self._lock:
+            old, new = self._trees(a, b)
+            args = ("diff-tree", "-p", "-r", "--no-renames", "--no-ext-diff", "--no-color")
+            return self._git(*args, old, new).decode(errors="replace")
+
+    def changed_files(self, a: str, b: str | None = None) -> builtins.list[FileChange]:
+        """The files that differ from checkpoint ``a`` to ``b`` (None: now), with stats."""
+        with self._lock:
+            old, new = self._trees(a, b)
+            return self._changes(old, new)
+
+    def file_at(self, checkpoint: str, path: str) -> bytes | None:
+        """A file's content at a checkpoint, or None if it did not exist there."""
+        with self._lock:
+            tree = self.get(checkpoint).tree
+            out = self._git("ls-tree", "-z", tree, "--", path).decode()
+            entry = out.split("\0")[0]
+            if not entry or entry.split()[1] != "blob":
+                return None
+            return self._git("cat-file", "blob", entry.split()[2])
+
+    def plan_restore(self, checkpoint_id: str) -> RestorePlan:
+        """What restoring this checkpoint would change, without changing anything."""
+        with self._lock:
+            target = self.get(checkpoint_id)
+            latest = self._latest()
+            current = self._snapshot(latest.tree if latest else _EMPTY_TREE)
+            return self._plan(current, target.tree)
+
+    def restore(self, checkpoint_id: str, *, task_id: str | None = None) -> RestoreResult:
+        """Make the work tree match a checkpoint, after checkpointing the current state.
+
+        Only files that differ are rewritten; files the target lacks are deleted if the
+        snapshot holds them (ignored and oversized files are never touched). Undo it by
+        restoring ``result.safety`` (or :meth:`undo_last_restore`).
+        """
+        with self._lock:
+            target = self.get(checkpoint_id)
+            task = target.task_id if task_id is None else task_id
+            safety = self.save(f"before restore to {target.short}", task_id=task)
+            if safety is None:
+                safety = self._latest()
+                assert safety is not None  # the target exists, so there is a latest
+            plan = self._plan(safety.tree, target.tree)
+            tree = self._tree_without(target.tree, plan.kept) if plan.kept else target.tree
+            if tree == safety.tree:
+                return RestoreResult(target, safety, None, plan)
+            self._git("read-tree", "-m", "-u", safety.tree, tree)
+            checkpoint = self._commit(
+                f"restore {target.short}",
+                tree,
+                safety,
+                task_id=task,
+                message_index=target.message_index,
+                restore_target=target.id,
+            )
+            return RestoreResult(target, safety, checkpoint, plan)
+
+    def undo_last_restore(self) -> RestoreResult:
+        """Undo the most recent restore (``/redo`` after an ``/undo``)."""
+        with self._lock:
+            restores = [cp for cp in self.list() if cp.kind == "restore" and cp.safety]
+            if not restores:
+                raise CheckpointError("nothing to redo: no restore has been made")
+            safety = restores[-1].safety
+            assert safety is not None
+            return self.restore(safety)
+
+    redo = undo_last_restore
+
+    def undo_last_agent_change(self, task_id: str | None = None) -> RestoreResult:
+        """Restore the state before the agent's last change (``/undo``).
+
+        Walks back through the states recorded before each tool action (newest first,
+        skipping ones already undone) to the first that differs from the work tree now,
+        so a step that changed nothing (a read-only command) is not counted.
+        """
+        with self._lock:
+            self._check_enabled()
+            self._setup()
+            log = self._load_actions()
+            actions = log["actions"]
+            end = log["undone"] if log["undone"] is not None else len(actions)
+            latest = self._latest()
+            current = self._snapshot(latest.tree if latest else _EMPTY_TREE)
+            trees = {cp.id: cp.tree for cp in self.list()}
+            for index in range(end - 1, -1, -1):
+                action = actions[index]
+                if task_id is not None and action["task_id"] != task_id:
+                    continue
+                tree = trees.get(action["checkpoint"])
+                if tree is not None and tree != current:
+                    result = self.restore(action["checkpoint"])
+                    self._save_actions({"actions": actions, "undone": index})
+                    return result
+            raise CheckpointError("nothing to undo: no agent change since the last undo")
+
+    def prune(self, *, keep: int | None = None, older_than: float | None = None) -> int:
+        """Delete checkpoints beyond the newest ``keep`` or older than ``older_than``
+        days (neither: the ``retention_days`` setting). The newest is always kept.
+        Returns how many were deleted."""
+        self._check_enabled()
+        with self._lock:
+            if keep is None and older_than is None:
+                older_than = self.retention_days
+            checkpoints = self.list()
+            victims: set[str] = set()
+            if keep is not None:
+                victims.update(cp.id for cp in checkpoints[: max(len(checkpoints) - keep, 0)])
+            if older_than is not None:
+                cutoff = datetime.now(UTC) - timedelta(days=older_than)
+                victims.update(cp.id for cp in checkpoints if cp.created_at < cutoff)
+            if checkpoints:
+                victims.discard(checkpoints[-1].id)
+            if not victims:
+                return 0
+            commands = "".join(f"delete {_REF_PREFIX}{cid}\n" for cid in sorted(victims))
+            self._git("update-ref", "--stdin", input=commands.encode())
+            self._git("gc", "--prune=now", "--quiet")
+            log = self._load_actions()
+            kept = [a for a in log["actions"] if a["checkpoint"] not in victims]
+            self._save_actions({"actions": kept, "undone": None})
+            return len(victims)
+
+    # ------------------------------------------------------------------- setup
+
+    def _check_enabled(self) -> None:
+        if not self.enabled:
+            raise CheckpointsDisabled(
+                "checkpoints are turned off (setting checkpoints.enabled = false)"
+            )
+
+    def _setup(self) -> None:
+        """Create the shadow repository on first use and refresh its exclude rules."""
+        if self._ready:
+            self._write_excludes()
+            return
+        if shutil.which("git") is None:
+            raise CheckpointError("checkpoints need git, and git is not installed (not on PATH)")
+        if self.workspace in (Path.home().resolve(), Path(self.workspace.anchor)):
+            raise CheckpointError(
+                f"checkpoints are off in {self.workspace}: snapshotting a home or root "
+                "directory would copy far too much; open a project directory instead"
+            )
+        if not self.workspace.is_dir():
+            raise CheckpointError(f"workspace {self.workspace} is not a directory")
+        if not (self.git_dir / "HEAD").exists():
+            paths.ensure_dir(self.git_dir.parent)
+            self._git("init", "--template=", "--quiet", bare=True)
+            self._git("hash-object", "-w", "--stdin", input=b"")  # for placeholders
+        paths.ensure_dir(self.git_dir / "info")
+        (self.git_dir / "info" / "attributes").write_text(_ATTRIBUTES)
+        self._write_excludes()
+        self._ready = True
+
+    def _write_excludes(self) -> None:
+        """Write defaults + extra excludes + ``.kilocodeignore`` to ``info/exclude``."""
+        lines = ["# written by kilo-tui: default and configured checkpoint excludes"]
+        lines += [*DEFAULT_EXCLUDES, *self.extra_excludes]
+        if self.git_dir.is_relative_to(self.workspace):
+            lines.append("/" + self.git_dir.relative_to(self.workspace).as_posix() + "/")
+        ignore = self.workspace / ".kilocodeignore"
+        if ignore.is_file():
+            lines += ["# from .kilocodeignore", ignore.read_text(errors="replace")]
+        text = "\n".join(lines) + "\n"
+        exclude = self.git_dir / "info" / "exclude"
+        if not exclude.exists() or exclude.read_text() != text:
+            exclude.write_text(text)
+
+    # -------------------------------------------------------------------- git
+
+    def _env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update(
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            # Also hides the user's default excludes and attributes files.
+            HOME=os.devnull,
+            XDG_CONFIG_HOME=os.devnull,
+            GIT_TERMINAL_PROMPT="0",
+            LC_ALL="C",
+            GIT_AUTHOR_NAME="kilo-tui",
+            GIT_AUTHOR_EMAIL="checkpoints@kilo-tui.invalid",
+            GIT_COMMITTER_NAME="kilo-tui",
+            GIT_COMMITTER_EMAIL="checkpoints@kilo-tui.invalid",
+        )
+        env.update(extra or {})
+        return env
+
+    def _git(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        deadline: float | None = None,
+        env: dict[str, str] | None = None,
+        ok_codes: Iterable[int] = (0,),
+        bare: bool = False,
+    ) -> bytes:
+        """Run git on the shadow repository; raise :class:`CheckpointError` on failure."""
+        command = ["git", "--literal-pathspecs", "--git-dir", str(self.git_dir)]
+        if not bare:
+            command += ["--work-tree", str(self.workspace)]
+        for key, value in _CONFIG.items():
+            command += ["-c", f"{key}={value}"]
+        timeout = None if deadline is None else max(deadline - time.monotonic(), 0.01)
+        try:
+            proc = subprocess.run(
+                [*command, *args],
+                cwd=self.workspace,
+                env=self._env(env),
+                input=input,
+                capture_output=True,
+                timeout=timeout,
+            )
+        except FileNotFoundError as error:
+            raise CheckpointError("checkpoints need git, and git is not installed") from error
+        except subprocess.TimeoutExpired as error:
+            # The killed git may leave its lock behind; nobody else holds it (we do).
+            for lock in ("index.lock", "index.restore.lock"):
+                (self.git_dir / lock).unlink(missing_ok=True)
+            raise CheckpointError(
+                f"workspace too large to snapshot within {self.timeout:g} s "
+                f"({self.workspace}): exclude big folders (checkpoints.exclude), "
+                "raise checkpoints.timeout, or turn checkpoints off"
+            ) from error
+        if proc.returncode not in ok_codes:
+            message = proc.stderr.decode(errors="replace").strip()
+            raise CheckpointError(f"git {args[0]} failed: {message}")
+        return proc.stdout
+
+    # --------------------------------------------------------------- snapshot
+
+    def _snapshot(self, previous_tree: str) -> str:
+        """Stage the work tree into the shadow index and return its tree id."""
+        deadline = time.monotonic() + self.timeout
+        new_files = self._untracked_files(deadline)
+        if new_files:
+            stdin = "\0".join(new_files).encode() + b"\0"
+            self._git("update-index", "--add", "-z", "--stdin", input=stdin, deadline=deadline)
+        # Exit code 1 = some tracked file could not be read: snapshot the rest.
+        self._git("add", "-u", "--ignore-errors", deadline=deadline, ok_codes=(0, 1))
+        tree = self._git("write-tree", deadline=deadline).decode().strip()
+        if self.max_file_size and tree != previous_tree:
+            changed = self._git(
+                "diff-tree",
+                "-r",
+                "-z",
+                "--name-only",
+                "--no-renames",
+                "--diff-filter=AMT",
+                previous_tree,
+                tree,
+                deadline=deadline,
+            ).decode(errors="surrogateescape")
+            grown = [p for p in changed.split("\0") if p and self._too_large(p)]
+            if grown:
+                stdin = "\0".join(grown).encode() + b"\0"
+                self._git("update-index", "--force-remove", "-z", "--stdin", input=stdin)
+                tree = self._git("write-tree", deadline=deadline).decode().strip()
+        return tree
+
+    def _untracked_files(self, deadline: float) -> builtins.list[str]:
+        """New files to snapshot: not ignored, not too large, inside nested repos too.
+
+        ``ls-files -o`` lists a nested repository as ``dir/`` instead of its files, and
+        ``git add`` would store it as a gitlink (its files lost to the snapshot). An
+        index entry under ``dir/`` makes git walk into it like any tracked folder, so a
+        throwaway placeholder entry reveals its files; once they are tracked, later
+        snapshots walk into it by themselves.
+        """
+        listing = ["ls-files", "-z", "--others", "--exclude-standard"]
+        found = self._git(*listing, deadline=deadline).decode(errors="surrogateescape")
+        entries = [p for p in found.split("\0") if p]
+        files = [p for p in entries if not p.endswith("/")]
+        nested = [p for p in entries if p.endswith("/")]
+        for _depth in range(16):
+            if not nested:
+                break
+            placeholders = [f"{repo}{_PLACEHOLDER}" for repo in nested]
+            info = "".join(f"100644 {_EMPTY_BLOB}\t{p}\n" for p in placeholders)
+            self._git("update-index", "--add", "--index-info", input=info.encode())
+            try:
+                inside = self._git(*listing, "--", *nested, deadline=deadline).decode(
+                    errors="surrogateescape"
+                )
+            finally:
+                self._git("update-index", "--force-remove", "--", *placeholders)
+            entries = [p for p in inside.split("\0") if p and not p.endswith(_PLACEHOLDER)]
+            files += [p for p in entries if not p.endswith("/")]
+            nested = [p for p in entries if p.endswith("/") and p not in nested]
+        return [p for p in files if self._snapshottable(p)]
+
+    def _snapshottable(self, path: str) -> bool:
+        try:
+            info = (self.workspace / path).lstat()
+        except OSError:
+            return False
+        if stat.S_ISLNK(info.st_mode):
+            return True
+        if not stat.S_ISREG(info.st_mode) or not os.access(self.workspace / path, os.R_OK):
+            return False
+        return not self.max_file_size or info.st_size <= self.max_file_size
+
+    def _too_large(self, path: str) -> bool:
+        try:
+            info = (self.workspace / path).lstat()
+        except OSError:
+            return False
+        return stat.S_ISREG(info.st_mode) and info.st_size > self.max_file_size
+
+    # ---------------------------------------------------------------- commits
+
+    def _latest(self) -> Checkpoint | None:
+        fmt = "%(objectname)%00%(tree)%00%(contents)%00"
+        out = self._git("for-each-ref", f"--format={fmt}", _LATEST_REF).decode()
+        return _parse_record(out.split("\0\n")[0]) if out.strip() else None
+
+    def _commit(
+        self,
+        trigger: str,
+        tree: str,
+        previous: Checkpoint | None,
+        *,
+        task_id: str,
+        message_index: int | None,
+        restore_target: str | None = None,
+    ) -> Checkpoint:
+        changes = self._changes(previous.tree if previous else _EMPTY_TREE, tree)
+        meta: dict[str, Any] = {
+            "v": 1,
+            "trigger": trigger,
+            "task_id": task_id,
+            "message_index": message_index,
+            "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "seq": previous.seq + 1 if previous else 1,
+            "files_changed": len(changes),
+            "insertions": sum(c.insertions for c in changes),
+            "deletions": sum(c.deletions for c in changes),
+        }
+        if restore_target is not None:
+            meta["restore_target"] = restore_target
+            meta["safety"] = previous.id if previous else None
+        message = f"{trigger}\n\n{_TRAILER}{json.dumps(meta, sort_keys=True)}\n"
+        sha = self._git("commit-tree", tree, input=message.encode()).decode().strip()
+        old = previous.id if previous else "0" * 40
+        refs = f"create {_REF_PREFIX}{sha} {sha}\nupdate {_LATEST_REF} {sha} {old}\n"
+        self._git("update-ref", "--stdin", input=refs.encode())
+        checkpoint = _checkpoint_from_meta(sha, tree, meta)
+        assert checkpoint is not None
+        return checkpoint
+
+    def _changes(self, old: str, new: str) -> builtins.list[FileChange]:
+        """Per-file status and line stats between two trees."""
+        out = self._git(
+            "diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", old, new
+        ).decode(errors="surrogateescape")
+        tokens = out.split("\0")
+        statuses: dict[str, str] = {}
+        stats: dict[str, tuple[str, str]] = {}
+        i = 0
+        while i < len(tokens) - 1:
+            token = tokens[i]
+            if token.startswith(":"):
+                statuses[tokens[i + 1]] = token.split()[-1]
+                i += 2
+            else:
+                added, deleted, path = token.split("\t", 2)
+                stats[path] = (added, deleted)
+                i += 1
+        names = {"A": "added", "D": "deleted"}
+        changes = []
+        for path, code in statuses.items():
+            added, deleted = stats.get(path, ("0", "0"))
+            binary = added == "-"
+            changes.append(
+                FileChange(
+                    path=path,
+                    status=names.get(code, "modified"),
+                    insertions=0 if binary else int(added),
+                    deletions=0 if binary else int(deleted),
+                    binary=binary,
+                )
+            )
+        return changes
+
+    # ---------------------------------------------------------------- restore
+
+    def _trees(self, a: str, b: str | None) -> tuple[str, str]:
+        old = self.get(a).tree
+        if b is not None:
+            return old, self.get(b).tree
+        latest = self._latest()
+        return old, self._snapshot(latest.tree if latest else _EMPTY_TREE)
+
+    def _plan(self, current: str, target: str) -> RestorePlan:
+        modified: builtins.list[str] = []
+        added_back: builtins.list[str] = []
+        removed: builtins.list[str] = []
+        kept: builtins.list[str] = []
+        for change in self._changes(current, target):
+            if change.status == "deleted":
+                removed.append(change.path)
+            elif change.status == "modified":
+                modified.append(change.path)
+            elif os.path.lexists(self.workspace / change.path):
+                kept.append(change.path)
+            else:
+                added_back.append(change.path)
+        return RestorePlan(tuple(modified), tuple(added_back), tuple(removed), tuple(kept))
+
+    def _tree_without(self, tree: str, drop: Sequence[str]) -> str:
+        """``tree`` minus some paths, built in a scratch index."""
+        env = {"GIT_INDEX_FILE": str(self.git_dir / "index.restore")}
+        self._git("read-tree", tree, env=env)
+        stdin = "\0".join(drop).encode() + b"\0"
+        self._git("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
+        return self._git("write-tree", env=env).decode().strip()
+
+    # ------------------------------------------------------------ action log
+
+    def _record_action(self, checkpoint_id: str, trigger: str, task_id: str) -> None:
+        """Remember the state before a tool action, for :meth:`undo_last_agent_change`."""
+        actions = self._load_actions()["actions"]
+        actions.append({"checkpoint": checkpoint_id, "trigger": trigger, "task_id": task_id})
+        self._save_actions({"actions": actions[-_MAX_ACTIONS:], "undone": None})
+
+    def _load_actions(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.git_dir / _ACTIONS_FILE).read_text())
+        except (OSError, ValueError):
+            return {"actions": [], "undone": None}
+        return data if isinstance(data, dict) else {"actions": [], "undone": None}
+
+    def _save_actions(self, data: dict[str, Any]) -> None:
+        target = self.git_dir / _ACTIONS_FILE
+        scratch = target.with_suffix(".tmp")
+        scratch.write_text(json.dumps(data))
+        scratch.replace(target)
+
+
+def _parse_record(record: str) -> Checkpoint | None:
+    """Parse one ``objectname NUL tree NUL message`` record."""
+    sha, tree, message = record.lstrip("\n").split("\0", 2)
+    for line in reversed(message.splitlines()):
+        if line.startswith(_TRAILER):
+            try:
+                meta = json.loads(line[len(_TRAILER) :])
+            except ValueError:
+                return None
+            return _checkpoint_from_meta(sha, tree, meta)
+    return None
+
+
+def _checkpoint_from_meta(sha: str, tree: str, meta: dict[str, Any]) -> Checkpoint | None:
+    try:
+        return Checkpoint(
+            id=sha,
+            tree=tree,
+            created_at=datetime.fromisoformat(meta["created_at"]),
+            trigger=str(meta["trigger"]),
+            task_id=str(meta.get("task_id") or ""),
+            message_index=meta.get("message_index"),
+            files_changed=int(meta.get("files_changed", 0)),
+            insertions=int(meta.get("insertions", 0)),
+            deletions=int(meta.get("deletions", 0)),
+            seq=int(meta.get("seq", 0)),
+            restore_target=meta.get("restore_target"),
+            safety=meta.get("safety"),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -1,0 +1,432 @@
+"""Checkpoints against real git in temporary workspaces."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kilo_tui.core import paths
+from kilo_tui.core.checkpoints import (
+    CheckpointError,
+    CheckpointManager,
+    CheckpointsDisabled,
+)
+
+GIT_USER = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+
+
+@pytest.fixture(autouse=True)
+def kilo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "kilo-home"
+    monkeypatch.setenv("KILO_TUI_HOME", str(home))
+    return home
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    return subprocess.run(
+        ["git", *GIT_USER, *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def tree_state(root: Path) -> dict[str, bytes]:
+    """Every file under root (outside .git and node_modules) with its bytes."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts and "node_modules" not in p.parts
+    }
+
+
+def git_fingerprint(root: Path) -> dict[str, str]:
+    """Hashes of every file in the user's .git, plus status and stash as git sees them."""
+    state = {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((root / ".git").rglob("*"))
+        if p.is_file()
+    }
+    # --no-optional-locks: the check itself must not refresh the index it hashes.
+    status = ("--no-optional-locks", "status", "--porcelain", "--untracked-files=all")
+    state["<status>"] = git(root, *status)
+    state["<stash>"] = git(root, "stash", "list")
+    state["<refs>"] = git(root, "for-each-ref")
+    return state
+
+
+def make_user_repo(ws: Path) -> None:
+    """A user repository with a commit, a stash and a staged change."""
+    write(ws, {"one.txt": "one\n", "two.txt": "two\n", "three.txt": "3\n", "four.txt": "four\n"})
+    git(ws, "init", "-q")
+    git(ws, "add", ".")
+    git(ws, "commit", "-qm", "initial")
+    (ws / "one.txt").write_text("stashed edit\n")
+    git(ws, "stash", "-q")
+    (ws / "two.txt").write_text("staged edit\n")
+    git(ws, "add", "two.txt")
+
+
+@pytest.mark.parametrize("with_git", [True, False], ids=["git-repo", "plain-dir"])
+def test_task_steps_restore_and_back_leave_user_git_untouched(
+    tmp_path: Path, with_git: bool
+) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    if with_git:
+        make_user_repo(ws)
+    else:
+        write(ws, {"one.txt": "one\n", "two.txt": "two\n", "three.txt": "3\n", "four.txt": "4\n"})
+    fingerprint = git_fingerprint(ws) if with_git else None
+    manager = CheckpointManager(ws)
+    start = tree_state(ws)
+
+    first = manager.save("user_message", task_id="t1", message_index=0)
+    assert manager.save("write_to_file one.txt", task_id="t1", message_index=1) is None
+    (ws / "one.txt").write_text("one, edited by the agent\n")
+    edit = manager.save("write_to_file two.txt", task_id="t1", message_index=1)
+    (ws / "two.txt").write_text("two, edited\nwith a second line\n")
+    command = manager.save("execute_command make", task_id="t1", message_index=2)
+    (ws / "created.txt").write_text("made by a command\n")
+    (ws / "four.txt").unlink()
+    after_agent = tree_state(ws)
+    done = manager.save("user_message", task_id="t1", message_index=3)
+
+    assert first and edit and command and done
+    listed = manager.list()
+    assert [cp.id for cp in listed] == [first.id, edit.id, command.id, done.id]
+    assert [cp.trigger for cp in listed] == [
+        "user_message",
+        "write_to_file two.txt",
+        "execute_command make",
+        "user_message",
+    ]
+    assert (done.files_changed, done.insertions, done.deletions) == (2, 1, 1)
+    assert manager.list(task_id="other") == []
+
+    result = manager.restore(first.id[:7])
+    assert tree_state(ws) == start
+    assert result.plan.removed == ("created.txt",)
+    assert result.safety.id == done.id  # nothing changed since the last checkpoint
+    if fingerprint is not None:
+        assert git_fingerprint(ws) == fingerprint
+
+    manager.restore(done.id)
+    assert tree_state(ws) == after_agent
+    if fingerprint is not None:
+        now = git_fingerprint(ws)
+        assert now.pop("<status>") == " D four.txt\n M one.txt\nMM two.txt\n?? created.txt\n"
+        fingerprint.pop("<status>")
+        assert now == fingerprint
+
+
+def test_nested_repository_files_are_snapshotted_and_restored(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    lib = ws / "libs" / "vendored"
+    write(ws, {"main.py": "print('hi')\n"})
+    write(lib, {"lib.py": "VERSION = 1\n", "deep/mod.py": "x = 1\n"})
+    git(lib, "init", "-q")
+    git(lib, "add", ".")
+    git(lib, "commit", "-qm", "lib")
+    nested_git = git_fingerprint(lib)
+    manager = CheckpointManager(ws)
+
+    first = manager.save("user_message")
+    assert first is not None
+    assert manager.file_at(first.id, "libs/vendored/lib.py") == b"VERSION = 1\n"
+    (lib / "lib.py").write_text("VERSION = 2\n")
+    (lib / "deep" / "mod.py").unlink()
+    write(lib, {"new.py": "added\n"})
+    changed = {c.path: c.status for c in manager.changed_files(first.id)}
+    assert changed == {
+        "libs/vendored/lib.py": "modified",
+        "libs/vendored/deep/mod.py": "deleted",
+        "libs/vendored/new.py": "added",
+    }
+
+    manager.restore(first.id)
+    assert (lib / "lib.py").read_text() == "VERSION = 1\n"
+    assert (lib / "deep" / "mod.py").read_text() == "x = 1\n"
+    assert not (lib / "new.py").exists()
+    assert git_fingerprint(lib) == nested_git
+
+
+def test_repository_created_later_inside_workspace_is_snapshotted(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "a\n"})
+    manager = CheckpointManager(ws)
+    manager.save("user_message")
+    clone = ws / "clone"
+    write(clone, {"inner/code.py": "pass\n"})
+    git(clone, "init", "-q")
+    git(clone, "add", ".")
+    git(clone, "commit", "-qm", "c")
+
+    cp = manager.save("execute_command git clone x")
+    assert cp is not None
+    assert manager.file_at(cp.id, "clone/inner/code.py") == b"pass\n"
+    assert cp.files_changed == 1
+
+
+def test_user_git_environment_does_not_leak(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    make_user_repo(ws)
+    fingerprint = git_fingerprint(ws)
+    monkeypatch.setenv("GIT_DIR", str(ws / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(ws / ".git" / "index"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(ws))
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(ws / ".git" / "objects"))
+    manager = CheckpointManager(ws)
+
+    first = manager.save("user_message")
+    (ws / "three.txt").write_text("changed\n")
+    manager.save("write_to_file three.txt")
+    assert first is not None
+    manager.restore(first.id)
+
+    assert (ws / "three.txt").read_text() == "3\n"
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    monkeypatch.delenv("GIT_WORK_TREE")
+    monkeypatch.delenv("GIT_OBJECT_DIRECTORY")
+    assert git_fingerprint(ws) == fingerprint
+    assert (paths.checkpoints_dir(ws) / "index").is_file()
+
+
+def test_user_global_config_and_attributes_do_not_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "user-home"
+    hooks = home / "hooks"
+    write(hooks, {"pre-commit": "#!/bin/sh\nexit 1\n"})
+    (hooks / "pre-commit").chmod(0o755)
+    write(
+        home,
+        {
+            ".gitconfig": "[commit]\n\tgpgsign = true\n[core]\n\tautocrlf = true\n"
+            f"\thooksPath = {hooks}\n[user]\n\tsigningkey = NOPE\n"
+        },
+    )
+    monkeypatch.setenv("HOME", str(home))
+    ws = tmp_path / "ws"
+    mixed = b"windows\r\nunix\nmac\r"
+    write(ws, {".gitattributes": "* text eol=crlf\n"})
+    (ws / "mixed.txt").write_bytes(mixed)
+    manager = CheckpointManager(ws)
+
+    first = manager.save("user_message")
+    (ws / "mixed.txt").write_bytes(b"rewritten\n")
+    manager.save("write_to_file mixed.txt")
+    assert first is not None
+    manager.restore(first.id)
+
+    assert (ws / "mixed.txt").read_bytes() == mixed
+
+
+def test_ignored_and_heavy_folders_are_never_touched(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(
+        ws,
+        {
+            ".gitignore": "secrets.env\n",
+            ".kilocodeignore": "private/\n",
+            "app.py": "v1\n",
+            "secrets.env": "TOKEN=1\n",
+            "private/notes.md": "mine\n",
+            "node_modules/pkg/index.js": "module 1\n",
+            ".venv/lib/site.py": "venv 1\n",
+            "src/__pycache__/app.cpython-311.pyc": "bytecode\n",
+        },
+    )
+    manager = CheckpointManager(ws, extra_excludes=["*.tmp"])
+    first = manager.save("user_message")
+    assert first is not None
+    assert first.files_changed == 3  # .gitignore, .kilocodeignore, app.py
+
+    write(
+        ws,
+        {
+            "app.py": "v2\n",
+            "secrets.env": "TOKEN=2\n",
+            "private/notes.md": "mine, edited\n",
+            "node_modules/pkg/index.js": "module 2\n",
+            "node_modules/pkg/new.js": "new module\n",
+            "scratch.tmp": "temp\n",
+        },
+    )
+    manager.save("execute_command npm install")
+    plan = manager.plan_restore(first.id)
+    assert plan.modified == ("app.py",)
+    assert plan.removed == ()
+    manager.restore(first.id)
+
+    assert (ws / "app.py").read_text() == "v1\n"
+    assert (ws / "secrets.env").read_text() == "TOKEN=2\n"
+    assert (ws / "private/notes.md").read_text() == "mine, edited\n"
+    assert (ws / "node_modules/pkg/index.js").read_text() == "module 2\n"
+    assert (ws / "node_modules/pkg/new.js").exists()
+    assert (ws / "scratch.tmp").exists()
+    assert (ws / ".venv/lib/site.py").exists()
+
+
+def test_restore_plan_lists_user_created_files_and_restore_is_undoable(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "a\n"})
+    manager = CheckpointManager(ws)
+    first = manager.save("user_message")
+    assert first is not None
+    write(ws, {"mine/draft.md": "user's own work\n", "a.txt": "a2\n"})
+
+    plan = manager.plan_restore(first.id)
+    assert plan.removed == ("mine/draft.md",)
+    assert plan.modified == ("a.txt",)
+    assert (ws / "mine/draft.md").exists()  # planning changes nothing
+
+    result = manager.restore(first.id)
+    assert not (ws / "mine").exists()
+    assert result.safety.trigger == f"before restore to {first.short}"
+    assert result.checkpoint is not None and result.checkpoint.kind == "restore"
+
+    manager.undo_last_restore()
+    assert (ws / "mine/draft.md").read_text() == "user's own work\n"
+    assert (ws / "a.txt").read_text() == "a2\n"
+    manager.redo()  # undoing the undo
+    assert not (ws / "mine").exists()
+
+
+def test_files_over_the_size_cap_are_skipped_and_kept(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"small.bin": "x" * 10, "huge.bin": "y" * 500, "code.py": "1\n"})
+    manager = CheckpointManager(ws, max_file_size=100)
+    first = manager.save("user_message")
+    assert first is not None
+    assert manager.file_at(first.id, "huge.bin") is None
+    assert manager.file_at(first.id, "small.bin") == b"x" * 10
+
+    write(ws, {"small.bin": "z" * 400, "code.py": "2\n"})  # grows past the cap
+    second = manager.save("execute_command build")
+    assert second is not None
+    assert manager.file_at(second.id, "small.bin") is None
+
+    plan = manager.plan_restore(first.id)
+    assert plan.kept == ("small.bin",)
+    manager.restore(first.id)
+    assert (ws / "code.py").read_text() == "1\n"
+    assert (ws / "small.bin").read_text() == "z" * 400  # unsaved content is never clobbered
+    assert (ws / "huge.bin").read_text() == "y" * 500
+
+
+def test_undo_last_agent_change_skips_steps_that_changed_nothing(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "original\n"})
+    manager = CheckpointManager(ws)
+    manager.save("user_message", task_id="t")
+    manager.save("write_to_file a.txt", task_id="t")  # unchanged tree: no checkpoint
+    (ws / "a.txt").write_text("agent edit\n")
+    manager.save("execute_command pytest", task_id="t")  # pytest changes nothing
+
+    manager.undo_last_agent_change(task_id="t")
+    assert (ws / "a.txt").read_text() == "original\n"
+    with pytest.raises(CheckpointError, match="nothing to undo"):
+        manager.undo_last_agent_change(task_id="t")
+    manager.redo()
+    assert (ws / "a.txt").read_text() == "agent edit\n"
+
+
+def test_diff_against_now_and_between_checkpoints(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "one\n"})
+    manager = CheckpointManager(ws)
+    first = manager.save("user_message")
+    (ws / "a.txt").write_text("two\n")
+    second = manager.save("write_to_file a.txt")
+    (ws / "b.txt").write_text("new\n")
+    assert first and second
+
+    step = manager.diff(first.id, second.id)
+    assert "-one\n+two\n" in step and "b.txt" not in step
+    now = manager.diff(second.short)
+    assert "+++ b/b.txt" in now and "a.txt" not in now
+    assert len(manager.list()) == 2  # diffing against now takes no checkpoint
+
+
+def test_ids_are_checked(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "a\n"})
+    manager = CheckpointManager(ws)
+    manager.save("user_message")
+    for bad in ("HEAD", "zz", "0000000"):
+        with pytest.raises(CheckpointError):
+            manager.get(bad)
+
+
+def test_prune_keeps_the_newest(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    manager = CheckpointManager(ws)
+    ws.mkdir()
+    for n in range(5):
+        (ws / "a.txt").write_text(f"{n}\n")
+        manager.save(f"write_to_file a.txt #{n}")
+    newest = manager.list()[-1]
+
+    assert manager.prune(keep=2) == 3
+    assert [cp.trigger for cp in manager.list()] == ["write_to_file a.txt #3", newest.trigger]
+    assert manager.prune(older_than=1) == 0
+    assert manager.prune(older_than=-1) == 1  # everything is "old", the newest stays
+    assert [cp.id for cp in manager.list()] == [newest.id]
+    (ws / "a.txt").write_text("later\n")
+    assert manager.save("write_to_file a.txt") is not None
+
+
+def test_timeout_gives_a_clear_error_and_leaves_no_lock(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {f"d{n}/f{m}.txt": f"{n}{m}\n" for n in range(20) for m in range(50)})
+    slow = CheckpointManager(ws, timeout=0.001)
+    with pytest.raises(CheckpointError, match=r"too large to snapshot within 0\.001 s"):
+        slow.save("user_message")
+    assert not (paths.checkpoints_dir(ws) / "index.lock").exists()
+    assert CheckpointManager(ws).save("user_message") is not None
+
+
+def test_disabled_checkpoints_do_nothing(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "a\n"})
+    manager = CheckpointManager(ws, enabled=False)
+    assert manager.save("user_message") is None
+    assert manager.list() == []
+    with pytest.raises(CheckpointsDisabled, match="turned off"):
+        manager.restore("abcdef12")
+    assert not paths.checkpoints_dir(ws).exists()
+
+
+def test_missing_git_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "a\n"})
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(CheckpointError, match="git is not installed"):
+        CheckpointManager(ws).save("user_message")
+
+
+def test_checkpoint_metadata_round_trips(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "a\n"})
+    manager = CheckpointManager(ws)
+    saved = manager.save("user_message", task_id="task-9", message_index=4)
+    assert saved is not None
+    (listed,) = manager.list(task_id="task-9")
+    assert listed == saved
+    assert datetime.now(UTC) - listed.created_at < timedelta(minutes=1)
+    data = listed.to_dict()
+    assert data["message_index"] == 4 and data["created_at"].endswith("+00:00")
