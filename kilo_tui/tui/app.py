@@ -1,0 +1,140 @@
+"""The Textual application: thin, as in toad.
+
+The App owns what cuts across screens — the agent runtime, the settings, the bridge
+from the bus, themes and the keymap — and routes app-level intents
+(:mod:`kilo_tui.tui.messages`). Everything about the conversation lives in
+:class:`~kilo_tui.tui.screens.main.MainScreen`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.theme import Theme
+
+from kilo_tui.core.config import Settings
+from kilo_tui.tui.bridge import Bridge
+from kilo_tui.tui.messages import NewTaskRequested, ResumeRequested, ThemeRequested
+from kilo_tui.tui.screens.main import MainScreen
+
+if TYPE_CHECKING:
+    from kilo_tui.core.agent.runtime import AgentRuntime
+
+log = logging.getLogger(__name__)
+
+FALLBACK_THEME = "textual-dark"
+
+
+def project_themes() -> list[Theme]:
+    """The themes shipped in ``themes/*.toml`` (none if that module is not there)."""
+    try:
+        from kilo_tui.tui.themes import load_themes
+    except ImportError:
+        return []
+    return list(load_themes())
+
+
+class KiloApp(App[None]):
+    """Kilo Code in the terminal."""
+
+    # The default screen's own CSS_PATH is not loaded by Textual 8 (only pushed
+    # screens' are), so the main screen's stylesheet is listed here.
+    CSS_PATH: ClassVar[list[str | Path]] = ["app.tcss", "screens/main.tcss"]
+    TITLE = "Kilo"
+    PAUSE_GC_ON_SCROLL = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        workspace: Path,
+        settings: Settings,
+        *,
+        runtime: AgentRuntime | None = None,
+        resume: str | None = None,
+        continue_last: bool = False,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.settings = settings
+        if runtime is None:
+            from kilo_tui.core.agent.runtime import AgentRuntime
+
+            runtime = AgentRuntime(workspace=workspace, settings=settings)
+        self.runtime = runtime
+        self.bridge = Bridge(runtime.bus, self)
+        self._resume = resume
+        self._continue_last = continue_last
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen(self.runtime)
+
+    @property
+    def main_screen(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        for theme in project_themes():
+            self.register_theme(theme)
+        self.theme = (
+            self.settings.theme if self.settings.theme in self.available_themes else FALLBACK_THEME
+        )
+        self.set_keymap(self.settings.keymap)
+        self.bridge.connect(self.main_screen)
+        self.theme_changed_signal.subscribe(self, self._persist_theme)
+        # Heavy work (litellm, MCP servers, loading a session) waits for the first frame.
+        self.call_after_refresh(self._start)
+
+    async def _start(self) -> None:
+        await self.runtime.start_background()
+        task_id = self._resume
+        if task_id is None and self._continue_last:
+            task_id = self.runtime.latest_task_id()
+            if task_id is None:
+                self.notify("No earlier task in this workspace.", severity="warning")
+        if task_id is not None:
+            try:
+                await self.main_screen.resume(task_id)
+            except KeyError:
+                self.notify(f"No task {task_id!r} in this workspace.", severity="error")
+
+    async def action_quit(self) -> None:
+        """Stop the agent (running command, MCP servers) cleanly, then exit."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.runtime.aclose(), 5)
+        self.bridge.disconnect()
+        self.exit()
+
+    @on(ResumeRequested)
+    async def _resume_task(self, message: ResumeRequested) -> None:
+        await self.main_screen.resume(message.task_id)
+
+    @on(NewTaskRequested)
+    async def _new_task(self) -> None:
+        await self.main_screen.new_task()
+
+    @on(ThemeRequested)
+    def _switch_theme(self, message: ThemeRequested) -> None:
+        self.theme = message.name
+
+    def _persist_theme(self, theme: Theme) -> None:
+        self.run_worker(self._save_theme(theme.name), group="settings", exit_on_error=False)
+
+    async def _save_theme(self, name: str) -> None:
+        from kilo_tui.core.config import save_settings_value
+
+        try:
+            await asyncio.to_thread(save_settings_value, "theme", name)
+        except OSError as error:
+            log.warning("could not save the theme: %s", error)

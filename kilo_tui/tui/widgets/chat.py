@@ -1,0 +1,266 @@
+"""The conversation: one widget per message, streamed in place, pruned when long.
+
+Earlier messages are never re-rendered while a reply streams: a reply is one
+:class:`AssistantBlock` (a ``Markdown`` fed through ``Markdown.get_stream``), and only
+the newest :attr:`Chat.max_mounted` blocks are mounted. Older ones collapse into an
+:class:`EarlierMessages` stub that brings them back a page at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar, Protocol
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Markdown, Static
+from textual.widgets._markdown import MarkdownStream
+
+from kilo_tui.tui.widgets.tool_block import ToolBlock
+
+
+class ChatBlock(Protocol):
+    """What the chat needs from a block: a fresh copy to remount after pruning."""
+
+    def copy(self) -> Widget: ...
+
+
+class UserBlock(Static):
+    """A message the user sent."""
+
+    DEFAULT_CSS = """
+    UserBlock {
+        margin: 0 0 1 0;
+        padding: 0 1;
+        background: $boost;
+        border-left: outer $primary;
+    }
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Text(text), markup=False)
+        self.text = text
+
+    def copy(self) -> UserBlock:
+        return UserBlock(self.text)
+
+
+class AssistantBlock(Markdown):
+    """One assistant reply, streamed as Markdown."""
+
+    DEFAULT_CSS = """
+    AssistantBlock {
+        margin: 0 0 1 0;
+        padding: 0 1;
+        background: transparent;
+    }
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.reply = text
+        """The reply's Markdown so far."""
+        self._constructed_with = text
+        self._stream: MarkdownStream | None = None
+
+    async def write(self, fragment: str) -> None:
+        """Append streamed text; fast bursts are batched by the Markdown stream."""
+        self.reply += fragment
+        if not self.is_mounted:
+            return
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self)
+        await self._stream.write(fragment)
+
+    async def finish(self, text: str | None = None) -> None:
+        """End the stream; ``text`` (the final reply) wins over what was streamed."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        if text is not None and text != self.reply:
+            self.reply = text
+            if self.is_mounted:
+                await self.update(text)
+
+    def on_mount(self) -> None:
+        # Text written before mounting (while replaying) is not in the constructor's.
+        if self.reply != self._constructed_with:
+            self.update(self.reply)
+
+    def copy(self) -> AssistantBlock:
+        return AssistantBlock(self.reply)
+
+
+class ReasoningBlock(Static):
+    """The model's reasoning, dimmed; kept short so it never dominates the chat."""
+
+    DEFAULT_CSS = """
+    ReasoningBlock {
+        margin: 0 0 1 0;
+        padding: 0 1;
+        color: $text-muted;
+        text-style: italic;
+        max-height: 6;
+    }
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(Text(text), markup=False)
+        self.text = text
+
+    def add(self, fragment: str) -> None:
+        self.text += fragment
+        # Show the tail: the most recent thought is the interesting one.
+        self.update(Text("\n".join(self.text.splitlines()[-5:])))
+
+    def copy(self) -> ReasoningBlock:
+        return ReasoningBlock(self.text)
+
+
+class NoticeBlock(Static):
+    """A plain line: a retry, an error, a completion, a mode change …"""
+
+    DEFAULT_CSS = """
+    NoticeBlock {
+        margin: 0 0 1 0;
+        padding: 0 1;
+        color: $text-muted;
+        &.-error { color: $text-error; background: $error-muted; }
+        &.-warning { color: $text-warning; }
+        &.-success { color: $text-success; }
+    }
+    """
+
+    def __init__(self, text: str, level: str = "info") -> None:
+        super().__init__(Text(text), markup=False, classes=f"-{level}")
+        self.text = text
+        self.level = level
+
+    def copy(self) -> NoticeBlock:
+        return NoticeBlock(self.text, self.level)
+
+
+class EarlierMessages(Static, can_focus=True):
+    """Stands for the pruned messages; enter or click mounts the previous page."""
+
+    DEFAULT_CSS = """
+    EarlierMessages {
+        display: none;
+        width: 1fr;
+        content-align: center middle;
+        color: $text-muted;
+        margin: 0 0 1 0;
+        &.-visible { display: block; }
+        &:focus { background: $boost; color: $text; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "show", "Show earlier", id="show-earlier-messages"),
+    ]
+
+    class Requested(Message):
+        """The user wants to see earlier messages."""
+
+    def set_count(self, count: int) -> None:
+        self.set_class(count > 0, "-visible")
+        self.update(f"▲ {count} earlier messages (enter or click to show)")
+
+    def on_click(self) -> None:
+        self.action_show()
+
+    def action_show(self) -> None:
+        self.post_message(self.Requested())
+
+
+class Chat(VerticalScroll):
+    """The anchored conversation pane."""
+
+    DEFAULT_CSS = """
+    Chat {
+        height: 1fr;
+        padding: 0 1;
+    }
+    """
+
+    max_mounted: int = 120
+    """Blocks kept mounted; older ones are pruned into the stub."""
+    page: int = 50
+    """Blocks brought back per ``EarlierMessages`` request."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._pruned: list[Widget] = []
+        self._limit = self.max_mounted
+
+    def compose(self) -> Iterable[Widget]:
+        yield EarlierMessages()
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    @property
+    def blocks(self) -> list[Widget]:
+        """The mounted blocks, oldest first."""
+        return [w for w in self.children if not isinstance(w, EarlierMessages)]
+
+    @property
+    def pruned_count(self) -> int:
+        return len(self._pruned)
+
+    async def add(self, block: Widget) -> None:
+        """Mount a new block at the bottom and prune the oldest if needed."""
+        await self.mount(block)
+        await self._prune()
+
+    async def load(self, blocks: list[Widget]) -> None:
+        """Show a replayed conversation: only the newest blocks are mounted."""
+        keep = blocks[-self._limit :]
+        self._pruned.extend(blocks[: -self._limit] if len(blocks) > self._limit else [])
+        if keep:
+            await self.mount_all(keep)
+        self._stub.set_count(len(self._pruned))
+
+    async def clear(self) -> None:
+        """Remove every block (a new task)."""
+        self._pruned.clear()
+        self._limit = self.max_mounted
+        await self.remove_children(self.blocks)
+        self._stub.set_count(0)
+
+    async def on_earlier_messages_requested(self, event: EarlierMessages.Requested) -> None:
+        event.stop()
+        page, self._pruned = self._pruned[-self.page :], self._pruned[: -self.page]
+        self._limit += len(page)
+        if page:
+            await self.mount_all(page, after=self._stub)
+        self._stub.set_count(len(self._pruned))
+
+    @property
+    def _stub(self) -> EarlierMessages:
+        return self.query_one(EarlierMessages)
+
+    async def _prune(self) -> None:
+        blocks = self.blocks
+        excess = len(blocks) - self._limit
+        if excess <= 0:
+            return
+        old = blocks[:excess]
+        self._pruned.extend(block.copy() for block in old)  # type: ignore[attr-defined]
+        await self.remove_children(old)
+        self._stub.set_count(len(self._pruned))
+
+
+__all__ = [
+    "AssistantBlock",
+    "Chat",
+    "ChatBlock",
+    "EarlierMessages",
+    "NoticeBlock",
+    "ReasoningBlock",
+    "ToolBlock",
+    "UserBlock",
+]

@@ -1,0 +1,506 @@
+"""A fast, lazily rendered diff of one file, unified or side by side.
+
+:class:`DiffView` is a Line API widget: it keeps a flat list of small row tuples and
+renders only the rows on screen, highlighting each code line with Pygments the first
+time it is shown (cached until the theme changes). A 10,000-line file with 200 hunks
+is a few thousand rows; opening it costs one pass to build them.
+
+Unchanged stretches between hunks fold into one row that expands on a click (or
+``space`` for the folds around the focused hunk). The model, :class:`FileDiff`, is
+plain data: the file as it is now plus the proposal's hunks located in it, so the
+same view serves a proposal whose file changed on disk after it was made.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_for_filename
+from pygments.util import ClassNotFound
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.content import Content, Span
+from textual.geometry import Size
+from textual.highlight import HighlightTheme
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.style import Style
+
+from kilo_tui.core.hunks import Hunk, locate_hunks, rebase_hunks, split_lines, strip_newline
+
+# Row tuples, kept small because there can be thousands:
+#   ("fold", first_base_index, end_base_index)
+#   ("header", hunk_index)
+#   ("line", hunk_index | -1, tag, old_no | 0, new_no | 0, text)
+#   ("pair", hunk_index | -1, left_cell | None, right_cell | None), cell = (tag, no, text)
+#   ("message", text)
+Row = tuple
+Cell = tuple[str, int, str]
+
+TAB_SIZE = 4
+MIN_FOLD = 3
+"""Unchanged stretches shorter than this are shown instead of folded."""
+
+
+@dataclass
+class FileDiff:
+    """What a :class:`DiffView` shows: a proposal's hunks placed in the file as it is now."""
+
+    path: str
+    base: str
+    """The file's current content (empty for a file that does not exist)."""
+    hunks: list[Hunk]
+    positions: list[int | None] = field(default_factory=list)
+    """Where each hunk's old lines are in ``base``; ``None`` if they are no longer there."""
+    change: str = "modify"
+    message: str = ""
+    """Shown instead of a diff (binary files)."""
+
+    def __post_init__(self) -> None:
+        if not self.positions:
+            self.positions = locate_hunks(self.base, self.hunks)
+
+    @property
+    def conflicts(self) -> list[int]:
+        """Indices of the hunks that no longer fit the current content."""
+        return [i for i, pos in enumerate(self.positions) if pos is None]
+
+    def proposed_text(self) -> str:
+        """The file with every hunk that still fits applied."""
+        fitting = [h for h, pos in zip(self.hunks, self.positions, strict=True) if pos is not None]
+        return rebase_hunks(self.base, fitting, [True] * len(fitting)) or self.base
+
+    def rebased(self, base: str) -> FileDiff:
+        """The same hunks placed in a new version of the file."""
+        return FileDiff(self.path, base, self.hunks, [], self.change, self.message)
+
+
+def build_rows(
+    diff: FileDiff, expanded: set[int], side_by_side: bool
+) -> tuple[list[Row], list[int]]:
+    """The view's rows, and the row of each hunk's header."""
+    if diff.message:
+        return [("message", diff.message)], []
+    base = split_lines(diff.base)
+    rows: list[Row] = []
+    headers: list[int] = []
+    cursor = shift = 0
+
+    def context(start: int, end: int) -> None:
+        if end - start >= MIN_FOLD and start not in expanded:
+            rows.append(("fold", start, end))
+            return
+        for k in range(start, end):
+            text = strip_newline(base[k])
+            if side_by_side:
+                rows.append(("pair", -1, (" ", k + 1, text), (" ", k + 1 + shift, text)))
+            else:
+                rows.append(("line", -1, " ", k + 1, k + 1 + shift, text))
+
+    for index, (hunk, pos) in enumerate(zip(diff.hunks, diff.positions, strict=True)):
+        if pos is not None:
+            context(cursor, pos)
+        headers.append(len(rows))
+        rows.append(("header", index))
+        if pos is None:
+            rows.extend(_hunk_rows(index, hunk, None, 0, side_by_side))
+            continue
+        rows.extend(_hunk_rows(index, hunk, pos, shift, side_by_side))
+        cursor = pos + hunk.old_len
+        shift += hunk.new_len - hunk.old_len
+    context(cursor, len(base))
+    return rows, headers
+
+
+def _hunk_rows(
+    index: int, hunk: Hunk, pos: int | None, shift: int, side_by_side: bool
+) -> list[Row]:
+    """Rows of one hunk, numbered from ``pos`` (no numbers when it does not fit)."""
+    old_no = new_no = 0
+    if pos is not None:
+        old_no, new_no = pos + 1, pos + 1 + shift
+    numbered = pos is not None
+    rows: list[Row] = []
+    removed: list[Cell] = []
+    added: list[Cell] = []
+
+    def flush() -> None:
+        for left, right in itertools.zip_longest(removed, added):
+            rows.append(("pair", index, left, right))
+        removed.clear()
+        added.clear()
+
+    for tag, line in hunk.lines:
+        text = strip_newline(line)
+        old = old_no if numbered and tag != "+" else 0
+        new = new_no if numbered and tag != "-" else 0
+        if not side_by_side:
+            rows.append(("line", index, tag, old, new, text))
+        elif tag == "-":
+            removed.append((tag, old, text))
+        elif tag == "+":
+            added.append((tag, new, text))
+        else:
+            flush()
+            rows.append(("pair", index, (tag, old, text), (tag, new, text)))
+        old_no += tag != "+"
+        new_no += tag != "-"
+    flush()
+    return rows
+
+
+class DiffView(ScrollView, can_focus=True):
+    """A scrollable diff with a hunk cursor. Decisions are shown, not made, here."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "next_hunk", "Next hunk", id="diff-next-hunk"),
+        Binding("k,up", "previous_hunk", "Previous hunk", id="diff-previous-hunk"),
+        Binding("space", "expand_context", "More context", id="diff-expand-context"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "diff-view--added",
+        "diff-view--removed",
+        "diff-view--context",
+        "diff-view--gutter",
+        "diff-view--gutter-added",
+        "diff-view--gutter-removed",
+        "diff-view--header",
+        "diff-view--header-cursor",
+        "diff-view--fold",
+        "diff-view--cursor-bar",
+        "diff-view--rejected",
+        "diff-view--conflict",
+    }
+
+    DEFAULT_CSS = """
+    DiffView {
+        background: $surface;
+        color: $text;
+        & > .diff-view--added { background: $success 18%; }
+        & > .diff-view--removed { background: $error 18%; }
+        & > .diff-view--context { }
+        & > .diff-view--gutter { color: $text-muted; background: $surface-darken-1; }
+        & > .diff-view--gutter-added { color: $text-success; background: $success 30%; }
+        & > .diff-view--gutter-removed { color: $text-error; background: $error 30%; }
+        & > .diff-view--header { color: $text-primary; background: $primary 12%; }
+        & > .diff-view--header-cursor { color: $text; background: $primary 40%; text-style: bold; }
+        & > .diff-view--fold { color: $text-muted; background: $panel; text-style: italic; }
+        & > .diff-view--cursor-bar { color: $accent; }
+        & > .diff-view--rejected { color: $text-muted; text-style: strike; }
+        & > .diff-view--conflict { color: $text-warning; background: $warning 15%; }
+        &:focus > .diff-view--header-cursor { background: $primary 60%; }
+    }
+    """
+
+    side_by_side: reactive[bool] = reactive(False)
+    """Old and new next to each other instead of interleaved."""
+    cursor: reactive[int] = reactive(0, init=False)
+    """The focused hunk."""
+
+    class HunkFocused(Message):
+        """The hunk cursor moved."""
+
+        def __init__(self, view: DiffView, index: int) -> None:
+            self.view = view
+            self.index = index
+            super().__init__()
+
+        @property
+        def control(self) -> DiffView:
+            return self.view
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._diff = FileDiff("", "", [])
+        self._decisions: list[bool | None] = []
+        self._expanded: set[int] = set()
+        self._rows: list[Row] = []
+        self._headers: list[int] = []
+        self._hunk_of_row: list[int] = []
+        self._lexer: Lexer = _lexer_for("")
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(2000)
+        self._code: LRUCache[tuple[str, str], list[Segment]] = LRUCache(8000)
+        self._number_width = 1
+        self._code_width = 0
+
+    # ------------------------------------------------------------ public API
+
+    @property
+    def diff(self) -> FileDiff:
+        return self._diff
+
+    @property
+    def hunk_count(self) -> int:
+        return len(self._diff.hunks)
+
+    def show(self, diff: FileDiff, decisions: Sequence[bool | None] = ()) -> None:
+        """Display ``diff`` (a new file, or the same one after it changed on disk)."""
+        same_file = diff.path == self._diff.path and len(diff.hunks) == len(self._diff.hunks)
+        self._diff = diff
+        self._decisions = list(decisions) or [None] * len(diff.hunks)
+        if not same_file:
+            self._expanded.clear()
+            self._lexer = _lexer_for(diff.path)
+        self._rebuild()
+        if not same_file:
+            self.set_reactive(DiffView.cursor, 0)
+            self.scroll_to(0, 0, animate=False)
+
+    def set_decisions(self, decisions: Sequence[bool | None]) -> None:
+        """Show these per-hunk decisions (``None`` = not decided yet)."""
+        self._decisions = list(decisions)
+        self._strips.clear()
+        self.refresh()
+
+    def expand_all(self) -> None:
+        """Show every unchanged line."""
+        self._expanded.update(row[1] for row in self._rows if row[0] == "fold")
+        self._rebuild()
+
+    # ------------------------------------------------------------ actions
+
+    def action_next_hunk(self) -> None:
+        if self.cursor + 1 < self.hunk_count:
+            self.cursor += 1
+        else:
+            self.scroll_down(animate=False)
+
+    def action_previous_hunk(self) -> None:
+        if self.cursor > 0:
+            self.cursor -= 1
+        else:
+            self.scroll_up(animate=False)
+
+    def action_expand_context(self) -> None:
+        """Unfold the unchanged lines just above and below the focused hunk."""
+        if not self._headers:
+            return
+        header = self._headers[self.cursor]
+        end = self._headers[self.cursor + 1] if self.cursor + 1 < len(self._headers) else None
+        before = [r for r in self._rows[:header][-1:] if r[0] == "fold"]
+        after = [r for r in self._rows[header:end] if r[0] == "fold"]
+        for row in before + after[:1]:
+            self._expanded.add(row[1])
+        self._rebuild()
+
+    def watch_cursor(self, index: int) -> None:
+        self._strips.clear()
+        self.refresh()
+        if self._headers:
+            self._scroll_to_hunk(index)
+        self.post_message(self.HunkFocused(self, index))
+
+    def watch_side_by_side(self) -> None:
+        self._rebuild()
+        if self._headers and self.is_mounted:
+            self.call_after_refresh(self._scroll_to_hunk, self.cursor)
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_offset.y) + event.y
+        if not 0 <= index < len(self._rows):
+            return
+        row = self._rows[index]
+        if row[0] == "fold":
+            self._expanded.add(row[1])
+            self._rebuild()
+        elif self._hunk_of_row[index] >= 0:
+            self.cursor = self._hunk_of_row[index]
+
+    # ------------------------------------------------------------ layout
+
+    def _rebuild(self) -> None:
+        self._rows, self._headers = build_rows(self._diff, self._expanded, self.side_by_side)
+        self._hunk_of_row = _hunk_per_row(self._rows)
+        lines = len(split_lines(self._diff.base)) + sum(h.additions for h in self._diff.hunks)
+        self._number_width = len(str(max(lines, 1)))
+        self._code_width = (
+            max((len(r[5]) for r in self._rows if r[0] == "line"), default=0)
+            if not self.side_by_side
+            else 0
+        )
+        self._strips.clear()
+        self.virtual_size = Size(self._gutter_width() + self._code_width, len(self._rows))
+        self.refresh()
+
+    def _gutter_width(self) -> int:
+        return 1 + 2 * (self._number_width + 1) + 2
+
+    def _scroll_to_hunk(self, index: int) -> None:
+        top = self._headers[index]
+        end = self._headers[index + 1] if index + 1 < len(self._headers) else len(self._rows)
+        height = self.scrollable_content_region.height
+        if not (self.scroll_y <= top and end <= self.scroll_y + height):
+            self.scroll_to(y=max(0, top - 2), animate=False)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+        self._code.clear()
+
+    # ------------------------------------------------------------ rendering
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        hunk = self._hunk_of_row[index]
+        key = (index, width, scroll_x, hunk == self.cursor, self._decision(hunk))
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(self._rows[index], hunk, width, scroll_x)
+            self._strips[key] = strip
+        return strip.apply_offsets(scroll_x, index)
+
+    def _decision(self, hunk: int) -> bool | None:
+        return self._decisions[hunk] if 0 <= hunk < len(self._decisions) else None
+
+    def _render_row(self, row: Row, hunk: int, width: int, scroll_x: int) -> Strip:
+        kind = row[0]
+        if kind == "header":
+            return self._render_header(row[1], width)
+        if kind == "fold":
+            count = row[2] - row[1]
+            text = f"   ⋯ {count} unchanged lines (click, or space near a hunk, to expand)"
+            return self._text_strip(text, "diff-view--fold", width)
+        if kind == "message":
+            return self._text_strip(f" {row[1]}", "diff-view--conflict", width)
+        bar = self._bar(hunk)
+        if kind == "line":
+            _, _, tag, old_no, new_no, text = row
+            segments = [bar, *self._gutter(tag, old_no), *self._gutter(tag, new_no)]
+            segments.append(self._marker(tag))
+            code_width = width - self._gutter_width()
+            code = self._code_strip(tag, text, hunk, scroll_x, code_width)
+            return Strip([*segments, *code]).adjust_cell_length(width, self.rich_style)
+        half = (width - 2) // 2
+        left = self._cell(row[2], hunk, scroll_x, half)
+        right = self._cell(row[3], hunk, scroll_x, width - 2 - half)
+        gutter_style = self.get_component_rich_style("diff-view--gutter")
+        return Strip([bar, *left, Segment("│", gutter_style), *right]).adjust_cell_length(
+            width, self.rich_style
+        )
+
+    def _cell(self, cell: Cell | None, hunk: int, scroll_x: int, width: int) -> list[Segment]:
+        if cell is None:
+            blank = self.get_component_rich_style("diff-view--gutter")
+            return [Segment(" " * width, blank)]
+        tag, number, text = cell
+        head = [*self._gutter(tag, number), self._marker(tag)]
+        code_width = width - self._number_width - 3
+        return [*head, *self._code_strip(tag, text, hunk, scroll_x, code_width)]
+
+    def _render_header(self, index: int, width: int) -> Strip:
+        hunk = self._diff.hunks[index]
+        pos = self._diff.positions[index]
+        decision = self._decision(index)
+        verdict = {True: "✓ accepted", False: "✗ rejected", None: "· not decided"}[decision]
+        where = "no longer applies to the file" if pos is None else _lines_label(pos, hunk)
+        text = (
+            f"{'▶' if index == self.cursor else ' '} hunk {index + 1} of {self.hunk_count}"
+            f" · {where} · +{hunk.additions} −{hunk.deletions} · {verdict}"
+        )
+        name = "diff-view--header-cursor" if index == self.cursor else "diff-view--header"
+        if pos is None:
+            name = "diff-view--conflict"
+        return self._text_strip(text, name, width)
+
+    def _text_strip(self, text: str, component: str, width: int) -> Strip:
+        style = self.get_component_rich_style(component)
+        return Strip([Segment(text, style)]).adjust_cell_length(width, style)
+
+    def _bar(self, hunk: int) -> Segment:
+        if hunk >= 0 and hunk == self.cursor:
+            return Segment("▌", self.get_component_rich_style("diff-view--cursor-bar"))
+        return Segment(" ", self.get_component_rich_style("diff-view--gutter"))
+
+    def _gutter(self, tag: str, number: int) -> list[Segment]:
+        name = {"+": "diff-view--gutter-added", "-": "diff-view--gutter-removed"}.get(
+            tag, "diff-view--gutter"
+        )
+        text = str(number).rjust(self._number_width) if number else " " * self._number_width
+        return [Segment(f"{text} ", self.get_component_rich_style(name))]
+
+    def _marker(self, tag: str) -> Segment:
+        name = {"+": "diff-view--gutter-added", "-": "diff-view--gutter-removed"}.get(
+            tag, "diff-view--gutter"
+        )
+        return Segment(f"{tag} ", self.get_component_rich_style(name))
+
+    def _code_strip(
+        self, tag: str, text: str, hunk: int, scroll_x: int, width: int
+    ) -> list[Segment]:
+        name = {"+": "diff-view--added", "-": "diff-view--removed"}.get(tag, "diff-view--context")
+        if self._decision(hunk) is False and tag != " ":
+            name = "diff-view--rejected"
+        segments = self._highlighted(text, name)
+        background = self.get_component_rich_style(name)
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + max(width, 0), background)
+        return list(strip)
+
+    def _highlighted(self, text: str, component: str) -> list[Segment]:
+        key = (text, component)
+        cached = self._code.get(key)
+        if cached is not None:
+            return cached
+        base = Style.from_rich_style(self.rich_style + self.get_component_rich_style(component))
+        if component == "diff-view--rejected":
+            segments = [Segment(text.expandtabs(TAB_SIZE), base.rich_style)]
+        else:
+            content = _highlight(text.expandtabs(TAB_SIZE), self._lexer)
+            parse = self.app.stylesheet.parse_style
+            segments = [
+                Segment(part, style.rich_style)
+                for part, style in content.render(base, end="", parse_style=parse)
+            ]
+        self._code[key] = segments
+        return segments
+
+
+def _lines_label(pos: int, hunk: Hunk) -> str:
+    first, last = pos + 1, pos + max(hunk.old_len, 1)
+    return f"line {first}" if first == last else f"lines {first}–{last}"
+
+
+def _hunk_per_row(rows: list[Row]) -> list[int]:
+    """For each row, the hunk it belongs to (-1 for context between hunks)."""
+    return [row[1] if row[0] in ("header", "line", "pair") else -1 for row in rows]
+
+
+def _lexer_for(path: str) -> Lexer:
+    options = {"stripnl": False, "ensurenl": False}
+    try:
+        return get_lexer_for_filename(path, **options)
+    except ClassNotFound:
+        return TextLexer(**options)
+
+
+def _highlight(text: str, lexer: Lexer) -> Content:
+    """One line as Content with Textual's theme-aware syntax styles (``$text-accent`` …).
+
+    Lines are lexed one at a time: a construct spanning lines (a docstring) may be
+    coloured as code, the price of highlighting only what is on screen.
+    """
+    styles = HighlightTheme.STYLES
+    spans: list[Span] = []
+    start = 0
+    for token_type, token in lexer.get_tokens(text):
+        end = start + len(token)
+        kind = token_type
+        while kind is not None:
+            if style := styles.get(kind):
+                spans.append(Span(start, end, style))
+                break
+            kind = kind.parent
+        start = end
+    return Content(text, spans=spans)

@@ -1,0 +1,103 @@
+"""The one-line status bar: mode, model, tokens, context fill, cost, MCP health."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from kilo_tui.core.events import UsageUpdated
+
+LOCAL_PREFIXES = ("ollama/", "ollama_chat/", "lm_studio/", "llamafile/", "hosted_vllm/")
+
+
+def model_badge(model: str | None, *, free: bool = False) -> str:
+    """``"local"``, ``"free"`` or ``""`` for a litellm model string."""
+    if not model:
+        return ""
+    if model.startswith(LOCAL_PREFIXES):
+        return "local"
+    if free or model.endswith(":free"):
+        return "free"
+    return ""
+
+
+def format_tokens(count: int) -> str:
+    """``950``, ``12.3k``, ``1.2M``."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
+def format_cost(cost: float | None, *, free: bool) -> str:
+    """A task cost as the user should read it; an unknown price is never shown as 0."""
+    if free:
+        return "$0.00 (free)"
+    if cost is None:
+        return "price unknown"
+    return f"${cost:.4f}"
+
+
+def context_bar(used: int, reserved: int, window: int, width: int = 12) -> Text:
+    """``███▒▒░░░░░░░ 27%``: used, reserved for the reply, free."""
+    used_cells = min(width, round(width * used / window))
+    reserved_cells = min(width - used_cells, round(width * reserved / window))
+    free_cells = width - used_cells - reserved_cells
+    bar = Text()
+    bar.append("█" * used_cells, style="bold")
+    bar.append("▒" * reserved_cells, style="dim")
+    bar.append("░" * free_cells, style="dim")
+    bar.append(f" {100 * used // window}%")
+    return bar
+
+
+class StatusBar(Widget):
+    """Shows the state of the task; every field is a reactive set by the screen."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+        color: $text-muted;
+    }
+    """
+
+    mode: reactive[str] = reactive("")
+    model: reactive[str] = reactive("")
+    activity: reactive[str] = reactive("")
+    """What is happening now: ``loading model client…``, ``thinking…`` …"""
+    mcp_errors: reactive[int] = reactive(0)
+    usage: reactive[UsageUpdated | None] = reactive(None)
+
+    def render(self) -> Text:
+        parts: list[Text] = [Text(self.mode or "—", style="bold")]
+        usage = self.usage
+        free = bool(usage and usage.free)
+        model = Text(self.model or "no model")
+        if badge := model_badge(self.model, free=free):
+            model.append(f" [{badge}]", style="bold green")
+        parts.append(model)
+        if usage is not None:
+            parts.append(self._usage(usage))
+        if self.mcp_errors:
+            parts.append(Text(f"MCP ✗{self.mcp_errors}", style="bold red"))
+        if self.activity:
+            parts.append(Text(self.activity, style="italic"))
+        return Text(" · ").join(parts)
+
+    @staticmethod
+    def _usage(usage: UsageUpdated) -> Text:
+        text = Text(
+            f"↑{format_tokens(usage.task_tokens_in)} ↓{format_tokens(usage.task_tokens_out)}"
+        )
+        if usage.context_window:
+            text.append(" ")
+            text.append_text(
+                context_bar(usage.context_tokens, usage.reserved_output, usage.context_window)
+            )
+        text.append(" · ")
+        text.append(format_cost(usage.task_cost, free=usage.free))
+        return text

@@ -1,0 +1,175 @@
+"""A compact, expandable block for one tool call in the chat."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+MAX_BODY_LINES = 400
+"""Only the tail of a long output is rendered; a huge log must not slow the chat."""
+
+EDIT_TOOLS = frozenset({"write_to_file", "apply_diff", "insert_content", "search_and_replace"})
+
+
+def describe_call(name: str, arguments: dict[str, Any]) -> str:
+    """A one-line description of a tool call, the way a user would say it."""
+    path = str(arguments.get("path", ""))
+    match name:
+        case "read_file":
+            start, end = arguments.get("start_line"), arguments.get("end_line")
+            lines = f" (lines {start or 1}–{end or 'end'})" if start or end else ""
+            return f"read {path}{lines}"
+        case "execute_command":
+            return f"$ {arguments.get('command', '')}"
+        case "list_files":
+            return f"list {path or '.'}" + (" (recursive)" if arguments.get("recursive") else "")
+        case "search_files":
+            return f"search /{arguments.get('regex', '')}/ in {path or '.'}"
+        case "use_mcp_tool":
+            return f"mcp {arguments.get('server_name', '')}.{arguments.get('tool_name', '')}"
+        case "access_mcp_resource":
+            return f"mcp {arguments.get('server_name', '')} {arguments.get('uri', '')}"
+        case _ if name in EDIT_TOOLS:
+            return f"edit {path}"
+    compact = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+    return f"{name}({compact[:80]})"
+
+
+def tail(text: str, max_lines: int = MAX_BODY_LINES) -> str:
+    """The last ``max_lines`` lines of ``text``, with a note when some were cut."""
+    lines = text.splitlines()
+    if len(lines) <= max_lines:
+        return text
+    hidden = len(lines) - max_lines
+    return f"… {hidden} earlier lines not shown\n" + "\n".join(lines[-max_lines:])
+
+
+class ToolBlock(Vertical):
+    """One tool call: a one-line header and a body that expands (click or ``ctrl+o``).
+
+    All state lives in plain attributes, so a block can be updated before it is
+    mounted (replaying a long session) and copied after it was pruned from the chat.
+    """
+
+    DEFAULT_CSS = """
+    ToolBlock {
+        height: auto;
+        margin: 0 0 1 0;
+        padding: 0 1;
+        border-left: outer $secondary;
+        & > #header { color: $text-muted; }
+        & > #body { display: none; color: $text; max-height: 20; overflow-y: auto; }
+        &.-expanded > #body { display: block; }
+        &.-running { border-left: outer $warning; }
+        &.-error { border-left: outer $error; & > #header { color: $error; } }
+    }
+    """
+
+    ICONS: ClassVar[dict[str, str]] = {"running": "…", "done": "✓", "error": "✗"}
+
+    def __init__(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
+        super().__init__(classes="-running")
+        self.call_id = call_id
+        self.tool_name = name
+        self.arguments = arguments
+        self.title = describe_call(name, arguments)
+        self.status = "running"
+        self.summary = ""
+        self.output = ""
+        self.diff = ""
+        self.exit_code: int | None = None
+        self.expanded = name == "execute_command"
+        self.set_class(self.expanded, "-expanded")
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._header(), id="header", markup=False)
+        yield Static(self._body(), id="body", markup=False)
+
+    # ------------------------------------------------------------------ updates
+
+    def add_output(self, text: str) -> None:
+        """Append streamed command output."""
+        self.output += text
+        self._refresh_body()
+
+    def set_diff(self, diff: str, additions: int, deletions: int) -> None:
+        """Attach a proposed (or auto-approved) change to an edit block."""
+        self.diff = diff
+        self.summary = f"+{additions} −{deletions}"
+        self._refresh()
+
+    def finish_command(self, exit_code: int | None, *, timed_out: bool, cancelled: bool) -> None:
+        """Record how a command ended."""
+        self.exit_code = exit_code
+        if timed_out:
+            self.summary = "timed out"
+        elif cancelled:
+            self.summary = "cancelled"
+        else:
+            self.summary = f"exit {exit_code}"
+        if exit_code not in (0, None) or timed_out:
+            self.status = "error"
+        self._refresh()
+
+    def finish(self, result: str, *, is_error: bool, summary: str) -> None:
+        """Record the tool's result."""
+        if is_error:
+            self.status = "error"
+        elif self.status == "running":
+            self.status = "done"
+        if summary and self.exit_code is None and not self.diff:
+            self.summary = summary
+        if not self.output and not self.diff:
+            self.output = result
+        self.set_class(False, "-running")
+        self.set_class(self.status == "error", "-error")
+        self._refresh()
+
+    def toggle(self) -> None:
+        """Expand or collapse the body."""
+        self.set_expanded(not self.expanded)
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.expanded = expanded
+        self.set_class(expanded, "-expanded")
+
+    def copy(self) -> ToolBlock:
+        """A fresh, unmounted block with the same state (to remount a pruned one)."""
+        clone = ToolBlock(self.call_id, self.tool_name, self.arguments)
+        for attr in ("status", "summary", "output", "diff", "exit_code"):
+            setattr(clone, attr, getattr(self, attr))
+        clone.set_class(False, "-running")
+        clone.set_class(self.status == "error", "-error")
+        clone.set_expanded(self.expanded)
+        return clone
+
+    # ----------------------------------------------------------------- rendering
+
+    def on_click(self) -> None:
+        self.toggle()
+
+    def _header(self) -> Text:
+        header = Text(f"{self.ICONS[self.status]} ", style="bold")
+        header.append(self.title)
+        if self.summary:
+            header.append(f"  {self.summary}", style="dim" if self.status != "error" else "")
+        return header
+
+    def _body(self) -> Text | Syntax:
+        if self.diff and not self.output:
+            return Syntax(tail(self.diff), "diff", theme="ansi_dark", word_wrap=True)
+        return Text(tail(self.output.rstrip("\n")) or "(no output)")
+
+    def _refresh(self) -> None:
+        if self.is_mounted:
+            self.query_one("#header", Static).update(self._header())
+        self._refresh_body()
+
+    def _refresh_body(self) -> None:
+        if self.is_mounted:
+            self.query_one("#body", Static).update(self._body())
