@@ -590,6 +590,20 @@ KILO_CASES = [
         "replaced content\n",
         buffer=40,
     ),
+    Case(
+        "escaped line markers and dashes in content",
+        "notes:\n:start_line:3\n-------\nend",
+        block("notes:\n\\:start_line:3\n\\-------", "notes:\n(cleared)", start=1),
+        "notes:\n(cleared)\nend",
+        buffer=40,
+    ),
+    Case(
+        "stray > after SEARCH still applies",
+        "alpha\nbeta\n",
+        "<<<<<<< SEARCH>\n:start_line:2\n-------\nbeta\n=======\nBETA\n>>>>>>> REPLACE",
+        "alpha\nBETA\n",
+        buffer=40,
+    ),
     # --- line-number prefixes ---
     Case(
         "strips line numbers from both sections",
