@@ -35,9 +35,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import paths
+
+if TYPE_CHECKING:
+    from kilo_tui.core.config import CheckpointSettings
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     "node_modules/",
@@ -237,6 +240,18 @@ class CheckpointManager:
         self._lock = threading.RLock()
         self._ready = False
 
+    @classmethod
+    def from_settings(cls, workspace: Path, settings: CheckpointSettings) -> CheckpointManager:
+        """A manager configured by the ``[checkpoints]`` section of the settings."""
+        return cls(
+            workspace,
+            enabled=settings.enabled,
+            max_file_size=settings.max_file_size,
+            extra_excludes=settings.exclude,
+            timeout=settings.timeout,
+            retention_days=settings.retention_days,
+        )
+
     # ------------------------------------------------------------------ public
 
     def save(
@@ -244,8 +259,10 @@ class CheckpointManager:
     ) -> Checkpoint | None:
         """Checkpoint the workspace if it differs from the last checkpoint.
 
-        Returns the new checkpoint, or None when nothing changed (or checkpoints are
-        off). Raises :class:`CheckpointError` when git is missing or the snapshot does
+        ``message_index`` is how many conversation messages existed when it was taken,
+        so restoring "files and task" keeps exactly those
+        (``SessionStore.rewind_to_message(task_id, message_index)``). Returns the new
+        checkpoint, or None when nothing changed (or checkpoints are off). Raises :class:`CheckpointError` when git is missing or the snapshot does
         not finish within ``timeout`` seconds.
         """
         if not self.enabled:
