@@ -20,16 +20,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import posixpath
 import re
 import shlex
 import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
+from pathspec import GitIgnoreSpec
 
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import ConfigError
@@ -187,27 +189,35 @@ class PolicyDecision:
     rule: str
 
 
-_PROTECTED = re.compile(
-    r"^(?:\.kilocode(?:/.*)?|\.kilocodemodes|\.kilocodeignore|\.kilocoderules.*"
-    r"|\.roorules.*|\.clinerules.*|\.roo(?:/.*)?|\.rooignore|\.roomodes|AGENTS?\.md"
-    r"|\.vscode/.*)$"
-)
+_PROTECTED = GitIgnoreSpec.from_lines(
+    [
+        ".kilocodeignore", ".kilocodemodes", ".kilocoderules*", ".kilocode/**",
+        ".kilocodeprotected", ".rooignore", ".roomodes", ".roorules*", ".clinerules*",
+        ".roo/**", ".vscode/**", ".rooprotected", "AGENTS.md", "AGENT.md",
+    ]
+)  # fmt: skip
 _POLICY_FILE = PROJECT_CONFIG.as_posix()
 
 
 def is_protected_path(rel_path: str) -> bool:
     """True for workspace files that configure the agent itself (need ``write_protected``).
 
-    ``.kilocode/**``, ``.kilocodemodes``, ``.kilocodeignore``, ``.kilocoderules*``,
-    Roo/Cline equivalents, ``AGENTS.md``/``AGENT.md`` and ``.vscode/**``.
+    Kilo's protected patterns, with gitignore semantics: ``.kilocode/**``,
+    ``.kilocodemodes``, ``.kilocodeignore``, ``.kilocoderules*``, their Roo/Cline
+    equivalents, ``.vscode/**`` and ``AGENTS.md``/``AGENT.md`` (at any depth).
     """
-    return bool(_PROTECTED.match(PurePosixPath(rel_path).as_posix().lstrip("/")))
+    rel = posixpath.normpath(rel_path.replace("\\", "/")).lstrip("/")
+    return bool(_PROTECTED.match_file(rel))
 
 
-def action_path(workspace: Path, path: Path) -> tuple[str, bool]:
-    """``(path as Action.path wants it, outside_workspace)`` for an absolute ``path``."""
+def action_path(workspace: Path, path: str | os.PathLike[str]) -> tuple[str, bool]:
+    """``(path as Action.path wants it, outside_workspace)`` for a model-given path.
+
+    Relative paths are taken from the workspace; symlinks are resolved, so a link
+    inside the workspace that points out of it counts as outside.
+    """
     ws = Path(workspace).resolve()
-    full = Path(os.path.normpath(ws / path))
+    full = (ws / Path(path).expanduser()).resolve()
     try:
         return full.relative_to(ws).as_posix(), False
     except ValueError:
@@ -500,9 +510,11 @@ class AutoApprovePolicy:
         settings: AutoApproveSettings,
         *,
         mcp_always_allowed: Callable[[str, str], bool] | None = None,
+        workspace: Path | None = None,
     ) -> None:
         self.settings = settings
         self._mcp_always_allowed = mcp_always_allowed
+        self._workspace = workspace
 
     # ---------------------------------------------------------- evaluate
 
@@ -515,9 +527,9 @@ class AutoApprovePolicy:
             return PolicyDecision("ask", "auto_approve.enabled = false")
         match action.kind:
             case "read":
-                return self._read(action)
+                return self._read(self._normalized(action))
             case "write":
-                return self._write(action)
+                return self._write(self._normalized(action))
             case "mcp":
                 return self._mcp(action)
             case "mode_switch" | "subtask" | "followup":
@@ -525,6 +537,27 @@ class AutoApprovePolicy:
                 on = bool(getattr(s, key))
                 return PolicyDecision("allow" if on else "ask", f"{key} = {str(on).lower()}")
         return PolicyDecision("ask", f"no auto-approve rule for '{action.kind}' actions")
+
+    def _normalized(self, action: Action) -> Action:
+        """``action`` with a canonical path, and outside/protected worked out from it.
+
+        Model-given paths may be absolute, contain ``..`` or go through symlinks; the
+        policy decides on where the path really is. Without a workspace to compare
+        with, anything that is not a plain relative path counts as outside.
+        """
+        if not action.path:
+            return action
+        if action.outside_workspace:
+            return dataclasses.replace(action, path=os.path.normpath(action.path))
+        if self._workspace is not None:
+            path, outside = action_path(self._workspace, action.path)
+        else:
+            path = posixpath.normpath(action.path.replace("\\", "/"))
+            outside = path.startswith(("/", "../", "~")) or path == ".."
+        protected = action.protected or (not outside and is_protected_path(path))
+        return dataclasses.replace(
+            action, path=path, outside_workspace=outside, protected=protected
+        )
 
     def _read(self, action: Action) -> PolicyDecision:
         s = self.settings
@@ -540,10 +573,9 @@ class AutoApprovePolicy:
 
     def _write(self, action: Action) -> PolicyDecision:
         s = self.settings
-        path = action.path or ""
-        if not action.outside_workspace and PurePosixPath(path).as_posix() == _POLICY_FILE:
+        if not action.outside_workspace and action.path == _POLICY_FILE:
             return PolicyDecision("ask", f"{_POLICY_FILE} holds this policy: never auto-approved")
-        protected = action.protected or (not action.outside_workspace and is_protected_path(path))
+        protected = action.protected
         if not protected and (grant := self._path_grant("write", action)) is not None:
             return PolicyDecision("allow", f"always_allow: {grant}")
         if not s.write:
@@ -561,7 +593,7 @@ class AutoApprovePolicy:
     def _path_grant(self, kind: str, action: Action) -> str | None:
         if not action.path:
             return None
-        path = PurePosixPath(action.path).as_posix()
+        path = action.path
         for grant in self._grants(kind):
             if path == grant.rstrip("/") or (grant.endswith("/") and path.startswith(grant)):
                 return f"{kind}:{grant}"
@@ -643,14 +675,12 @@ class AutoApprovePolicy:
                 return None
             return "always_allow", [f"command:{r}" for r in rules]
         if action.kind in ("read", "write"):
-            path = action.path
-            if not path:
+            action = self._normalized(action)
+            if not action.path:
                 return None
-            if action.kind == "write" and (
-                action.protected or (not action.outside_workspace and is_protected_path(path))
-            ):
+            if action.kind == "write" and (action.protected or action.path == _POLICY_FILE):
                 return None
-            return "always_allow", [f"{action.kind}:{PurePosixPath(path).as_posix()}"]
+            return "always_allow", [f"{action.kind}:{action.path}"]
         if action.kind == "mcp" and action.server and action.mcp_tool:
             return "always_allow", [f"mcp:{action.server}/{action.mcp_tool}"]
         if action.kind in _KIND_TOGGLE:

@@ -363,3 +363,26 @@ def test_always_allow_for_paths_mcp_and_toggles(tmp_path: Path) -> None:
     tree = AutoApprovePolicy(AutoApproveSettings(always_allow=("write:docs/",)))
     assert tree.evaluate(write("docs/a/b.md")).verdict == "allow"
     assert tree.evaluate(write("docsx/a.md")).verdict == "ask"
+
+
+def test_paths_are_normalised_before_deciding(tmp_path: Path) -> None:
+    everything_but_outside = policy(write=True, write_protected=True)
+    sneaky = write("src/../.kilocode/kilo-tui.toml")
+    assert everything_but_outside.evaluate(sneaky).verdict == "ask"
+    assert "never auto-approved" in everything_but_outside.evaluate(sneaky).rule
+    on = policy(write=True)
+    assert on.evaluate(write("./.kilocodemodes")).rule.startswith("write_protected = false")
+    assert on.evaluate(write("docs/AGENTS.md")).rule.startswith("write_protected = false")
+    # without a workspace to compare with, escaping paths count as outside
+    assert on.evaluate(write("../elsewhere.py")).rule == "write_outside_workspace = false"
+    assert on.evaluate(write("/etc/hosts")).rule == "write_outside_workspace = false"
+    # with one, absolute paths inside it and symlinks are resolved
+    (tmp_path / ".kilocode").mkdir()
+    (tmp_path / "innocent").symlink_to(tmp_path / ".kilocode")
+    grounded = AutoApprovePolicy(AutoApproveSettings(write=True), workspace=tmp_path)
+    assert grounded.evaluate(write(str(tmp_path / "src" / "a.py"))).rule == "write = true"
+    assert grounded.evaluate(write(str(tmp_path / ".kilocodemodes"))).verdict == "ask"
+    assert grounded.evaluate(write("innocent/mcp.json")).verdict == "ask"
+    assert grounded.evaluate(write("innocent/kilo-tui.toml")).rule.endswith("never auto-approved")
+    (tmp_path / "out").symlink_to(tmp_path.parent)
+    assert grounded.evaluate(write("out/x.py")).rule == "write_outside_workspace = false"
