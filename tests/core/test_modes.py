@@ -185,3 +185,16 @@ def test_broken_files_name_the_file(tmp_path: Path) -> None:
     empty.mkdir()
     (empty / ".kilocodemodes").write_text("")
     assert load_modes(empty, empty)[1] == []
+
+
+def test_file_regex_sees_the_normalised_path(tmp_path: Path) -> None:
+    (tmp_path / ".kilocodemodes").write_text(
+        "customModes:\n"
+        "  - slug: docs\n    name: Docs\n    roleDefinition: d\n"
+        "    groups: [read, [edit, {fileRegex: '^docs/'}]]\n"
+    )
+    modes, _ = load_modes(tmp_path, tmp_path)
+    docs = get_mode(modes, "docs")
+    assert docs is not None
+    assert check_tool_use(docs, "write_to_file", "docs/guide.md") is None
+    assert check_tool_use(docs, "write_to_file", "docs/../src/app.py") is not None

@@ -14,6 +14,7 @@ with a message for the model.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -242,8 +243,10 @@ def check_tool_use(mode: Mode, tool: str, path: str | None = None) -> str | None
 
 
 def _matches(pattern: str, path: str) -> bool:
+    # Match the path as it really is: "docs/../src/app.py" is src/app.py.
+    normalized = posixpath.normpath(path.replace("\\", "/"))
     try:
-        return re.search(pattern, path.replace("\\", "/")) is not None
+        return re.search(pattern, normalized) is not None
     except re.error:
         return False
 
