@@ -1,0 +1,424 @@
+"""Streaming chat completions over litellm: text, reasoning, tool calls, usage.
+
+:func:`stream_completion` is the only way the agent talks to a model. It streams one
+reply, assembles it into an :class:`LLMResponse`, retries what is worth retrying and
+stops promptly when asked to. litellm itself is imported lazily (see
+:mod:`kilo_tui.core.llm.litellm_loader`), so importing this module is cheap.
+
+Retries restart the request from scratch: a provider cannot resume a stream. Text
+already passed to ``on_text`` during a failed attempt is not taken back by this
+module; instead ``on_retry`` is called before the next attempt, and clients treat it
+as "discard the partial reply you are showing". The returned :class:`LLMResponse`
+only ever holds the attempt that succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, TypeVar
+
+from kilo_tui.core.llm.litellm_loader import is_loaded, load_litellm
+
+T = TypeVar("T")
+
+LM_STUDIO_DEFAULT_BASE = "http://localhost:1234/v1"
+# A Retry-After longer than this is a spent quota, not a hiccup: fail instead of waiting.
+MAX_RETRY_AFTER = 300.0
+
+_RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+_STATUS_LABELS = {
+    400: "Bad request",
+    401: "Authentication failed",
+    403: "Permission denied",
+    404: "Not found (check the model name and API base)",
+    408: "Request timed out",
+    413: "Request too large",
+    422: "Request rejected",
+    429: "Rate limited",
+}
+# litellm wraps provider messages in class-name prefixes, sometimes several deep:
+# "litellm.RateLimitError: RateLimitError: OpenAIException - slow down".
+_NOISE_PREFIX = re.compile(r"^\s*(?:litellm\.)?\w+(?:Error|Exception)\s*(?::|\s-)\s*")
+_KEY_LIKE = re.compile(r"\b(sk|pk|rk|key)-[A-Za-z0-9_\-]{8,}")
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call as the model sent it; ``arguments`` is the raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one request (and the cost, when the provider reports one)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reported_cost: float | None = None  # e.g. OpenRouter's usage.cost
+
+
+@dataclass(frozen=True)
+class LLMResponse:
+    """One complete assistant reply."""
+
+    text: str
+    reasoning: str
+    tool_calls: tuple[ToolCall, ...]
+    usage: Usage
+    finish_reason: str | None
+    model: str
+
+
+class LLMError(Exception):
+    """A provider error, with a message fit to show the user (never an API key).
+
+    ``kind`` is litellm's exception class name (``"ContextWindowExceededError"``,
+    ``"RateLimitError"``, …) or the transport error's, for callers that branch on it.
+    """
+
+    def __init__(
+        self, message: str, status: int | None = None, retryable: bool = False, kind: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+        self.kind = kind
+
+
+class LLMCancelled(Exception):
+    """The request was cancelled through the ``cancel`` event."""
+
+
+async def stream_completion(
+    *,
+    model: str,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None = None,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    extra_params: dict[str, Any] | None = None,
+    on_text: Callable[[str], None] | None = None,
+    on_reasoning: Callable[[str], None] | None = None,
+    on_retry: Callable[[int, int, float, str], None] | None = None,
+    cancel: asyncio.Event | None = None,
+    max_retries: int = 5,
+    base_delay: float = 1.0,
+    max_delay: float = 30.0,
+    request_timeout: float = 600.0,
+) -> LLMResponse:
+    """Stream one reply from ``model`` and return it assembled.
+
+    ``on_text`` / ``on_reasoning`` receive deltas as they arrive. On a 429, a 5xx, a
+    timeout, a connection error or a stream dropped mid-reply, the request is retried
+    up to ``max_retries`` times after ``min(base_delay * 2**n, max_delay)`` seconds (or
+    the provider's ``Retry-After``, if longer); ``on_retry(attempt, max_retries, delay,
+    error)`` is called first, with ``attempt`` counting retries from 1. Other errors
+    raise :class:`LLMError` at once. Setting ``cancel`` closes the stream and raises
+    :class:`LLMCancelled`.
+    """
+    if cancel is not None and cancel.is_set():
+        raise LLMCancelled
+    litellm = load_litellm() if is_loaded() else await asyncio.to_thread(load_litellm)
+    params = _request_params(
+        model, messages, tools, api_base, api_key, extra_params, request_timeout
+    )
+    retries = 0
+    while True:
+        try:
+            return await _unless_cancelled(_attempt(litellm, params, on_text, on_reasoning), cancel)
+        except (LLMCancelled, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            error = _to_llm_error(exc, api_key)
+            if error is None:
+                raise
+            delay = _retry_delay(exc, retries, base_delay, max_delay)
+            if not error.retryable or retries >= max_retries or delay > MAX_RETRY_AFTER:
+                raise error from exc
+            retries += 1
+            if on_retry is not None:
+                on_retry(retries, max_retries, delay, error.message)
+            await _sleep(delay, cancel)
+
+
+async def close_clients() -> None:
+    """Close litellm's pooled HTTP connections; await it before the event loop ends.
+
+    litellm caches its HTTP sessions per process and only tries to close them at exit,
+    from a new event loop, which leaks the old loop's sockets (ResourceWarnings).
+    """
+    if is_loaded():
+        await load_litellm().close_litellm_async_clients()
+
+
+def _request_params(
+    model: str,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    api_base: str | None,
+    api_key: str | None,
+    extra_params: dict[str, Any] | None,
+    request_timeout: float,
+) -> dict[str, Any]:
+    if model.startswith("lm_studio/") and not api_base and not os.environ.get("LM_STUDIO_API_BASE"):
+        # Without a base litellm would send the request to OpenAI's servers.
+        api_base = LM_STUDIO_DEFAULT_BASE
+    params: dict[str, Any] = dict(extra_params or {})
+    params.update(
+        model=model,
+        messages=messages,
+        stream=True,
+        # Without this, streamed replies report zero tokens.
+        stream_options={"include_usage": True},
+        timeout=request_timeout,
+        # Retries are ours (visible to the user, cancellable); turn off the SDK's.
+        max_retries=0,
+        num_retries=0,
+    )
+    if tools:
+        params["tools"] = tools
+    if api_base:
+        params["api_base"] = api_base
+    if api_key:
+        params["api_key"] = api_key
+    return params
+
+
+async def _attempt(
+    litellm: ModuleType,
+    params: dict[str, Any],
+    on_text: Callable[[str], None] | None,
+    on_reasoning: Callable[[str], None] | None,
+) -> LLMResponse:
+    stream = await litellm.acompletion(**params)
+    reply = _ReplyBuilder(model=params["model"])
+    try:
+        async for chunk in stream:
+            text, reasoning = reply.add(chunk)
+            if reasoning and on_reasoning is not None:
+                on_reasoning(reasoning)
+            if text and on_text is not None:
+                on_text(text)
+    finally:
+        await stream.aclose()  # also on cancellation: release the connection now
+    return reply.build()
+
+
+async def _unless_cancelled(work: Awaitable[T], cancel: asyncio.Event | None) -> T:
+    """Await ``work``; if ``cancel`` is set first, cancel it and raise LLMCancelled."""
+    if cancel is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(cancel.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        raise LLMCancelled
+    finally:
+        for pending in (task, waiter):
+            if not pending.done():
+                pending.cancel()
+        # Wait for the cleanup (closing the stream) so nothing outlives the call.
+        await asyncio.gather(task, waiter, return_exceptions=True)
+
+
+async def _sleep(delay: float, cancel: asyncio.Event | None) -> None:
+    if cancel is None:
+        await asyncio.sleep(delay)
+        return
+    try:
+        await asyncio.wait_for(cancel.wait(), delay)
+    except TimeoutError:
+        return
+    raise LLMCancelled
+
+
+@dataclass
+class _PendingCall:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class _ReplyBuilder:
+    """Folds streamed chunks into one :class:`LLMResponse`."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: dict[int, _PendingCall] = {}
+        self.usage = Usage()
+        self.finish_reason: str | None = None
+
+    def add(self, chunk: Any) -> tuple[str, str]:
+        """Take one chunk; return its new (text, reasoning)."""
+        self.model = getattr(chunk, "model", None) or self.model
+        if (usage := getattr(chunk, "usage", None)) is not None:
+            self.usage = _usage(usage)
+        text = reasoning = ""
+        for choice in getattr(chunk, "choices", None) or []:
+            self.finish_reason = getattr(choice, "finish_reason", None) or self.finish_reason
+            delta = getattr(choice, "delta", None)
+            if delta is None:
+                continue
+            text += getattr(delta, "content", None) or ""
+            reasoning += getattr(delta, "reasoning_content", None) or ""
+            for call in getattr(delta, "tool_calls", None) or []:
+                self._add_call(call)
+        if text:
+            self.text.append(text)
+        if reasoning:
+            self.reasoning.append(reasoning)
+        return text, reasoning
+
+    def _add_call(self, delta: Any) -> None:
+        # The id and name come in a call's first delta, the arguments in fragments.
+        # Providers that omit the index send one call at a time: a new id starts a
+        # new call, a delta without one continues the last.
+        index = getattr(delta, "index", None)
+        call_id = getattr(delta, "id", None)
+        if index is None:
+            last = max(self.calls, default=-1)
+            is_new = last < 0 or bool(call_id and call_id != self.calls[last].id)
+            index = last + 1 if is_new else last
+        call = self.calls.setdefault(index, _PendingCall())
+        call.id = call.id or call_id or ""
+        function = getattr(delta, "function", None)
+        if function is not None:
+            call.name = call.name or getattr(function, "name", None) or ""
+            call.arguments.append(getattr(function, "arguments", None) or "")
+
+    def build(self) -> LLMResponse:
+        calls = tuple(
+            ToolCall(id=c.id or f"call_{i}", name=c.name, arguments="".join(c.arguments))
+            for i, c in sorted(self.calls.items())
+        )
+        return LLMResponse(
+            text="".join(self.text),
+            reasoning="".join(self.reasoning),
+            tool_calls=calls,
+            usage=self.usage,
+            finish_reason=self.finish_reason,
+            model=self.model,
+        )
+
+
+def _usage(raw: Any) -> Usage:
+    def number(obj: Any, name: str) -> int:
+        value = getattr(obj, name, None) if obj is not None else None
+        return int(value) if isinstance(value, int | float) else 0
+
+    details = getattr(raw, "prompt_tokens_details", None)
+    cost = getattr(raw, "cost", None)
+    return Usage(
+        prompt_tokens=number(raw, "prompt_tokens"),
+        completion_tokens=number(raw, "completion_tokens"),
+        cache_read_tokens=number(details, "cached_tokens")
+        or number(raw, "cache_read_input_tokens"),
+        cache_write_tokens=number(raw, "cache_creation_input_tokens"),
+        reported_cost=float(cost) if isinstance(cost, int | float) else None,
+    )
+
+
+# ------------------------------------------------------------------ errors
+
+
+def _to_llm_error(exc: Exception, api_key: str | None) -> LLMError | None:
+    """Translate a provider or transport error; None for anything else (a bug)."""
+    import aiohttp
+    import httpx
+    import openai
+
+    kind = type(exc).__name__
+    if isinstance(exc, openai.APIError):
+        status = getattr(exc, "status_code", None)
+        connection = isinstance(exc, openai.APIConnectionError)
+        retryable = connection or status is None or status in _RETRYABLE_STATUS or status >= 500
+        if isinstance(exc, openai.APITimeoutError):
+            label = "Request timed out"
+        elif connection or kind == "MidStreamFallbackError":
+            label = "Connection to the provider failed"
+        else:
+            label = _STATUS_LABELS.get(status or 0, "Provider error")
+        detail = _provider_detail(getattr(exc, "message", None) or str(exc))
+    elif isinstance(exc, httpx.TransportError | aiohttp.ClientError | OSError):
+        status, retryable = None, True
+        label = "Request timed out" if isinstance(exc, TimeoutError) else "Connection failed"
+        detail = str(exc)
+    else:
+        return None
+    head = f"{label} (HTTP {status})" if status else label
+    message = f"{head}: {detail}" if detail else head
+    return LLMError(_redact(message, api_key), status=status, retryable=retryable, kind=kind)
+
+
+def _provider_detail(message: str) -> str:
+    message = message.split(" Original exception:")[0]
+    while (match := _NOISE_PREFIX.match(message)) is not None:
+        message = message[match.end() :]
+    message = message.strip()
+    try:  # some providers' messages are their raw JSON error body
+        body = json.loads(message)
+    except ValueError:
+        return message
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or message)
+    return message
+
+
+def _redact(text: str, api_key: str | None) -> str:
+    if api_key:
+        text = text.replace(api_key, "***")
+    return _KEY_LIKE.sub(lambda m: f"{m.group(1)}-***", text)
+
+
+def _retry_delay(exc: Exception, retries: int, base: float, cap: float) -> float:
+    backoff = min(base * 2**retries, cap)
+    retry_after = _retry_after(exc)
+    return max(backoff, retry_after) if retry_after is not None else backoff
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds from a ``Retry-After`` / ``retry-after-ms`` header, if the error has one."""
+    for headers in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ):
+        if not headers:
+            continue
+        if (millis := headers.get("retry-after-ms")) is not None:
+            try:
+                return max(float(millis) / 1000, 0.0)
+            except ValueError:
+                pass
+        if (value := headers.get("retry-after")) is not None:
+            return _parse_retry_after(value)
+    return None
+
+
+def _parse_retry_after(value: str) -> float | None:
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)

@@ -1,0 +1,119 @@
+"""The fake LLM server itself: plain HTTP behaviour, standalone mode, request log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakeserver import FakeLLMServer, Turn, write_script
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def post(url: str, body: dict[str, Any], **headers: str) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def chat(base_url: str, **body: Any) -> tuple[int, Any]:
+    body.setdefault("model", "fake-model")
+    body.setdefault("messages", [{"role": "user", "content": "hi"}])
+    return post(f"{base_url}/chat/completions", body, Authorization="Bearer sk-secret")
+
+
+def test_non_streaming_reply_and_request_log(fake_llm: FakeLLMServer) -> None:
+    fake_llm.script(Turn.tool("read_file", path="a.py"))
+
+    status, reply = chat(fake_llm.base_url, temperature=0)
+
+    assert status == 200
+    message = reply["choices"][0]["message"]
+    assert json.loads(message["tool_calls"][0]["function"]["arguments"]) == {"path": "a.py"}
+    assert reply["choices"][0]["finish_reason"] == "tool_calls"
+    assert reply["usage"]["prompt_tokens"] > 0
+    (logged,) = fake_llm.requests
+    assert logged["body"]["temperature"] == 0
+    assert "authorization" not in {key.lower() for key in logged["headers"]}
+
+
+def test_error_turn_has_openai_body_and_retry_after(fake_llm: FakeLLMServer) -> None:
+    fake_llm.script(Turn.error(429, "slow down", retry_after=2))
+    request = urllib.request.Request(
+        f"{fake_llm.base_url}/chat/completions", data=b"{}", method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 429
+    assert caught.value.headers["Retry-After"] == "2"
+    assert json.loads(caught.value.read())["error"]["message"] == "slow down"
+
+
+def test_empty_queue_completes_the_task_or_says_done(fake_llm: FakeLLMServer) -> None:
+    tools = [{"type": "function", "function": {"name": "attempt_completion", "parameters": {}}}]
+    _, with_tools = chat(fake_llm.base_url, tools=tools)
+    _, without = chat(fake_llm.base_url)
+
+    call = with_tools["choices"][0]["message"]["tool_calls"][0]["function"]
+    assert call["name"] == "attempt_completion"
+    assert json.loads(call["arguments"]) == {"result": "done"}
+    assert without["choices"][0]["message"]["content"] == "done"
+
+
+def test_lists_models(fake_llm: FakeLLMServer) -> None:
+    fake_llm.models = ["alpha", "beta"]
+    with urllib.request.urlopen(f"{fake_llm.base_url}/models", timeout=10) as response:
+        listing = json.loads(response.read())
+    assert [m["id"] for m in listing["data"]] == ["alpha", "beta"]
+
+
+def test_unknown_turn_keys_are_rejected() -> None:
+    with pytest.raises(ValueError, match="txt"):
+        Turn.from_dict({"txt": "typo"})
+
+
+def test_standalone_process(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "turns.json", Turn.text("scripted"))
+    log = tmp_path / "requests.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakeserver", "--script", str(script), "--log", str(log)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        assert first_line.startswith("PORT=")
+        base_url = f"http://127.0.0.1:{int(first_line[5:])}"
+
+        _, first = chat(f"{base_url}/v1")
+        post(f"{base_url}/_script", {"content": "added later"})
+        _, second = chat(f"{base_url}/v1")
+        with urllib.request.urlopen(f"{base_url}/_requests", timeout=10) as response:
+            served = json.loads(response.read())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    assert first["choices"][0]["message"]["content"] == "scripted"
+    assert second["choices"][0]["message"]["content"] == "added later"
+    assert [r["path"] for r in served] == ["/v1/chat/completions"] * 2
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(logged) == 2
+    assert "Bearer" not in log.read_text()

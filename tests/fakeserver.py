@@ -1,0 +1,465 @@
+"""A fake OpenAI-compatible LLM server for tests: real HTTP on 127.0.0.1, real SSE.
+
+litellm talks to it exactly as it talks to OpenAI, so tests exercise the real client
+stack (litellm, its HTTP transport, a real socket) without any provider or network.
+
+Replies come from a scripted queue of :class:`Turn` s, one turn per request::
+
+    server.script(
+        Turn.text("Let me look."),
+        Turn.tool("read_file", path="a.py"),
+        Turn.error(429, retry_after=0.01),
+    )
+
+When the queue is empty the server answers with a default turn: an
+``attempt_completion`` tool call with ``result="done"`` if the request offered that
+tool (so an agent loop always terminates), otherwise the text ``"done"``.
+
+Every request is logged (parsed JSON body plus headers, minus credentials) in
+``server.requests`` so tests can assert on exactly what the model received.
+
+Streaming uses HTTP/1.1 chunked transfer encoding, flushed per SSE event, so a
+``drop_after`` turn closes the socket mid-body and the client sees a truly broken
+stream (not a short but well-formed one).
+
+Standalone (for end-to-end tests that run the real ``kilo-tui`` process)::
+
+    python -m tests.fakeserver --script turns.json [--log requests.jsonl] [--models a,b]
+
+prints ``PORT=<n>`` as its first stdout line and serves until killed. ``turns.json``
+is a JSON list of turn objects with the same keys as :class:`Turn` (see
+:func:`write_script`). ``GET /_requests`` returns the request log and ``POST /_script``
+appends turns (a turn object or a list of them) to a running server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, field, fields
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+_SECRET_HEADERS = {"authorization", "api-key", "x-api-key", "proxy-authorization"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_api_key",
+    403: "permission_denied",
+    404: "not_found_error",
+    429: "rate_limit_exceeded",
+}
+
+
+SMALL_MODEL = "fake-small"
+"""A model name with its own reply queue; configure ``small_model = "openai/fake-small"``."""
+
+
+@dataclass
+class Turn:
+    """One scripted reply. Only the fields a test sets matter; the rest default.
+
+    - ``content``: assistant text, streamed ``chunk_size`` characters per chunk.
+    - ``reasoning``: streamed as ``reasoning_content`` deltas before the text.
+    - ``tool_calls``: ``{"name", "arguments"}`` dicts; arguments are a dict (sent as
+      JSON) or a raw string (sent as is, e.g. invalid JSON), split across chunks.
+    - ``usage``: merged over the default usage (rough token estimates), so
+      ``{"cost": 0.1}`` or ``{"prompt_tokens_details": {"cached_tokens": 5}}`` work.
+    - ``status`` / ``error_message`` / ``retry_after``: reply with that HTTP error.
+    - ``delay``: seconds between streamed chunks; ``drop_after``: close the
+      connection after that many chunks, mid-body.
+    """
+
+    content: str = ""
+    reasoning: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    status: int | None = None
+    error_message: str = ""
+    retry_after: float | None = None
+    delay: float = 0.0
+    drop_after: int | None = None
+    chunk_size: int = 4
+    finish_reason: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Turn:
+        """Build a turn from a JSON object (unknown keys are an error, not ignored)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown turn keys: {sorted(unknown)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    # ---------------------------------------------------------- builders
+
+    @classmethod
+    def text(cls, content: str, **options: Any) -> Turn:
+        """A plain text reply; ``options`` are other fields (``delay``, ``drop_after``…)."""
+        return cls(content=content, **options)
+
+    @classmethod
+    def tool(cls, name: str, arguments: str | None = None, /, **kwargs: Any) -> Turn:
+        """One tool call. Pass a raw string as ``arguments`` to send invalid JSON."""
+        return cls(tool_calls=[tool_call(name, arguments, **kwargs)])
+
+    @classmethod
+    def tools(cls, *calls: dict[str, Any], text: str = "") -> Turn:
+        """Several tool calls in one reply; build each with :func:`tool_call`."""
+        return cls(content=text, tool_calls=list(calls))
+
+    @classmethod
+    def error(cls, status: int, message: str = "", *, retry_after: float | None = None) -> Turn:
+        """An HTTP error reply (429, 500, 401, …) with an OpenAI-style error body."""
+        return cls(status=status, error_message=message, retry_after=retry_after)
+
+
+def tool_call(name: str, arguments: str | None = None, /, **kwargs: Any) -> dict[str, Any]:
+    """A tool call for :meth:`Turn.tools`: keyword arguments, or one raw argument string."""
+    return {"name": name, "arguments": arguments if arguments is not None else kwargs}
+
+
+def write_script(path: Path, *turns: Turn) -> Path:
+    """Write turns as a ``--script`` file for a standalone server; returns ``path``."""
+    path.write_text(json.dumps([turn.to_dict() for turn in turns]), encoding="utf-8")
+    return path
+
+
+def _default_turn(body: dict[str, Any]) -> Turn:
+    offered = {
+        (t.get("function") or {}).get("name")
+        for t in body.get("tools") or []
+        if isinstance(t, dict)
+    }
+    if "attempt_completion" in offered:
+        return Turn.tool("attempt_completion", result="done")
+    return Turn(content="done")
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    size = max(size, 1)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _estimate_tokens(value: Any) -> int:
+    return max(1, len(json.dumps(value)) // 4)
+
+
+class FakeLLMServer:
+    """The server object tests use: ``base_url``, ``script()``, ``requests``."""
+
+    def __init__(self, *, models: list[str] | None = None, port: int = 0) -> None:
+        self.models: list[str] = list(models or ["fake-model", "fake-model-large"])
+        self.requests: list[dict[str, Any]] = []
+        self.log_path: Path | None = None
+        self._turns: deque[Turn] = deque()
+        # Requests for a model with its own queue never consume the shared queue: the
+        # agent's background helpers (titles, condensing) use SMALL_MODEL in tests, so
+        # they cannot steal the turns scripted for the main loop.
+        self._model_turns: dict[str, deque[Turn]] = {SMALL_MODEL: deque()}
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False
+        self._httpd.fake = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ public
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL, ending in ``/v1``."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def script(self, *turns: Turn | dict[str, Any]) -> FakeLLMServer:
+        """Append turns to the reply queue (dicts are read with :meth:`Turn.from_dict`)."""
+        with self._lock:
+            for turn in turns:
+                self._turns.append(turn if isinstance(turn, Turn) else Turn.from_dict(turn))
+        return self
+
+    def script_for(self, model: str, *turns: Turn | dict[str, Any]) -> FakeLLMServer:
+        """Queue turns for requests naming ``model`` only (e.g. the small model)."""
+        with self._lock:
+            queue = self._model_turns.setdefault(model, deque())
+            for turn in turns:
+                queue.append(turn if isinstance(turn, Turn) else Turn.from_dict(turn))
+        return self
+
+    @property
+    def pending_turns(self) -> int:
+        with self._lock:
+            return len(self._turns)
+
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        """Bodies of the chat completion requests received, in order."""
+        return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")]
+
+    def start(self) -> FakeLLMServer:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self.serve_forever, name="fake-llm", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        # A short poll interval keeps shutdown (one per test) from costing half a second.
+        self._httpd.serve_forever(poll_interval=0.05)
+
+    def stop(self) -> None:
+        """Stop accepting requests and close the socket (streams in flight just end)."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------- internal
+
+    def _next_turn(self, body: dict[str, Any]) -> Turn:
+        model = str(body.get("model", "")).rsplit("/", 1)[-1]
+        with self._lock:
+            queue = self._model_turns.get(model, self._turns)
+            return queue.popleft() if queue else _default_turn(body)
+
+    def _record(self, method: str, path: str, headers: dict[str, str], body: Any) -> None:
+        entry = {
+            "method": method,
+            "path": path,
+            "headers": {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS},
+            "body": body,
+            "time": time.time(),
+        }
+        with self._lock:
+            self.requests.append(entry)
+            if self.log_path is not None:
+                with self.log_path.open("a", encoding="utf-8") as log:
+                    log.write(json.dumps(entry) + "\n")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 so streamed replies can use chunked encoding (a dropped stream then
+    # looks broken to the client, as it does with a real provider).
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeLLM/1.0"
+
+    @property
+    def fake(self) -> FakeLLMServer:
+        return self.server.fake  # type: ignore[attr-defined, no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output clean."""
+
+    # ----------------------------------------------------------- routes
+
+    def do_GET(self) -> None:
+        if self.path == "/_requests":  # control route: not part of the log it returns
+            self._send_json(200, self.fake.requests)
+            return
+        self.fake._record("GET", self.path, dict(self.headers), None)
+        if self.path.rstrip("/").endswith("/models"):
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+                for m in self.fake.models
+            ]
+            self._send_json(200, {"object": "list", "data": data})
+        else:
+            self._send_json(404, _error_body(404, f"no route {self.path}"))
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._send_json(400, _error_body(400, "request body is not JSON"))
+            return
+        if self.path == "/_script":
+            self.fake.script(*(body if isinstance(body, list) else [body]))
+            self._send_json(200, {"pending": self.fake.pending_turns})
+            return
+        self.fake._record("POST", self.path, dict(self.headers), body)
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send_json(404, _error_body(404, f"no route {self.path}"))
+            return
+        turn = self.fake._next_turn(body)
+        if turn.status is not None:
+            self._send_error_turn(turn)
+        elif body.get("stream"):
+            self._stream(turn, body)
+        else:
+            self._send_json(200, _completion(turn, body))
+
+    # ---------------------------------------------------------- replies
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error_turn(self, turn: Turn) -> None:
+        assert turn.status is not None
+        headers = {}
+        if turn.retry_after is not None:
+            headers["Retry-After"] = f"{turn.retry_after:g}"
+        message = turn.error_message or f"fake server error {turn.status}"
+        self._send_json(turn.status, _error_body(turn.status, message), headers)
+
+    def _stream(self, turn: Turn, body: dict[str, Any]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        events = _stream_events(turn, body)
+        try:
+            for index, event in enumerate(events):
+                if turn.drop_after is not None and index >= turn.drop_after:
+                    self._drop_connection()
+                    return
+                if index and turn.delay:
+                    time.sleep(turn.delay)
+                self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
+            self._write_chunk(b"data: [DONE]\n\n")
+            self._write_chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away (e.g. a cancelled request)
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _drop_connection(self) -> None:
+        self.wfile.flush()
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # already gone
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _error_body(status: int, message: str) -> dict[str, Any]:
+    kind = _ERROR_TYPES.get(status, "server_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+
+
+def _arguments_text(arguments: Any) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
+def _usage(turn: Turn, body: dict[str, Any]) -> dict[str, Any]:
+    prompt = _estimate_tokens(body.get("messages", []))
+    completion = _estimate_tokens([turn.content, turn.reasoning, turn.tool_calls])
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion}
+    usage.update(turn.usage or {})
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    return usage
+
+
+def _finish_reason(turn: Turn) -> str:
+    return turn.finish_reason or ("tool_calls" if turn.tool_calls else "stop")
+
+
+def _completion(turn: Turn, body: dict[str, Any]) -> dict[str, Any]:
+    """A non-streaming ``chat.completion`` object."""
+    message: dict[str, Any] = {"role": "assistant", "content": turn.content or None}
+    if turn.reasoning:
+        message["reasoning_content"] = turn.reasoning
+    if turn.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{i}_{uuid.uuid4().hex[:8]}",
+                "type": "function",
+                "function": {
+                    "name": c["name"],
+                    "arguments": _arguments_text(c.get("arguments", {})),
+                },
+            }
+            for i, c in enumerate(turn.tool_calls)
+        ]
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "fake-model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": _finish_reason(turn)}],
+        "usage": _usage(turn, body),
+    }
+
+
+def _stream_events(turn: Turn, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``chat.completion.chunk`` objects of a streamed reply, in order."""
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": body.get("model", "fake-model"),
+    }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    events += [chunk({"reasoning_content": p}) for p in _pieces(turn.reasoning, turn.chunk_size)]
+    events += [chunk({"content": p}) for p in _pieces(turn.content, turn.chunk_size)]
+    for index, call in enumerate(turn.tool_calls):
+        head = {
+            "index": index,
+            "id": f"call_{index}_{uuid.uuid4().hex[:8]}",
+            "type": "function",
+            "function": {"name": call["name"], "arguments": ""},
+        }
+        events.append(chunk({"tool_calls": [head]}))
+        for piece in _pieces(_arguments_text(call.get("arguments", {})), turn.chunk_size):
+            events.append(
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+            )
+    events.append(chunk({}, _finish_reason(turn)))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        events.append({**base, "choices": [], "usage": _usage(turn, body)})
+    return events
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run standalone: print ``PORT=<n>`` first, then serve until killed."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakeserver", description=__doc__)
+    parser.add_argument("--script", type=Path, help="JSON file: a list of turn objects")
+    parser.add_argument("--log", type=Path, help="append each request as a JSON line")
+    parser.add_argument("--models", default="", help="comma-separated ids for GET /v1/models")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    models = [m for m in args.models.split(",") if m] or None
+    server = FakeLLMServer(models=models, port=args.port)
+    server.log_path = args.log
+    if args.script:
+        server.script(*json.loads(args.script.read_text(encoding="utf-8")))
+    print(f"PORT={server.port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
