@@ -1,0 +1,102 @@
+"""Helpers shared by the MCP tests: server entries, HTTP servers, waiting on status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kilo_tui.core.events import McpStatusChanged
+from kilo_tui.core.mcp import McpManager, ServerState
+
+TOY = Path(__file__).with_name("toy_server.py")
+TOY_ENTRY: dict[str, Any] = {"command": sys.executable, "args": [str(TOY)]}
+TIME_ENTRY: dict[str, Any] = {"command": sys.executable, "args": ["-m", "mcp_server_time"]}
+
+
+def write_settings(path: Path, servers: dict[str, Any]) -> Path:
+    """Write an ``mcpServers`` settings file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"mcpServers": servers}, indent=2))
+    return path
+
+
+def project_settings(workspace: Path, servers: dict[str, Any]) -> Path:
+    return write_settings(workspace / ".kilocode" / "mcp.json", servers)
+
+
+class StatusLog:
+    """Records every McpStatusChanged of a manager's bus."""
+
+    def __init__(self, manager: McpManager) -> None:
+        self.events: list[McpStatusChanged] = []
+        manager.bus.subscribe(self.events.append, McpStatusChanged)
+
+    def statuses(self, server: str) -> list[str]:
+        return [e.status for e in self.events if e.server == server]
+
+
+async def wait_for(
+    manager: McpManager, server: str, status: str, timeout: float = 20
+) -> ServerState:
+    """Wait until ``server`` has ``status``; fail with its last state otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = manager.server(server)
+        if state is not None and state.status == status:
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{server} never reached {status!r}: {manager.server(server)}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def toy_http_server(transport: str) -> Iterator[str]:
+    """Run the toy server over ``streamable-http`` or ``sse``; yield its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(TOY), "--transport", transport, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"toy {transport} server did not start") from None
+                time.sleep(0.05)
+        path = "/mcp" if transport == "streamable-http" else "/sse"
+        yield f"http://127.0.0.1:{port}{path}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def alive(pid: int) -> bool:
+    """True if ``pid`` is a running process (a zombie, left to a non-reaping init, is dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc (macOS): kill(0) is all we have
+        return True
