@@ -446,7 +446,7 @@ class AgentRuntime:
     async def propose_edit(
         self, task: Task, call_id: str, *, tool: str, path: str, old: str | None, new: str | None
     ) -> EditOutcome:
-        from kilo_tui.core.approval import Action
+        from kilo_tui.core.approval import Action, is_protected_path
         from kilo_tui.core.edits import review_edit
 
         target = self.resolve_path(path)

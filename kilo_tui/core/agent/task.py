@@ -103,6 +103,7 @@ class Task:
         self._append({"role": "user", "content": expanded})
         self.publish(ev.UserMessage(task_id=self.id, text=text, expanded=expanded, index=index))
         if index == 0 and self.parent_id is None:
+            self._provisional_title(text)
             self.runtime.start_title(self, text)
         await self.runtime.checkpoint(self, "user_message")
         try:
@@ -111,6 +112,13 @@ class Task:
             self._close_dangling_tool_calls("cancelled")
             self.publish(ev.TaskCancelled(task_id=self.id))
             raise
+
+    def _provisional_title(self, text: str) -> None:
+        """The truncated first message, until (or unless) a generated title arrives."""
+        from kilo_tui.core.agent.background import TITLE_MAX, truncate
+
+        self.title = truncate(text, TITLE_MAX)
+        self.runtime.store.update_task(self.id, title=self.title)
 
     async def _loop(self) -> TurnOutcome:
         no_tool_streak = 0

@@ -1,0 +1,104 @@
+"""The SQLite session store: written as things happen, rewound and condensed without
+losing the record."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from kilo_tui.core import events as ev
+from kilo_tui.core.sessions import SessionStore
+
+
+def make_store(tmp_path: Path) -> SessionStore:
+    store = SessionStore(tmp_path / "sessions.sqlite3")
+    store.create_task("t1", workspace="/w", model="openai/m", mode="code")
+    return store
+
+
+def test_messages_round_trip_and_survive_a_new_connection(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    messages = [
+        {"role": "user", "content": "hi"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "read_file", "arguments": '{"path": "a"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "1 | x"},
+    ]
+    for message in messages:
+        store.append_message("t1", message)
+    # A second connection (another process) sees everything at once: WAL, autocommit.
+    assert SessionStore(tmp_path / "sessions.sqlite3").load_messages("t1") == messages
+    mode = sqlite3.connect(tmp_path / "sessions.sqlite3").execute("PRAGMA journal_mode")
+    assert mode.fetchone()[0] == "wal"
+
+
+def test_rewind_keeps_later_messages_in_the_store(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    for i in range(5):
+        store.append_message("t1", {"role": "user", "content": f"m{i}"})
+    assert store.rewind_to_message("t1", 2) == 3
+    assert [m["content"] for m in store.load_messages("t1")] == ["m0", "m1"]
+    assert store.count_all_messages("t1") == 5
+
+
+def test_condensing_slots_the_summary_between_head_and_tail(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    for i in range(8):
+        store.append_message("t1", {"role": "user", "content": f"m{i}"})
+    store.replace_active_messages(
+        "t1", keep_head=1, summary={"role": "user", "content": "summary"}, keep_tail=2
+    )
+    assert [m["content"] for m in store.load_messages("t1")] == ["m0", "summary", "m6", "m7"]
+    store.append_message("t1", {"role": "user", "content": "m8"})
+    assert store.load_messages("t1")[-1]["content"] == "m8"
+
+
+def test_events_persist_without_deltas_and_update_totals(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    store.record_event(ev.UserMessage(task_id="t1", text="hello"))
+    store.record_event(ev.AssistantDelta(task_id="t1", text="tok"))
+    store.record_event(ev.AssistantMessage(task_id="t1", text="hi there"))
+    store.record_event(
+        ev.UsageUpdated(
+            task_id="t1",
+            model="openai/m",
+            tokens_in=10,
+            tokens_out=5,
+            task_tokens_in=10,
+            task_tokens_out=5,
+            task_cost=None,
+        )
+    )
+    store.record_event(ev.TitleGenerated(task_id="t1", title="Greeting"))
+    types = [e.type for e in store.load_events("t1")]
+    assert types == ["user_message", "assistant_message", "usage_updated", "title_generated"]
+    record = store.get_task("t1")
+    assert record is not None
+    assert (record.title, record.tokens_in, record.tokens_out) == ("Greeting", 10, 5)
+    assert record.cost is None  # unknown stays unknown, never 0
+
+
+def test_list_newest_first_prefix_lookup_export_and_delete(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    store.create_task("t2-later", workspace="/w", model="openai/m", mode="ask", title="Second")
+    store.create_task("sub", workspace="/w", model="openai/m", mode="code", parent_id="t2-later")
+    assert [t.id for t in store.list_tasks(workspace="/w")] == ["t2-later", "t1"]
+    assert store.get_task("t2-l") is not None
+    store.record_event(ev.UserMessage(task_id="t2-later", text="Explain the parser"))
+    store.record_event(ev.TaskCompleted(task_id="t2-later", result="It is recursive descent."))
+    markdown = store.export_markdown("t2-later")
+    assert markdown.startswith("# Second\n")
+    assert "## User\n\nExplain the parser" in markdown
+    assert "## Result\n\nIt is recursive descent." in markdown
+    assert store.delete_task("t2-later")
+    assert store.get_task("sub") is None  # subtasks go with their parent
+    assert [t.id for t in store.list_tasks()] == ["t1"]
