@@ -1,0 +1,426 @@
+"""Context mentions: ``@/path``, ``@problems``, ``@terminal``, ``@git-changes``,
+``@<commit>`` and ``@https://…`` in a user message, expanded as Kilo Code does.
+
+Each mention is replaced inline by a short pointer (``'src/app.py' (see below for
+file content)``) and its content is appended after the message in an XML block
+(``<file_content path="src/app.py">``). A mention that cannot be expanded (missing
+file, blocked by ``.kilocodeignore``, unknown commit, URL fetching off) stays as
+typed and a short note says why. Expansion never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+MENTION_RE = re.compile(
+    r"(?:^|(?<=\s))(?<!\\)@("
+    r"(?:/|\w+://)(?:[^\s\\]|\\ )+?"
+    r"|[a-f0-9]{7,40}\b|problems\b|git-changes\b|terminal\b"
+    r")(?=[.,;:!?]?(?=\s|$))"
+)
+"""Kilo's mention pattern (``src/shared/context-mentions.ts``)."""
+
+MAX_FILE_LINES = 500
+MAX_FILE_BYTES = 512_000
+MAX_FOLDER_FILES = 50
+MAX_GIT_LINES = 500
+MAX_TERMINAL_LINES = 500
+MAX_URL_CHARS = 100_000
+GIT_TIMEOUT = 15.0
+PROBLEMS_TIMEOUT = 60.0
+URL_TIMEOUT = 20.0
+
+IsIgnored = Callable[[Path], bool]
+
+
+@dataclass
+class _Expansion:
+    inline: str
+    block: str = ""
+
+
+async def expand_mentions(
+    text: str,
+    *,
+    workspace: Path,
+    is_ignored: IsIgnored | None,
+    last_terminal: tuple[str, str] | None,
+    problems_commands: list[str] | None,
+    allow_urls: bool,
+    url_allow_hosts: tuple[str, ...] = (),
+) -> str:
+    """``text`` with every mention expanded (or annotated); never raises.
+
+    ``is_ignored(path)`` says whether ``.kilocodeignore`` blocks an absolute path.
+    ``problems_commands``: diagnostics commands run for ``@problems`` (None: detect
+    from the project). ``url_allow_hosts``: when non-empty, only these hosts may be
+    fetched.
+    """
+    workspace = Path(workspace).resolve()
+    blocked = is_ignored or (lambda _p: False)
+    expansions: dict[str, _Expansion] = {}
+    for match in MENTION_RE.finditer(text):
+        mention = match.group(1)
+        if mention in expansions:
+            continue
+        try:
+            expansions[mention] = await _expand(
+                mention,
+                workspace=workspace,
+                is_ignored=blocked,
+                last_terminal=last_terminal,
+                problems_commands=problems_commands,
+                allow_urls=allow_urls,
+                url_allow_hosts=url_allow_hosts,
+            )
+        except Exception as exc:  # a mention must never break sending a message
+            expansions[mention] = _note(mention, f"could not be expanded: {exc}")
+    if not expansions:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        return expansions[match.group(1)].inline
+
+    body = MENTION_RE.sub(replace, text)
+    blocks = [e.block for e in expansions.values() if e.block]
+    return "\n\n".join([body, *blocks])
+
+
+def _note(mention: str, why: str) -> _Expansion:
+    return _Expansion(inline=f"@{mention} [note: {why}]")
+
+
+async def _expand(
+    mention: str,
+    *,
+    workspace: Path,
+    is_ignored: IsIgnored,
+    last_terminal: tuple[str, str] | None,
+    problems_commands: list[str] | None,
+    allow_urls: bool,
+    url_allow_hosts: tuple[str, ...],
+) -> _Expansion:
+    if mention.startswith("/"):
+        return await asyncio.to_thread(_path_mention, mention, workspace, is_ignored)
+    if "://" in mention:
+        return await _url_mention(mention, allow_urls, url_allow_hosts)
+    if mention == "problems":
+        return await _problems_mention(workspace, problems_commands)
+    if mention == "terminal":
+        return _terminal_mention(last_terminal)
+    if mention == "git-changes":
+        return await _git_changes_mention(workspace)
+    return await _commit_mention(mention, workspace)
+
+
+# ---------------------------------------------------------------- files
+
+
+def _path_mention(mention: str, workspace: Path, is_ignored: IsIgnored) -> _Expansion:
+    rel = mention[1:].replace("\\ ", " ")
+    target = (workspace / rel).resolve()
+    if not target.is_relative_to(workspace):
+        return _note(mention, "only paths inside the workspace can be mentioned")
+    shown = target.relative_to(workspace).as_posix() or "."
+    if target != workspace and is_ignored(target):
+        return _note(mention, f"'{shown}' is blocked by .kilocodeignore")
+    if target.is_file():
+        if mention.endswith("/"):
+            return _note(mention, f"'{shown}' is a file, not a folder")
+        return _Expansion(
+            inline=f"'{shown}' (see below for file content)",
+            block=f'<file_content path="{shown}">\n{_file_text(target)}\n</file_content>',
+        )
+    if target.is_dir():
+        shown = shown if shown == "." else shown + "/"
+        return _Expansion(
+            inline=f"'{shown}' (see below for folder content)",
+            block=_folder_block(target, shown, is_ignored),
+        )
+    return _note(mention, f"'{shown}' does not exist")
+
+
+def _file_text(path: Path) -> str:
+    """Line-numbered contents (``1 | …``), or a note for binary or huge files."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return f"(Error reading file: {exc.strerror or exc})"
+    if b"\0" in data[:8192]:
+        return "(Binary file, contents not shown)"
+    text = data[:MAX_FILE_BYTES].decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if not lines:
+        return "(Empty file)"
+    shown = lines[:MAX_FILE_LINES]
+    width = len(str(len(shown)))
+    numbered = "\n".join(f"{i:>{width}} | {line}" for i, line in enumerate(shown, 1))
+    if len(lines) > MAX_FILE_LINES or len(data) > MAX_FILE_BYTES:
+        numbered += (
+            f"\n\n(File truncated: showing the first {len(shown)} lines. Use read_file with "
+            "start_line/end_line to read the rest.)"
+        )
+    return numbered
+
+
+def _folder_block(folder: Path, shown: str, is_ignored: IsIgnored) -> str:
+    try:
+        children = sorted(
+            (c for c in folder.iterdir() if c.name != ".git"),
+            key=lambda c: (not c.is_dir(), c.name),
+        )
+    except OSError as exc:
+        return f'<folder_content path="{shown}">\n(Error listing folder: {exc})\n</folder_content>'
+    tree: list[str] = []
+    files: list[str] = []
+    prefix = "" if shown == "." else shown
+    for index, child in enumerate(children):
+        branch = "└── " if index == len(children) - 1 else "├── "
+        locked = is_ignored(child)
+        name = child.name + ("/" if child.is_dir() else "")
+        tree.append(f"{branch}{'🔒 ' if locked else ''}{name}")
+        if locked or not child.is_file() or len(files) >= MAX_FOLDER_FILES:
+            continue
+        content = _file_text(child)
+        if content != "(Binary file, contents not shown)":
+            files.append(f'<file_content path="{prefix}{child.name}">\n{content}\n</file_content>')
+    listing = "\n".join(tree) or "(empty folder)"
+    return "\n".join([f'<folder_content path="{shown}">', listing, *files, "</folder_content>"])
+
+
+# --------------------------------------------------------------- processes
+
+
+async def _run(command: list[str] | str, cwd: Path, timeout: float) -> tuple[int | None, str]:
+    """Run ``command`` (argv, or a shell line when a string).
+
+    Returns ``(exit code, stdout+stderr)``; the code is None when it timed out.
+    """
+    pipes = {
+        "cwd": cwd,
+        "stdin": asyncio.subprocess.DEVNULL,
+        "stdout": asyncio.subprocess.PIPE,
+        "stderr": asyncio.subprocess.STDOUT,
+        "start_new_session": True,
+    }
+    if isinstance(command, str):
+        proc = await asyncio.create_subprocess_shell(command, **pipes)  # type: ignore[arg-type]
+    else:
+        proc = await asyncio.create_subprocess_exec(*command, **pipes)  # type: ignore[arg-type]
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        _kill_group(proc.pid)
+        await proc.wait()
+        return None, ""
+    except asyncio.CancelledError:
+        _kill_group(proc.pid)
+        raise
+    return proc.returncode, out.decode("utf-8", errors="replace")
+
+
+def _kill_group(pid: int) -> None:
+    # The process leads its own session, so this also ends what a shell started.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _clip(text: str, max_lines: int, *, keep: str = "head") -> str:
+    lines = text.rstrip().splitlines()
+    if len(lines) <= max_lines:
+        return "\n".join(lines)
+    if keep == "tail":
+        return f"(… {len(lines) - max_lines} earlier lines omitted)\n" + "\n".join(
+            lines[-max_lines:]
+        )
+    return "\n".join(lines[:max_lines]) + f"\n(… {len(lines) - max_lines} more lines omitted)"
+
+
+# ---------------------------------------------------------------- problems
+
+
+def detect_problems_commands(workspace: Path) -> list[str]:
+    """Diagnostics commands for the project: ruff if configured, tsc for TypeScript."""
+    commands: list[str] = []
+    if _uses_ruff(workspace) and (ruff := _find_tool(workspace, "ruff")) is not None:
+        commands.append(f"{shlex.quote(ruff)} check --output-format=concise --no-fix .")
+    if (workspace / "tsconfig.json").is_file() and (
+        tsc := _find_tool(workspace, "tsc")
+    ) is not None:
+        commands.append(f"{shlex.quote(tsc)} --noEmit --pretty false")
+    return commands
+
+
+def _uses_ruff(workspace: Path) -> bool:
+    if (workspace / "ruff.toml").is_file() or (workspace / ".ruff.toml").is_file():
+        return True
+    try:
+        with (workspace / "pyproject.toml").open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return "ruff" in data.get("tool", {})
+
+
+def _find_tool(workspace: Path, name: str) -> str | None:
+    """The project's own copy first (venv, node_modules), then this Python's, then PATH."""
+    candidates = [
+        workspace / ".venv" / "bin" / name,
+        workspace / "venv" / "bin" / name,
+        workspace / "node_modules" / ".bin" / name,
+        Path(sys.executable).parent / name,
+    ]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which(name)
+
+
+async def _problems_mention(workspace: Path, commands: list[str] | None) -> _Expansion:
+    inline = "Workspace Problems (see below for diagnostics)"
+    if commands is None:
+        commands = await asyncio.to_thread(detect_problems_commands, workspace)
+    if not commands:
+        note = (
+            "No diagnostics are available: no problems command is configured and none was "
+            "detected (ruff for a Python project with ruff configured, tsc --noEmit for a "
+            "TypeScript project with tsconfig.json)."
+        )
+        return _Expansion(inline, f"<workspace_diagnostics>\n{note}\n</workspace_diagnostics>")
+    sections = []
+    for command in commands:
+        code, output = await _run(command, workspace, PROBLEMS_TIMEOUT)
+        if code is None:
+            result = f"(timed out after {PROBLEMS_TIMEOUT:.0f}s)"
+        elif code == 0 and not output.strip():
+            result = "No problems found."
+        else:
+            result = _clip(output, MAX_GIT_LINES) or f"(exit code {code}, no output)"
+        sections.append(f"$ {command}\n{result}")
+    body = "\n\n".join(sections)
+    return _Expansion(inline, f"<workspace_diagnostics>\n{body}\n</workspace_diagnostics>")
+
+
+# --------------------------------------------------------------- terminal
+
+
+def _terminal_mention(last: tuple[str, str] | None) -> _Expansion:
+    if last is None:
+        return _note("terminal", "no command has been run in this task yet")
+    command, output = last
+    body = _clip(output, MAX_TERMINAL_LINES, keep="tail") or "(no output)"
+    return _Expansion(
+        "Terminal Output (see below for output)",
+        f"<terminal_output>\n$ {command}\n{body}\n</terminal_output>",
+    )
+
+
+# -------------------------------------------------------------------- git
+
+
+async def _git(workspace: Path, *args: str) -> tuple[int | None, str]:
+    return await _run(["git", "-C", str(workspace), *args], workspace, GIT_TIMEOUT)
+
+
+async def _git_changes_mention(workspace: Path) -> _Expansion:
+    code, status = await _git(workspace, "status", "--short")
+    if code != 0:
+        return _note("git-changes", "the workspace is not a git repository")
+    if not status.strip():
+        body = "No changes in the working directory."
+    else:
+        has_head = (await _git(workspace, "rev-parse", "--verify", "-q", "HEAD"))[0] == 0
+        _, diff = await _git(workspace, "diff", "HEAD" if has_head else "--cached")
+        body = f"Working directory changes:\n{status.rstrip()}"
+        if diff.strip():
+            body += "\n\n" + _clip(diff, MAX_GIT_LINES)
+    return _Expansion(
+        "Working directory changes (see below for details)",
+        f"<git_working_state>\n{body}\n</git_working_state>",
+    )
+
+
+async def _commit_mention(ref: str, workspace: Path) -> _Expansion:
+    fmt = "--format=Commit: %h (%H)%nAuthor: %an <%ae>%nDate: %ad%n%nMessage: %s%n%n%b"
+    code, info = await _git(workspace, "show", "-s", fmt, f"{ref}^{{commit}}", "--")
+    if code != 0:
+        return _note(ref, "not a commit in this repository")
+    _, stat = await _git(workspace, "show", "--format=", "--stat", ref, "--")
+    _, patch = await _git(workspace, "show", "--format=", "--patch", ref, "--")
+    body = info.rstrip()
+    if stat.strip():
+        body += "\n\nFiles Changed:\n" + stat.rstrip()
+    if patch.strip():
+        body += "\n\nFull Changes:\n" + _clip(patch, MAX_GIT_LINES)
+    return _Expansion(
+        f"Git commit '{ref}' (see below for commit info)",
+        f'<git_commit hash="{ref}">\n{body}\n</git_commit>',
+    )
+
+
+# -------------------------------------------------------------------- URLs
+
+
+async def _url_mention(url: str, allow: bool, hosts: tuple[str, ...]) -> _Expansion:
+    if not allow:
+        return _note(url, "fetching URLs is turned off in the settings")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return _note(url, f"only http and https URLs can be fetched, not {parts.scheme}")
+    if hosts and parts.hostname not in hosts:
+        return _note(url, f"the host {parts.hostname} is not in the allowed hosts")
+    import httpx
+
+    current = url
+    async with httpx.AsyncClient(timeout=URL_TIMEOUT, follow_redirects=False) as client:
+        for _ in range(5):
+            try:
+                response = await client.get(current, headers={"User-Agent": "kilo-tui"})
+            except httpx.HTTPError as exc:
+                return _note(url, f"could not be fetched ({type(exc).__name__})")
+            if not response.is_redirect:
+                break
+            current = urljoin(current, response.headers.get("location", ""))
+            target = urlsplit(current)
+            if target.scheme not in ("http", "https") or (hosts and target.hostname not in hosts):
+                return _note(url, f"redirects to {current}, which is not allowed")
+        else:
+            return _note(url, "too many redirects")
+    if response.status_code >= 400:
+        return _note(url, f"the server answered HTTP {response.status_code}")
+    content = _page_text(response.headers.get("content-type", ""), response.text)
+    if content is None:
+        return _note(url, "the page is not text")
+    if len(content) > MAX_URL_CHARS:
+        content = content[:MAX_URL_CHARS] + "\n\n(… page truncated)"
+    return _Expansion(
+        f"'{url}' (see below for site content)",
+        f'<url_content url="{url}">\n{content.strip()}\n</url_content>',
+    )
+
+
+def _page_text(content_type: str, text: str) -> str | None:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in ("text/html", "application/xhtml+xml") or (not kind and "<html" in text[:500]):
+        import html2text
+
+        converter = html2text.HTML2Text()
+        converter.body_width = 0
+        converter.ignore_images = True
+        return converter.handle(text)
+    if kind.startswith("text/") or kind in ("application/json", "application/xml", ""):
+        return text
+    return None
