@@ -440,3 +440,52 @@ def test_killing_our_process_group_kills_every_server(workspace, sig) -> None:
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [p for p in pids if alive(p)] == []
+
+
+# ------------------------------------------------------------------- CLI
+
+
+def test_mcp_list_json(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kilo_tui.cli import main
+
+    project_settings(
+        workspace,
+        {"time": TIME_ENTRY, "broken": {"command": 1}, "off": {**TOY_ENTRY, "disabled": True}},
+    )
+
+    code = main(["mcp", "list", "--json", "--path", str(workspace)])
+
+    listing = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
+    assert code == 0
+    assert listing["time"]["status"] == "connected"
+    assert [t["name"] for t in listing["time"]["tools"]] == ["get_current_time", "convert_time"]
+    assert listing["time"]["resources"] == 0
+    assert listing["broken"]["status"] == "error"
+    assert "mcpServers.broken.command" in listing["broken"]["error"]
+    assert listing["off"]["status"] == "disabled"
+
+
+def test_mcp_list_text_in_a_real_process(workspace: Path, home: Path) -> None:
+    project_settings(workspace, {"time": TIME_ENTRY})
+    env = {**os.environ, "KILO_TUI_HOME": str(home)}
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from kilo_tui.cli import main; sys.exit(main())",
+            "mcp",
+            "list",
+            "--path",
+            str(workspace),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("time  connected  2 tools, 0 resources  (")
+    assert lines[1].split()[:1] == ["get_current_time"]
