@@ -342,7 +342,9 @@ def filter_models(
     matched = [m for i, m in enumerate(kept) if i in scores]
     if sort == "name":
         order = {m.id: i for i, m in enumerate(kept)}
-        matched.sort(key=lambda m: (-scores[order[m.id]], len(m.id)))
+        matched.sort(
+            key=lambda m: (-scores[order[m.id]], m.provider not in _BARE_NAME_PROVIDERS, len(m.id))
+        )
     return matched
 
 
@@ -369,7 +371,9 @@ def fuzzy_scores(query: str, choices: list[str]) -> dict[int, float]:
     return scores or {}
 
 
+@functools.lru_cache(maxsize=16384)
 def _squash(text: str) -> str:
+    """``"openai/gpt-4o"`` -> ``"openaigpt4o"`` (cached: the picker asks per keystroke)."""
     from rapidfuzz import utils
 
     return utils.default_process(text).replace(" ", "")

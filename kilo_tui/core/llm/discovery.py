@@ -9,6 +9,7 @@ keeps working offline. The accepted provider settings are documented in
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import re
@@ -183,9 +184,11 @@ async def refresh_all(
 
     Returns one error message per failed source; never raises.
     """
-    import httpx
-
     pending = [s for s in sources(providers) if not _fresh(cache_dir, s, max_age)]
+    if not pending:
+        return []
+    # httpx takes ~150 ms to import: do it off the event loop so the UI keeps drawing.
+    httpx = await asyncio.to_thread(importlib.import_module, "httpx")
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         results = await asyncio.gather(*(_refresh_one(client, s, cache_dir) for s in pending))
     return [error for error in results if error]
