@@ -90,6 +90,7 @@ _EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 _PLACEHOLDER = ".kilo-tui-nested-repo-placeholder"
 _ACTIONS_FILE = "kilo-tui-actions.json"
 _MAX_ACTIONS = 500
+_ADD_BATCH = 2000
 
 # Applied to every git call: the user's config, hooks, signing and filters never apply.
 _CONFIG = {
@@ -261,20 +262,23 @@ class CheckpointManager:
 
         ``message_index`` is how many conversation messages existed when it was taken,
         so restoring "files and task" keeps exactly those
-        (``SessionStore.rewind_to_message(task_id, message_index)``). Returns the new
-        checkpoint, or None when nothing changed (or checkpoints are off). Raises :class:`CheckpointError` when git is missing or the snapshot does
-        not finish within ``timeout`` seconds.
+        (``SessionStore.rewind_to_message(task_id, message_index)``).
+
+        Returns the new checkpoint, or None when nothing changed (or checkpoints are
+        off). Raises :class:`CheckpointError` when git is missing or the snapshot does
+        not finish within ``timeout`` seconds; what was hashed by then is kept, so the
+        next attempt on a big workspace goes further.
         """
         if not self.enabled:
             return None
         with self._lock:
             self._setup()
             latest = self._latest()
-            tree = self._snapshot(latest.tree if latest else _EMPTY_TREE)
+            tree, changes = self._snapshot(latest.tree if latest else _EMPTY_TREE)
             checkpoint = None
             if latest is None or tree != latest.tree:
                 checkpoint = self._commit(
-                    trigger, tree, latest, task_id=task_id, message_index=message_index
+                    trigger, tree, changes, latest, task_id=task_id, message_index=message_index
                 )
             before = checkpoint or latest
             if before is not None and trigger_kind(trigger) == "tool":
@@ -288,7 +292,7 @@ class CheckpointManager:
         with self._lock:
             self._setup()
             fmt = "%(objectname)%00%(tree)%00%(contents)%00"
-            out = self._git("for-each-ref", f"--format={fmt}", _REF_PREFIX).decode()
+            out = self._git("for-each-ref", f"--format={fmt}", _REF_PREFIX).decode(errors="replace")
             checkpoints = [
                 cp
                 for record in out.split("\0\n")
@@ -328,7 +332,7 @@ class CheckpointManager:
         """A file's content at a checkpoint, or None if it did not exist there."""
         with self._lock:
             tree = self.get(checkpoint).tree
-            out = self._git("ls-tree", "-z", tree, "--", path).decode()
+            out = self._git("ls-tree", "-z", tree, "--", path).decode(errors="surrogateescape")
             entry = out.split("\0")[0]
             if not entry or entry.split()[1] != "blob":
                 return None
@@ -339,7 +343,7 @@ class CheckpointManager:
         with self._lock:
             target = self.get(checkpoint_id)
             latest = self._latest()
-            current = self._snapshot(latest.tree if latest else _EMPTY_TREE)
+            current, _ = self._snapshot(latest.tree if latest else _EMPTY_TREE)
             return self._plan(current, target.tree)
 
     def restore(self, checkpoint_id: str, *, task_id: str | None = None) -> RestoreResult:
@@ -364,6 +368,7 @@ class CheckpointManager:
             checkpoint = self._commit(
                 f"restore {target.short}",
                 tree,
+                self._changes(safety.tree, tree),
                 safety,
                 task_id=task,
                 message_index=target.message_index,
@@ -397,7 +402,7 @@ class CheckpointManager:
             actions = log["actions"]
             end = log["undone"] if log["undone"] is not None else len(actions)
             latest = self._latest()
-            current = self._snapshot(latest.tree if latest else _EMPTY_TREE)
+            current, _ = self._snapshot(latest.tree if latest else _EMPTY_TREE)
             trees = {cp.id: cp.tree for cp in self.list()}
             for index in range(end - 1, -1, -1):
                 action = actions[index]
@@ -545,34 +550,30 @@ class CheckpointManager:
 
     # --------------------------------------------------------------- snapshot
 
-    def _snapshot(self, previous_tree: str) -> str:
-        """Stage the work tree into the shadow index and return its tree id."""
+    def _snapshot(self, previous_tree: str) -> tuple[str, builtins.list[FileChange]]:
+        """Stage the work tree into the shadow index; return its tree id and what
+        changed since ``previous_tree``."""
         deadline = time.monotonic() + self.timeout
         new_files = self._untracked_files(deadline)
-        if new_files:
-            stdin = "\0".join(new_files).encode() + b"\0"
+        # In batches, so that a first snapshot cut short by the deadline keeps what it
+        # hashed and the next attempt carries on from there.
+        for start in range(0, len(new_files), _ADD_BATCH):
+            batch = new_files[start : start + _ADD_BATCH]
+            stdin = "\0".join(batch).encode(errors="surrogateescape") + b"\0"
             self._git("update-index", "--add", "-z", "--stdin", input=stdin, deadline=deadline)
         # Exit code 1 = some tracked file could not be read: snapshot the rest.
         self._git("add", "-u", "--ignore-errors", deadline=deadline, ok_codes=(0, 1))
         tree = self._git("write-tree", deadline=deadline).decode().strip()
-        if self.max_file_size and tree != previous_tree:
-            changed = self._git(
-                "diff-tree",
-                "-r",
-                "-z",
-                "--name-only",
-                "--no-renames",
-                "--diff-filter=AMT",
-                previous_tree,
-                tree,
-                deadline=deadline,
-            ).decode(errors="surrogateescape")
-            grown = [p for p in changed.split("\0") if p and self._too_large(p)]
-            if grown:
-                stdin = "\0".join(grown).encode() + b"\0"
-                self._git("update-index", "--force-remove", "-z", "--stdin", input=stdin)
-                tree = self._git("write-tree", deadline=deadline).decode().strip()
-        return tree
+        if tree == previous_tree:
+            return tree, []
+        changes = self._changes(previous_tree, tree, deadline=deadline)
+        grown = [c.path for c in changes if c.status != "deleted" and self._too_large(c.path)]
+        if grown:
+            stdin = "\0".join(grown).encode(errors="surrogateescape") + b"\0"
+            self._git("update-index", "--force-remove", "-z", "--stdin", input=stdin)
+            tree = self._git("write-tree", deadline=deadline).decode().strip()
+            changes = [c for c in changes if c.path not in grown]
+        return tree, changes
 
     def _untracked_files(self, deadline: float) -> builtins.list[str]:
         """New files to snapshot: not ignored, not too large, inside nested repos too.
@@ -593,7 +594,9 @@ class CheckpointManager:
                 break
             placeholders = [f"{repo}{_PLACEHOLDER}" for repo in nested]
             info = "".join(f"100644 {_EMPTY_BLOB}\t{p}\n" for p in placeholders)
-            self._git("update-index", "--add", "--index-info", input=info.encode())
+            self._git(
+                "update-index", "--add", "--index-info", input=info.encode(errors="surrogateescape")
+            )
             try:
                 inside = self._git(*listing, "--", *nested, deadline=deadline).decode(
                     errors="surrogateescape"
@@ -617,6 +620,8 @@ class CheckpointManager:
         return not self.max_file_size or info.st_size <= self.max_file_size
 
     def _too_large(self, path: str) -> bool:
+        if not self.max_file_size:
+            return False
         try:
             info = (self.workspace / path).lstat()
         except OSError:
@@ -627,20 +632,20 @@ class CheckpointManager:
 
     def _latest(self) -> Checkpoint | None:
         fmt = "%(objectname)%00%(tree)%00%(contents)%00"
-        out = self._git("for-each-ref", f"--format={fmt}", _LATEST_REF).decode()
+        out = self._git("for-each-ref", f"--format={fmt}", _LATEST_REF).decode(errors="replace")
         return _parse_record(out.split("\0\n")[0]) if out.strip() else None
 
     def _commit(
         self,
         trigger: str,
         tree: str,
+        changes: Sequence[FileChange],
         previous: Checkpoint | None,
         *,
         task_id: str,
         message_index: int | None,
         restore_target: str | None = None,
     ) -> Checkpoint:
-        changes = self._changes(previous.tree if previous else _EMPTY_TREE, tree)
         meta: dict[str, Any] = {
             "v": 1,
             "trigger": trigger,
@@ -656,7 +661,9 @@ class CheckpointManager:
             meta["restore_target"] = restore_target
             meta["safety"] = previous.id if previous else None
         message = f"{trigger}\n\n{_TRAILER}{json.dumps(meta, sort_keys=True)}\n"
-        sha = self._git("commit-tree", tree, input=message.encode()).decode().strip()
+        sha = (
+            self._git("commit-tree", tree, input=message.encode(errors="replace")).decode().strip()
+        )
         old = previous.id if previous else "0" * 40
         refs = f"create {_REF_PREFIX}{sha} {sha}\nupdate {_LATEST_REF} {sha} {old}\n"
         self._git("update-ref", "--stdin", input=refs.encode())
@@ -664,11 +671,12 @@ class CheckpointManager:
         assert checkpoint is not None
         return checkpoint
 
-    def _changes(self, old: str, new: str) -> builtins.list[FileChange]:
+    def _changes(
+        self, old: str, new: str, *, deadline: float | None = None
+    ) -> builtins.list[FileChange]:
         """Per-file status and line stats between two trees."""
-        out = self._git(
-            "diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", old, new
-        ).decode(errors="surrogateescape")
+        args = ("diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", old, new)
+        out = self._git(*args, deadline=deadline).decode(errors="surrogateescape")
         tokens = out.split("\0")
         statuses: dict[str, str] = {}
         stats: dict[str, tuple[str, str]] = {}
@@ -705,7 +713,7 @@ class CheckpointManager:
         if b is not None:
             return old, self.get(b).tree
         latest = self._latest()
-        return old, self._snapshot(latest.tree if latest else _EMPTY_TREE)
+        return old, self._snapshot(latest.tree if latest else _EMPTY_TREE)[0]
 
     def _plan(self, current: str, target: str) -> RestorePlan:
         modified: builtins.list[str] = []
@@ -727,7 +735,7 @@ class CheckpointManager:
         """``tree`` minus some paths, built in a scratch index."""
         env = {"GIT_INDEX_FILE": str(self.git_dir / "index.restore")}
         self._git("read-tree", tree, env=env)
-        stdin = "\0".join(drop).encode() + b"\0"
+        stdin = "\0".join(drop).encode(errors="surrogateescape") + b"\0"
         self._git("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
         return self._git("write-tree", env=env).decode().strip()
 

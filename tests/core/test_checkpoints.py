@@ -430,3 +430,24 @@ def test_checkpoint_metadata_round_trips(tmp_path: Path) -> None:
     assert datetime.now(UTC) - listed.created_at < timedelta(minutes=1)
     data = listed.to_dict()
     assert data["message_index"] == 4 and data["created_at"].endswith("+00:00")
+
+
+def test_odd_file_names_and_symlinks_round_trip(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    # os.fsdecode maps undecodable bytes (a latin-1 é) to surrogates, as Python does.
+    names = [os.fsdecode(b"caf\xe9 latin-1.txt"), "spaces and\nnewline.txt", "ünï [x]*.md"]
+    for name in names:
+        (ws / name).write_bytes(b"content of " + os.fsencode(name))
+    (ws / "link").symlink_to("target-that-does-not-exist")
+    manager = CheckpointManager(ws)
+    first = manager.save("user_message")
+    assert first is not None and first.files_changed == 4
+    for name in names:
+        (ws / name).unlink()
+    (ws / "link").unlink()
+
+    manager.restore(first.id)
+    for name in names:
+        assert (ws / name).read_bytes() == b"content of " + os.fsencode(name)
+    assert os.readlink(ws / "link") == "target-that-does-not-exist"
