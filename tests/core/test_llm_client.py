@@ -206,8 +206,8 @@ async def test_dropped_stream_is_retried_from_scratch(fake_llm: FakeLLMServer) -
 
     assert reply.text == "The second attempt completes"
     assert "".join(shown) == reply.text
-    assert len(retries.calls) == 1
-    assert "Connection" in retries.calls[0][3]
+    ((_, _, _, error),) = retries.calls
+    assert error.startswith("The reply stream broke off: ")
 
 
 async def test_read_timeout_is_retried(fake_llm: FakeLLMServer) -> None:
@@ -217,7 +217,8 @@ async def test_read_timeout_is_retried(fake_llm: FakeLLMServer) -> None:
     reply = await complete(fake_llm, on_retry=retries, request_timeout=0.5)
 
     assert reply.text == "fast"
-    assert len(retries.calls) == 1
+    ((_, _, _, error),) = retries.calls
+    assert error.startswith("Request timed out")
 
 
 async def test_gives_up_after_max_retries(fake_llm: FakeLLMServer) -> None:
@@ -256,6 +257,16 @@ async def test_401_is_not_retried_and_says_why(fake_llm: FakeLLMServer) -> None:
     assert len(fake_llm.chat_requests) == 1
 
 
+async def test_a_long_retry_after_is_not_waited_for(fake_llm: FakeLLMServer) -> None:
+    fake_llm.script(Turn.error(429, "Daily quota exceeded", retry_after=3600))
+    with pytest.raises(LLMError) as caught:
+        await complete(fake_llm)
+    assert caught.value.message == (
+        "Rate limited (HTTP 429): Daily quota exceeded (the provider asks to wait 3600 s)"
+    )
+    assert not caught.value.retryable
+
+
 async def test_400_reports_the_providers_message(fake_llm: FakeLLMServer) -> None:
     fake_llm.script(Turn.error(400, "model 'nope' does not support tools"))
     with pytest.raises(LLMError) as caught:
@@ -267,38 +278,44 @@ async def test_400_reports_the_providers_message(fake_llm: FakeLLMServer) -> Non
 
 
 async def test_cancel_mid_stream_returns_promptly(fake_llm: FakeLLMServer) -> None:
+    # Uncancelled, this reply would stream for ~13 s.
     fake_llm.script(Turn.text("a slow reply " * 20, delay=0.2), Turn.text("next"))
     cancel = asyncio.Event()
     shown: list[str] = []
+    cancelled_at = 0.0
 
     def on_text(text: str) -> None:
+        nonlocal cancelled_at
         shown.append(text)
         if len(shown) == 2:
             cancel.set()
+            cancelled_at = time.monotonic()
 
-    started = time.monotonic()
     with pytest.raises(LLMCancelled):
         await complete(fake_llm, on_text=on_text, cancel=cancel)
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - cancelled_at < 1.0
     assert len(shown) == 2
-    assert asyncio.all_tasks() == {asyncio.current_task()}
-    # The connection is usable again right away: the next request is served.
+    assert asyncio.all_tasks() == {asyncio.current_task()}  # nothing left running
+    # The stream was closed properly: the next request is served at once.
     assert (await complete(fake_llm)).text == "next"
 
 
 async def test_cancel_during_backoff(fake_llm: FakeLLMServer) -> None:
     fake_llm.script(Turn.error(429, retry_after=30))
     cancel = asyncio.Event()
+    retried = asyncio.Event()
 
-    async def cancel_soon() -> None:
-        await asyncio.sleep(0.2)
+    async def cancel_once_waiting() -> float:
+        await retried.wait()
         cancel.set()
+        return time.monotonic()
 
-    started = time.monotonic()
+    canceller = asyncio.create_task(cancel_once_waiting())
     with pytest.raises(LLMCancelled):
-        await asyncio.gather(complete(fake_llm, cancel=cancel), cancel_soon())
-    assert time.monotonic() - started < 1.0
+        await complete(fake_llm, cancel=cancel, on_retry=lambda *_: retried.set())
+
+    assert time.monotonic() - await canceller < 1.0
     assert len(fake_llm.chat_requests) == 1
 
 

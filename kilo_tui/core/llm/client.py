@@ -129,6 +129,11 @@ async def stream_completion(
     error)`` is called first, with ``attempt`` counting retries from 1. Other errors
     raise :class:`LLMError` at once. Setting ``cancel`` closes the stream and raises
     :class:`LLMCancelled`.
+
+    ``api_base`` / ``api_key`` default to the provider's environment variables
+    (``lm_studio/`` models default to ``http://localhost:1234/v1``). ``extra_params``
+    go to ``litellm.acompletion`` as they are (``temperature``, ``reasoning_effort``,
+    ``extra_headers``, …) but cannot change the streaming, timeout or retry settings.
     """
     if cancel is not None and cancel.is_set():
         raise LLMCancelled
@@ -140,14 +145,17 @@ async def stream_completion(
     while True:
         try:
             return await _unless_cancelled(_attempt(litellm, params, on_text, on_reasoning), cancel)
-        except (LLMCancelled, asyncio.CancelledError):
+        except LLMCancelled:
             raise
         except Exception as exc:
-            error = _to_llm_error(exc, api_key)
+            error = _to_llm_error(exc, params.get("api_key"))
             if error is None:
                 raise
             delay = _retry_delay(exc, retries, base_delay, max_delay)
-            if not error.retryable or retries >= max_retries or delay > MAX_RETRY_AFTER:
+            if delay > MAX_RETRY_AFTER:
+                message = f"{error.message} (the provider asks to wait {delay:.0f} s)"
+                error = LLMError(message, error.status, retryable=False, kind=error.kind)
+            if not error.retryable or retries >= max_retries:
                 raise error from exc
             retries += 1
             if on_retry is not None:
@@ -345,27 +353,47 @@ def _to_llm_error(exc: Exception, api_key: str | None) -> LLMError | None:
     import httpx
     import openai
 
-    kind = type(exc).__name__
-    if isinstance(exc, openai.APIError):
-        status = getattr(exc, "status_code", None)
-        connection = isinstance(exc, openai.APIConnectionError)
-        retryable = connection or status is None or status in _RETRYABLE_STATUS or status >= 500
-        if isinstance(exc, openai.APITimeoutError):
-            label = "Request timed out"
-        elif connection or kind == "MidStreamFallbackError":
-            label = "Connection to the provider failed"
-        else:
-            label = _STATUS_LABELS.get(status or 0, "Provider error")
-        detail = _provider_detail(getattr(exc, "message", None) or str(exc))
-    elif isinstance(exc, httpx.TransportError | aiohttp.ClientError | OSError):
+    # litellm wraps whatever broke a stream that had started; judge by the cause.
+    mid_stream = type(exc).__name__ == "MidStreamFallbackError"
+    cause = getattr(exc, "original_exception", None) if mid_stream else None
+    if isinstance(cause, Exception):
+        exc = cause
+    status: int | None
+    if isinstance(
+        exc, openai.APIConnectionError | httpx.TransportError | aiohttp.ClientError | OSError
+    ):
+        # No HTTP status here: litellm's 500/408 on these are made up.
         status, retryable = None, True
-        label = "Request timed out" if isinstance(exc, TimeoutError) else "Connection failed"
-        detail = str(exc)
+        if _caused_by(exc, openai.APITimeoutError, httpx.TimeoutException, TimeoutError):
+            label = "Request timed out"
+        elif mid_stream:
+            label = "The reply stream broke off"
+        else:
+            label = "Connection to the provider failed"
+    elif isinstance(exc, openai.APIError):
+        status = getattr(exc, "status_code", None)
+        retryable = status is None or status in _RETRYABLE_STATUS or status >= 500
+        label = _STATUS_LABELS.get(status or 0, "Provider error")
     else:
         return None
+    detail = _provider_detail(getattr(exc, "message", None) or str(exc))
     head = f"{label} (HTTP {status})" if status else label
     message = f"{head}: {detail}" if detail else head
-    return LLMError(_redact(message, api_key), status=status, retryable=retryable, kind=kind)
+    return LLMError(
+        _redact(message, api_key), status=status, retryable=retryable, kind=type(exc).__name__
+    )
+
+
+def _caused_by(exc: BaseException, *types: type[BaseException]) -> bool:
+    """True if ``exc`` or an exception it was raised from / while handling is a ``types``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, types):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _provider_detail(message: str) -> str:
@@ -383,8 +411,15 @@ def _provider_detail(message: str) -> str:
 
 
 def _redact(text: str, api_key: str | None) -> str:
-    if api_key:
-        text = text.replace(api_key, "***")
+    """Hide the key in use, any key from the environment, and anything key-shaped."""
+    secrets = {api_key or ""} | {
+        value
+        for name, value in os.environ.items()
+        if name.endswith(("_API_KEY", "_TOKEN", "_SECRET"))
+    }
+    # Placeholder keys ("x", "none") are no secret; blanking them would garble the text.
+    for secret in (s for s in secrets if len(s) >= 8):
+        text = text.replace(secret, "***")
     return _KEY_LIKE.sub(lambda m: f"{m.group(1)}-***", text)
 
 
