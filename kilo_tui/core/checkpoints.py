@@ -384,7 +384,10 @@ class CheckpointManager:
                 raise CheckpointError("nothing to redo: no restore has been made")
             safety = restores[-1].safety
             assert safety is not None
-            return self.restore(safety)
+            result = self.restore(safety)
+            # The agent's changes are back, so /undo may take them away again.
+            self._save_actions({"actions": self._load_actions()["actions"], "undone": None})
+            return result
 
     redo = undo_last_restore
 

@@ -343,6 +343,8 @@ def test_undo_last_agent_change_skips_steps_that_changed_nothing(tmp_path: Path)
         manager.undo_last_agent_change(task_id="t")
     manager.redo()
     assert (ws / "a.txt").read_text() == "agent edit\n"
+    manager.undo_last_agent_change(task_id="t")  # after a redo, undo works again
+    assert (ws / "a.txt").read_text() == "original\n"
 
 
 def test_diff_against_now_and_between_checkpoints(tmp_path: Path) -> None:
@@ -451,3 +453,22 @@ def test_odd_file_names_and_symlinks_round_trip(tmp_path: Path) -> None:
     for name in names:
         assert (ws / name).read_bytes() == b"content of " + os.fsencode(name)
     assert os.readlink(ws / "link") == "target-that-does-not-exist"
+
+
+def test_repeated_undo_walks_back_one_agent_change_at_a_time(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "v1\n"})
+    manager = CheckpointManager(ws)
+    manager.save("user_message", task_id="t")
+    for version in ("v2", "v3"):
+        manager.save("write_to_file a.txt", task_id="t")
+        (ws / "a.txt").write_text(f"{version}\n")
+
+    manager.undo_last_agent_change()
+    assert (ws / "a.txt").read_text() == "v2\n"
+    manager.undo_last_agent_change()
+    assert (ws / "a.txt").read_text() == "v1\n"
+    with pytest.raises(CheckpointError, match="nothing to undo"):
+        manager.undo_last_agent_change()
+    manager.redo()
+    assert (ws / "a.txt").read_text() == "v2\n"
