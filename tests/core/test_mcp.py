@@ -488,4 +488,4 @@ def test_mcp_list_text_in_a_real_process(workspace: Path, home: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("time  connected  2 tools, 0 resources  (")
-    assert lines[1].split()[:1] == ["get_current_time"]
+    assert lines[1].split()[0] == "get_current_time"
