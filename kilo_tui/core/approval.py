@@ -94,11 +94,6 @@ class AutoApproveSettings:
             values[key] = _validate(key, value, source)
         return cls(**values)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as a TOML-ready table (``None`` limits left out)."""
-        data = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items() if v is not None}
-
 
 _BOOL_KEYS = {f.name for f in dataclasses.fields(AutoApproveSettings) if f.type in ("bool", bool)}
 _LIST_KEYS = ("allowed_commands", "denied_commands", "always_allow")
@@ -730,6 +725,8 @@ def _write_toml_atomic(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, path.stat().st_mode & 0o777)  # keep the user's permissions
         with os.fdopen(fd, "wb") as fh:
             tomli_w.dump(data, fh)
         os.replace(tmp, path)
@@ -826,7 +823,10 @@ class ApprovalGate:
             reply = ApprovalReply(approved=bool(reply))
         decided_rule = f"asked ({rule})"
         if reply.approved and reply.always and always and self.project_config is not None:
-            decided_rule = self.policy.remember(action, self.project_config) or decided_rule
+            try:
+                decided_rule = self.policy.remember(action, self.project_config) or decided_rule
+            except (ConfigError, OSError) as exc:
+                decided_rule += f"; the always-allow rule could not be saved: {exc}"
         feedback = reply.feedback
         if not reply.approved and not feedback:
             feedback = "The user rejected this action."

@@ -130,3 +130,18 @@ async def test_waiting_for_the_user_can_be_cancelled() -> None:
     pending.cancel()
     await asyncio.gather(pending, return_exceptions=True)
     assert bus.pending_requests() == []
+
+
+async def test_a_broken_project_config_does_not_lose_the_approval(tmp_path: Path) -> None:
+    bus = EventBus()
+    config = tmp_path / "kilo-tui.toml"
+    config.write_text("this is = = not toml\n")
+    bus.subscribe(
+        lambda e: bus.reply(e.request_id, ApprovalReply(approved=True, always=True)),
+        ApprovalRequested,
+    )
+    gate = ApprovalGate(bus, AutoApprovePolicy(AutoApproveSettings()), project_config=config)
+    decision = await gate.decide(cmd("npm test"))
+    assert decision.approved
+    assert "could not be saved" in decision.rule and str(config) in decision.rule
+    assert config.read_text() == "this is = = not toml\n"

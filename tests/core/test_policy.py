@@ -386,3 +386,14 @@ def test_paths_are_normalised_before_deciding(tmp_path: Path) -> None:
     assert grounded.evaluate(write("innocent/kilo-tui.toml")).rule.endswith("never auto-approved")
     (tmp_path / "out").symlink_to(tmp_path.parent)
     assert grounded.evaluate(write("out/x.py")).rule == "write_outside_workspace = false"
+
+
+def test_remember_keeps_the_files_permissions(tmp_path: Path) -> None:
+    config = tmp_path / "kilo-tui.toml"
+    config.write_text("[auto_approve]\n")
+    config.chmod(0o644)
+    policy().remember(cmd("make"), config)
+    assert config.stat().st_mode & 0o777 == 0o644
+    fresh = tmp_path / "new" / "kilo-tui.toml"
+    policy().remember(cmd("make"), fresh)
+    assert tomllib.loads(fresh.read_text()) == {"auto_approve": {"always_allow": ["command:make"]}}
