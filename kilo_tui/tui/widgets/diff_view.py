@@ -13,6 +13,7 @@ same view serves a proposal whose file changed on disk after it was made.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,12 +21,13 @@ from typing import ClassVar
 
 from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_for_filename
+from pygments.token import _TokenType
 from pygments.util import ClassNotFound
 from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.content import Content, Span
 from textual.geometry import Size
 from textual.highlight import HighlightTheme
 from textual.message import Message
@@ -161,9 +163,11 @@ class DiffView(ScrollView, can_focus=True):
     """A scrollable diff with a hunk cursor. Decisions are shown, not made, here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "next_hunk", "Next hunk", id="diff-next-hunk"),
-        Binding("k,up", "previous_hunk", "Previous hunk", id="diff-previous-hunk"),
-        Binding("space", "expand_context", "More context", id="diff-expand-context"),
+        Binding("j,down", "next_hunk", "Next hunk", key_display="j↓", id="diff-next-hunk"),
+        Binding(
+            "k,up", "previous_hunk", "Previous hunk", key_display="k↑", id="diff-previous-hunk"
+        ),
+        Binding("space", "expand_context", "More context", show=False, id="diff-expand-context"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -229,6 +233,8 @@ class DiffView(ScrollView, can_focus=True):
         self._lexer: Lexer = _lexer_for("")
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(2000)
         self._code: LRUCache[tuple[str, str], list[Segment]] = LRUCache(8000)
+        self._components: dict[str, RichStyle] = {}
+        self._token_styles: dict[tuple[str, str], RichStyle] = {}
         self._number_width = 1
         self._code_width = 0
 
@@ -345,6 +351,8 @@ class DiffView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()
         self._code.clear()
+        self._components.clear()
+        self._token_styles.clear()
 
     # ------------------------------------------------------------ rendering
 
@@ -353,14 +361,14 @@ class DiffView(ScrollView, can_focus=True):
         index = scroll_y + y
         width = self.scrollable_content_region.width
         if index >= len(self._rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._component(""))
         hunk = self._hunk_of_row[index]
         key = (index, width, scroll_x, hunk == self.cursor, self._decision(hunk))
         strip = self._strips.get(key)
         if strip is None:
             strip = self._render_row(self._rows[index], hunk, width, scroll_x)
-            self._strips[key] = strip
-        return strip.apply_offsets(scroll_x, index)
+            strip = self._strips[key] = strip.apply_offsets(scroll_x, index)
+        return strip
 
     def _decision(self, hunk: int) -> bool | None:
         return self._decisions[hunk] if 0 <= hunk < len(self._decisions) else None
@@ -382,18 +390,18 @@ class DiffView(ScrollView, can_focus=True):
             segments.append(self._marker(tag))
             code_width = width - self._gutter_width()
             code = self._code_strip(tag, text, hunk, scroll_x, code_width)
-            return Strip([*segments, *code]).adjust_cell_length(width, self.rich_style)
+            return Strip([*segments, *code]).adjust_cell_length(width, self._component(""))
         half = (width - 2) // 2
         left = self._cell(row[2], hunk, scroll_x, half)
         right = self._cell(row[3], hunk, scroll_x, width - 2 - half)
-        gutter_style = self.get_component_rich_style("diff-view--gutter")
+        gutter_style = self._component("diff-view--gutter")
         return Strip([bar, *left, Segment("│", gutter_style), *right]).adjust_cell_length(
-            width, self.rich_style
+            width, self._component("")
         )
 
     def _cell(self, cell: Cell | None, hunk: int, scroll_x: int, width: int) -> list[Segment]:
         if cell is None:
-            blank = self.get_component_rich_style("diff-view--gutter")
+            blank = self._component("diff-view--gutter")
             return [Segment(" " * width, blank)]
         tag, number, text = cell
         head = [*self._gutter(tag, number), self._marker(tag)]
@@ -404,7 +412,7 @@ class DiffView(ScrollView, can_focus=True):
         hunk = self._diff.hunks[index]
         pos = self._diff.positions[index]
         decision = self._decision(index)
-        verdict = {True: "✓ accepted", False: "✗ rejected", None: "· not decided"}[decision]
+        verdict = {True: "✓ accepted", False: "✗ rejected", None: "undecided"}[decision]
         where = "no longer applies to the file" if pos is None else _lines_label(pos, hunk)
         text = (
             f"{'▶' if index == self.cursor else ' '} hunk {index + 1} of {self.hunk_count}"
@@ -416,26 +424,26 @@ class DiffView(ScrollView, can_focus=True):
         return self._text_strip(text, name, width)
 
     def _text_strip(self, text: str, component: str, width: int) -> Strip:
-        style = self.get_component_rich_style(component)
+        style = self._component(component)
         return Strip([Segment(text, style)]).adjust_cell_length(width, style)
 
     def _bar(self, hunk: int) -> Segment:
         if hunk >= 0 and hunk == self.cursor:
-            return Segment("▌", self.get_component_rich_style("diff-view--cursor-bar"))
-        return Segment(" ", self.get_component_rich_style("diff-view--gutter"))
+            return Segment("▌", self._component("diff-view--cursor-bar"))
+        return Segment(" ", self._component("diff-view--gutter"))
 
     def _gutter(self, tag: str, number: int) -> list[Segment]:
         name = {"+": "diff-view--gutter-added", "-": "diff-view--gutter-removed"}.get(
             tag, "diff-view--gutter"
         )
         text = str(number).rjust(self._number_width) if number else " " * self._number_width
-        return [Segment(f"{text} ", self.get_component_rich_style(name))]
+        return [Segment(f"{text} ", self._component(name))]
 
     def _marker(self, tag: str) -> Segment:
         name = {"+": "diff-view--gutter-added", "-": "diff-view--gutter-removed"}.get(
             tag, "diff-view--gutter"
         )
-        return Segment(f"{tag} ", self.get_component_rich_style(name))
+        return Segment(f"{tag} ", self._component(name))
 
     def _code_strip(
         self, tag: str, text: str, hunk: int, scroll_x: int, width: int
@@ -444,7 +452,7 @@ class DiffView(ScrollView, can_focus=True):
         if self._decision(hunk) is False and tag != " ":
             name = "diff-view--rejected"
         segments = self._highlighted(text, name)
-        background = self.get_component_rich_style(name)
+        background = self._component(name)
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + max(width, 0), background)
         return list(strip)
 
@@ -453,18 +461,35 @@ class DiffView(ScrollView, can_focus=True):
         cached = self._code.get(key)
         if cached is not None:
             return cached
-        base = Style.from_rich_style(self.rich_style + self.get_component_rich_style(component))
+        text = text.expandtabs(TAB_SIZE)
         if component == "diff-view--rejected":
-            segments = [Segment(text.expandtabs(TAB_SIZE), base.rich_style)]
+            segments = [Segment(text, self._token_style(component, ""))]
         else:
-            content = _highlight(text.expandtabs(TAB_SIZE), self._lexer)
-            parse = self.app.stylesheet.parse_style
             segments = [
-                Segment(part, style.rich_style)
-                for part, style in content.render(base, end="", parse_style=parse)
+                Segment(token, self._token_style(component, _syntax_style(kind)))
+                for kind, token in self._lexer.get_tokens(text)
             ]
         self._code[key] = segments
         return segments
+
+    def _component(self, name: str) -> RichStyle:
+        style = self._components.get(name)
+        if style is None:
+            # "" is the widget's own style.
+            style = self.rich_style if not name else self.get_component_rich_style(name)
+            self._components[name] = style
+        return style
+
+    def _token_style(self, component: str, syntax: str) -> RichStyle:
+        """A syntax colour on a line's background (theme variables resolved, alpha blended)."""
+        key = (component, syntax)
+        style = self._token_styles.get(key)
+        if style is None:
+            base = Style.from_rich_style(self._component(component))
+            if syntax:
+                base += self.app.stylesheet.parse_style(syntax)
+            style = self._token_styles[key] = base.rich_style
+        return style
 
 
 def _lines_label(pos: int, hunk: Hunk) -> str:
@@ -485,22 +510,16 @@ def _lexer_for(path: str) -> Lexer:
         return TextLexer(**options)
 
 
-def _highlight(text: str, lexer: Lexer) -> Content:
-    """One line as Content with Textual's theme-aware syntax styles (``$text-accent`` …).
+@functools.cache
+def _syntax_style(token_type: _TokenType) -> str:
+    """Textual's theme-aware style (``$text-accent`` …) for a Pygments token type.
 
     Lines are lexed one at a time: a construct spanning lines (a docstring) may be
     coloured as code, the price of highlighting only what is on screen.
     """
-    styles = HighlightTheme.STYLES
-    spans: list[Span] = []
-    start = 0
-    for token_type, token in lexer.get_tokens(text):
-        end = start + len(token)
-        kind = token_type
-        while kind is not None:
-            if style := styles.get(kind):
-                spans.append(Span(start, end, style))
-                break
-            kind = kind.parent
-        start = end
-    return Content(text, spans=spans)
+    kind: _TokenType | None = token_type
+    while kind is not None:
+        if style := HighlightTheme.STYLES.get(kind):
+            return style
+        kind = kind.parent
+    return ""

@@ -1,0 +1,311 @@
+"""The diff review screen, driven with Pilot, plus snapshots of both views in two themes."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+
+from kilo_tui.core.bus import EventBus
+from kilo_tui.core.edits import Proposal, review_edit
+from kilo_tui.core.events import ApprovalReply, DiffProposed
+from kilo_tui.core.hunks import classify_change, compute_hunks
+from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+from kilo_tui.tui.widgets.diff_view import DiffView
+
+OLD = "".join(f"def f{i}(x):\n    return x + {i}  # line {i}\n\n" for i in range(1, 30))
+NEW = OLD.replace("return x + 5 ", "return x * 5 ").replace(
+    "# line 20\n", "# line 20\n    print('twenty')\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KILO_TUI_HOME", str(tmp_path / "home"))
+
+
+def proposal(
+    path: str = "app.py", old: str | None = OLD, new: str | None = NEW, rid: str = "r1"
+) -> DiffProposed:
+    hunks = compute_hunks(old or "", new or "")
+    built = Proposal(path, old, new, hunks, classify_change(old, new))
+    return built.event(request_id=rid, task_id="t", call_id="c", tool="apply_diff", auto=False)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "app.py").write_text(OLD)
+    return workspace
+
+
+class ReviewApp(App[None]):
+    """Pushes the review screen at start and keeps what it dismisses with."""
+
+    def __init__(self, workspace: Path, proposals: list[DiffProposed], theme: str = "") -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.proposals = proposals
+        self.result: dict[str, ApprovalReply] | None = None
+        self._theme_name = theme
+
+    def on_mount(self) -> None:
+        if self._theme_name:
+            self.theme = self._theme_name
+        screen = DiffReviewScreen(self.proposals, workspace=self.workspace)
+        self.push_screen(screen, self._done)
+
+    def _done(self, result: dict[str, ApprovalReply] | None) -> None:
+        self.result = result
+
+    @property
+    def review(self) -> DiffReviewScreen:
+        assert isinstance(self.screen, DiffReviewScreen)
+        return self.screen
+
+
+async def test_accept_one_hunk_reject_the_other_with_feedback(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("a", "r")
+        await pilot.press(*"keep the old name", "enter")
+        await pilot.pause()
+        status = str(app.review.query_one("#status").render())
+        assert "✓ 1 · ✗ 1 · 0 undecided" in status
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.result == {
+        "r1": ApprovalReply(
+            approved=True, hunks=(True, False), hunk_feedback=("", "keep the old name")
+        )
+    }
+
+
+async def test_unmarked_hunks_count_as_accepted_and_the_status_says_so(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        status = str(app.review.query_one("#status").render())
+        assert "undecided hunks count as accepted" in status
+        await pilot.press("j", "a", "enter")
+        await pilot.pause()
+    assert app.result == {"r1": ApprovalReply(approved=True, hunks=(True, True))}
+
+
+async def test_y_accepts_and_n_rejects_with_feedback(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test() as pilot:
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.result == {"r1": ApprovalReply(approved=True)}
+
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test() as pilot:
+        await pilot.press("n", *"wrong file", "enter")
+        await pilot.pause()
+    assert app.result == {"r1": ApprovalReply(approved=False, feedback="wrong file")}
+
+
+async def test_escape_in_the_feedback_box_cancels_the_rejection(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test() as pilot:
+        await pilot.press("n", "x", "escape")
+        await pilot.pause()
+        assert app.result is None and isinstance(app.screen, DiffReviewScreen)
+
+
+async def test_t_toggles_side_by_side_and_wide_terminals_start_split(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        view = app.review.query_one(DiffView)
+        assert not view.side_by_side
+        await pilot.press("t")
+        assert view.side_by_side
+        await pilot.press("t")
+        assert not view.side_by_side
+
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.pause()
+        assert app.review.query_one(DiffView).side_by_side
+
+
+async def test_edit_in_editor_becomes_the_proposal(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('x * 5', 'x ** 5'))\n"
+    )
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {editor}")
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test() as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+    assert app.result is not None
+    reply = app.result["r1"]
+    assert reply.approved and reply.content == NEW.replace("x * 5", "x ** 5")
+
+
+async def test_external_change_recomputes_and_rejects_what_no_longer_fits(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        (ws / "app.py").write_text("# header\n" + OLD.replace("# line 20", "# line 20!"))
+        app.review.file_changed("app.py")
+        await pilot.pause()
+        notice = app.review.query_one("#notice")
+        assert notice.display and "changed on disk" in str(notice.render())
+        diff = app.review.query_one(DiffView).diff
+        assert diff.positions[0] == 11 and diff.positions[1] is None
+        await pilot.press("y")  # refused: hunk 2 no longer applies
+        await pilot.pause()
+        assert app.result is None
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.result is not None
+    assert app.result["r1"].hunks == (True, False)
+
+
+async def test_several_files_get_a_file_list_and_one_reply_each(ws: Path) -> None:
+    (ws / "b.py").write_text("a = 1\n")
+    first, second = proposal(), proposal("b.py", "a = 1\n", "a = 2\n", rid="r2")
+    app = ReviewApp(ws, [first, second])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert app.review.query_one("#files").display
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.review.current == 1 and app.result is None
+        await pilot.press("n", "enter")
+        await pilot.pause()
+    assert app.result == {
+        "r1": ApprovalReply(approved=True),
+        "r2": ApprovalReply(approved=False),
+    }
+
+
+async def test_clicking_a_fold_expands_it(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        view = app.review.query_one(DiffView)
+        rows_before = view.virtual_size.height
+        await pilot.click(DiffView, offset=(5, 0))  # the first row folds lines 1–10
+        await pilot.pause()
+        assert view.virtual_size.height == rows_before + 10 - 1
+
+
+async def test_new_file_and_binary_file_are_labelled(ws: Path) -> None:
+    (ws / "logo.png").write_bytes(b"\x89PNG\x00\x00")
+    app = ReviewApp(ws, [proposal("new.py", None, "x = 1\n"), proposal("logo.png", rid="r2")])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert "NEW FILE" in str(app.review.query_one("#title").render())
+        await pilot.press("]")
+        await pilot.pause()
+        assert "binary file" in str(app.review.query_one("#notice").render())
+        await pilot.press("y")  # disabled for a binary file
+        await pilot.pause()
+        assert app.review.review.reply is None
+
+
+async def test_a_big_diff_opens_fast(tmp_path: Path) -> None:
+    old = "".join(f"    value_{i} = compute({i})\n" for i in range(10_000))
+    new = "".join(
+        f"    value_{i} = changed({i})\n" if i % 50 == 25 else f"    value_{i} = compute({i})\n"
+        for i in range(10_000)
+    )
+    (tmp_path / "big.py").write_text(old)
+    event = proposal("big.py", old, new)
+    assert len(event.hunks) == 200
+    app = ReviewApp(tmp_path, [event])
+    async with app.run_test(size=(120, 40)) as pilot:
+        start = time.perf_counter()
+        screen = DiffReviewScreen([event], workspace=tmp_path)
+        await app.push_screen(screen)
+        await pilot.pause()
+        elapsed = time.perf_counter() - start
+        view = screen.query_one(DiffView)
+        for _ in range(20):
+            await pilot.press("j")
+        assert view.cursor == 20
+    # The budget is 300 ms; leave room for slow CI machines (benchmarks/ has the numbers).
+    assert elapsed < 1.0, f"opening took {elapsed * 1000:.0f} ms"
+
+
+async def test_review_edit_end_to_end_through_the_screen(ws: Path) -> None:
+    """The agent proposes, the screen answers on the bus, the file gets hunk 1 only."""
+    bus = EventBus()
+    app: App[None] = App()
+    outcome: list[Any] = []
+
+    def on_proposal(event: DiffProposed) -> None:
+        def reply(result: dict[str, ApprovalReply] | None) -> None:
+            for request_id, answer in (result or {}).items():
+                bus.reply(request_id, answer)
+
+        app.push_screen(DiffReviewScreen([event], workspace=ws), reply)
+
+    bus.subscribe(on_proposal, DiffProposed)
+    async with app.run_test(size=(100, 30)) as pilot:
+        task = asyncio.create_task(
+            review_edit(
+                bus=bus,
+                workspace=ws,
+                path="app.py",
+                old=OLD,
+                new=NEW,
+                tool="apply_diff",
+                task_id="t",
+                call_id="c",
+                auto_approved=False,
+            )
+        )
+        await pilot.pause(0.1)
+        await pilot.press("a", "r", *"not this one", "enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        outcome.append(await asyncio.wait_for(task, 5))
+    text = (ws / "app.py").read_text()
+    assert "x * 5" in text and "print('twenty')" not in text
+    assert 'hunk 2 (lines 57–62): rejected — user feedback: "not this one"' in outcome[0].report
+
+
+# ------------------------------------------------------------------ snapshots
+
+
+def snapshot_app(tmp_path: Path, theme: str) -> ReviewApp:
+    workspace = tmp_path / "snap"
+    workspace.mkdir(exist_ok=True)
+    (workspace / "app.py").write_text(OLD)
+    return ReviewApp(workspace, [proposal()], theme=theme)
+
+
+async def _decide(pilot: Pilot[Any]) -> None:
+    await pilot.press("a")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+def test_snapshot_unified(snap_compare: Any, tmp_path: Path, theme: str) -> None:
+    """Unified view at 100 columns: hunk 1 accepted (✓), cursor on hunk 2, folds between."""
+    app = snapshot_app(tmp_path, theme)
+    assert snap_compare(app, terminal_size=(100, 32), run_before=_decide)
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+def test_snapshot_side_by_side(snap_compare: Any, tmp_path: Path, theme: str) -> None:
+    """Side by side at 140 columns (automatic): old on the left, new on the right."""
+    app = snapshot_app(tmp_path, theme)
+    assert snap_compare(app, terminal_size=(140, 32), run_before=_decide)
