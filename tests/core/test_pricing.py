@@ -33,6 +33,7 @@ USAGES = [
         "cache_read_tokens": 20_000,
         "cache_write_tokens": 10_000,
     },
+    {"prompt_tokens": 300_000, "completion_tokens": 4_000, "cache_read_tokens": 120_000},
 ]
 
 
@@ -43,6 +44,8 @@ USAGES = [
         "openai/gpt-4o",
         "deepseek/deepseek-chat",
         "gemini/gemini-2.5-flash",
+        "gemini/gemini-2.5-pro",  # long-context rates above 200k
+        "openai/gpt-5.5",  # long-context rates above 272k
     ],
 )
 @pytest.mark.parametrize("usage", USAGES)
@@ -59,8 +62,19 @@ def test_cost_matches_litellm(
         cache_creation_input_tokens=usage.get("cache_write_tokens", 0),
     )
     ours = request_cost(info, **usage)
-    assert ours == pytest.approx(prompt_cost + completion_cost, rel=1e-9)
-    assert round(ours, 2) == round(prompt_cost + completion_cost, 2)
+    # Far tighter than "to the cent": the same sum, up to float noise.
+    assert ours == pytest.approx(prompt_cost + completion_cost, rel=1e-9, abs=1e-12)
+
+
+def test_long_prompts_use_long_context_rates() -> None:
+    info = Catalog(OFFLINE).get("gemini/gemini-2.5-pro")
+    assert info is not None and info.input_price is not None and info.long_context_prices
+    threshold, tier_in, tier_out, *_ = info.long_context_prices[0]
+    assert threshold == 200_000 and tier_in and tier_out and tier_in > info.input_price
+    short = request_cost(info, prompt_tokens=threshold, completion_tokens=0)
+    long = request_cost(info, prompt_tokens=threshold + 1, completion_tokens=0)
+    assert short == pytest.approx(threshold * info.input_price / 1e6)
+    assert long == pytest.approx((threshold + 1) * tier_in / 1e6)
 
 
 def _model(**kw: Any) -> ModelInfo:

@@ -39,7 +39,8 @@ import functools
 import importlib.util
 import json
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -57,6 +58,11 @@ _LOCAL_PREFIXES = ("ollama/", "ollama_chat/", "lm_studio/")
 # Rows of the bundled table that are pricing rules, not models a user can call.
 _SKIP_KEY_PARTS = ("*", "-commitment/")
 _SKIP_KEY_PREFIXES = ("ft:", "fireworks-ai-", "together-ai-", "sample_spec")
+
+
+PriceTier = tuple[int, float | None, float | None, float | None, float | None]
+"""``(threshold, input, output, cache read, cache write)``: USD per million tokens for a
+request whose prompt is longer than ``threshold`` tokens; ``None`` keeps the base rate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,8 @@ class ModelInfo:
     source: Source = "bundled"
     api_base: str | None = None
     """Where to send requests, for discovered models that need one."""
+    long_context_prices: tuple[PriceTier, ...] = ()
+    """Rates for prompts longer than a threshold (litellm's ``*_above_200k_tokens``)."""
 
     @property
     def price_known(self) -> bool:
@@ -95,7 +103,12 @@ class ModelInfo:
     def from_dict(cls, data: Mapping[str, Any]) -> ModelInfo:
         """Rebuild from :meth:`to_dict` output, ignoring keys this version lacks."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        # JSON turns the tier tuples into lists; keep the model hashable.
+        values["long_context_prices"] = tuple(
+            tuple(tier) for tier in values.get("long_context_prices", ())
+        )
+        return cls(**values)
 
 
 def is_local_base(api_base: str | None) -> bool:
@@ -215,7 +228,34 @@ def _bundled_info(model_id: str, entry: Mapping[str, Any]) -> ModelInfo:
         supports_vision=bool(entry.get("supports_vision")),
         free=is_free(input_price, output_price, model_id),
         local=local,
+        long_context_prices=_price_tiers(entry),
     )
+
+
+_TIER_KEY = re.compile(
+    r"^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
+    r"|cache_creation_input_token_cost)_above_(\d+)(k?)_tokens$"
+)
+_TIER_RATES = (
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+)
+
+
+def _price_tiers(entry: Mapping[str, Any]) -> tuple[PriceTier, ...]:
+    """litellm's long-context rates, e.g. ``input_cost_per_token_above_200k_tokens``."""
+    tiers: dict[int, dict[str, float | None]] = {}
+    for key, value in entry.items():
+        if match := _TIER_KEY.match(key):
+            threshold = int(match[2]) * (1000 if match[3] else 1)
+            tiers.setdefault(threshold, {})[match[1]] = per_million(value)
+    result = []
+    for threshold, rates in sorted(tiers.items()):
+        input_rate, output_rate, read_rate, write_rate = (rates.get(n) for n in _TIER_RATES)
+        result.append((threshold, input_rate, output_rate, read_rate, write_rate))
+    return tuple(result)
 
 
 def _int(value: Any) -> int | None:
@@ -274,7 +314,7 @@ class Catalog:
         Returns:
             One human-readable message per source that failed; never raises.
         """
-        from kilo_tui.core.llm import discovery  # keeps httpx off the picker's path
+        from kilo_tui.core.llm import discovery  # discovery imports this module
 
         errors = await discovery.refresh_all(self.providers, self.cache_dir, max_age=max_age)
         self._index = None
@@ -292,9 +332,12 @@ class Catalog:
         return self._index
 
 
-def _aliases(models: Iterable[ModelInfo]) -> dict[str, str]:
-    """Bare names -> ids. The first provider listed for a name wins, except that the
-    providers litellm resolves bare names to (OpenAI, Anthropic, …) always win."""
+_BARE_NAME_PROVIDERS = frozenset({"openai", "anthropic", "gemini", "mistral", "deepseek", "xai"})
+"""Providers whose models litellm (and users) call by bare name: ``gpt-4o``, ``claude-…``."""
+
+
+def _aliases(models: Collection[ModelInfo]) -> dict[str, str]:
+    """Bare names -> ids: first-party providers win, else the first provider listed."""
     aliases: dict[str, str] = {}
     for model in models:
         aliases.setdefault(model.name, model.id)
@@ -302,9 +345,6 @@ def _aliases(models: Iterable[ModelInfo]) -> dict[str, str]:
         if model.provider in _BARE_NAME_PROVIDERS:
             aliases[model.name] = model.id
     return aliases
-
-
-_BARE_NAME_PROVIDERS = frozenset({"openai", "anthropic", "gemini", "mistral", "deepseek", "xai"})
 
 
 # --------------------------------------------------------------------------- filtering
@@ -323,9 +363,10 @@ def filter_models(
     """Filter and order models the way the picker and ``kilo-tui models`` do.
 
     ``query`` is matched fuzzily, word by word, against the model id (all words must
-    match). With a query, ``sort="name"`` lists the best matches first; ``"price"``
-    (cheapest first, unknown last) and ``"context"`` (largest first) order the
-    matches by that instead.
+    match). With a query, ``sort="name"`` lists the best matches first (on a tie,
+    first-party providers such as OpenAI and Anthropic before resellers, then shorter
+    ids); ``"price"`` (cheapest first, unknown last) and ``"context"`` (largest
+    first) order the matches by that instead.
     """
     kept = [
         m

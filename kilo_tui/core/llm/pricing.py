@@ -7,8 +7,10 @@ rate and cache writes at the cache-write rate, exactly as litellm's
 ``generic_cost_per_token`` does. A model that publishes no cache rate bills cached
 tokens at its input rate (litellm's rule too); an explicit 0 stays 0.
 
-Not modelled: litellm's long-context tiers (``*_above_200k_tokens``) and service tiers,
-so prompts past such a threshold are priced at the base rate.
+Long prompts are billed at the long-context rates (``*_above_200k_tokens``) for every
+token of the request, as litellm does. Not modelled: service tiers (priority, flex,
+batch), off-peak windows, litellm's ``tiered_pricing`` tables and Fireworks' implied
+cache-read discount; those requests are priced at the standard rates.
 """
 
 from __future__ import annotations
@@ -38,16 +40,39 @@ def request_cost(
         return 0.0
     if info.input_price is None or info.output_price is None:
         return None
+    input_rate, output_rate, read_rate, write_rate = _rates(
+        info, info.input_price, info.output_price, prompt_tokens
+    )
     uncached = max(prompt_tokens - cache_read_tokens - cache_write_tokens, 0)
-    read_rate = info.input_price if info.cache_read_price is None else info.cache_read_price
-    write_rate = info.input_price if info.cache_write_price is None else info.cache_write_price
     per_million = (
-        uncached * info.input_price
+        uncached * input_rate
         + cache_read_tokens * read_rate
         + cache_write_tokens * write_rate
-        + completion_tokens * info.output_price
+        + completion_tokens * output_rate
     )
     return per_million / 1_000_000
+
+
+def _rates(
+    info: ModelInfo, input_rate: float, output_rate: float, prompt_tokens: int
+) -> tuple[float, float, float, float]:
+    """Input, output, cache-read and cache-write rates for a prompt of this length."""
+    read_rate, write_rate = info.cache_read_price, info.cache_write_price
+    # As litellm does: each tier the prompt passes overrides the rates it names; xAI
+    # bills a tier from its threshold on.
+    inclusive = info.provider == "xai"
+    for threshold, tier_in, tier_out, tier_read, tier_write in info.long_context_prices:
+        if prompt_tokens > threshold or (inclusive and prompt_tokens == threshold):
+            input_rate = input_rate if tier_in is None else tier_in
+            output_rate = output_rate if tier_out is None else tier_out
+            read_rate = read_rate if tier_read is None else tier_read
+            write_rate = write_rate if tier_write is None else tier_write
+    return (
+        input_rate,
+        output_rate,
+        input_rate if read_rate is None else read_rate,
+        input_rate if write_rate is None else write_rate,
+    )
 
 
 def format_cost(cost: float | None, free: bool) -> str:
