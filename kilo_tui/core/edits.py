@@ -137,10 +137,10 @@ async def review_edit(
     event = proposal.event(request_id=bus.new_request_id(), auto=False, **meta)
     async with watching([target], changed):
         answer = await bus.request(event)
-    return conclude(target, proposal, _as_reply(answer), write=write)
+    return _conclude(target, proposal, _as_reply(answer), write=write)
 
 
-def conclude(
+def _conclude(
     target: Path, proposal: Proposal, reply: ApprovalReply, *, write: bool = True
 ) -> EditOutcome:
     """Carry out ``reply`` for ``proposal``: write what was accepted, report the rest."""

@@ -231,16 +231,17 @@ async def test_a_big_diff_opens_fast(tmp_path: Path) -> None:
     assert len(event.hunks) == 200
     app = ReviewApp(tmp_path, [event])
     async with app.run_test(size=(120, 40)) as pilot:
-        start = time.perf_counter()
+        # CPU time: what the screen costs, however busy the test machine is.
+        start = time.process_time()
         screen = DiffReviewScreen([event], workspace=tmp_path)
         await app.push_screen(screen)
         await pilot.pause()
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         view = screen.query_one(DiffView)
         for _ in range(20):
             await pilot.press("j")
         assert view.cursor == 20
-    # The budget is 300 ms; leave room for slow CI machines (benchmarks/ has the numbers).
+    # The budget is 300 ms; leave room for slow machines (benchmarks/ has the numbers).
     assert elapsed < 1.0, f"opening took {elapsed * 1000:.0f} ms"
 
 
