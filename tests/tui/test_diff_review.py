@@ -195,6 +195,31 @@ async def test_several_files_get_a_file_list_and_one_reply_each(ws: Path) -> Non
     }
 
 
+async def test_keys_are_remappable_by_binding_id(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test() as pilot:
+        app.set_keymap({"diff-accept-hunk": "x", "diff-submit": "ctrl+s"})
+        await pilot.press("x", "ctrl+s")
+        await pilot.pause()
+    assert app.result == {"r1": ApprovalReply(approved=True, hunks=(True, True))}
+
+
+async def test_colours_follow_the_theme(ws: Path) -> None:
+    app = ReviewApp(ws, [proposal()], theme="textual-dark")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        view = app.review.query_one(DiffView)
+        row = 6  # the removed line of hunk 1
+
+        def colours() -> set[str]:
+            return {str(seg.style.bgcolor) for seg in view.render_line(row) if seg.style}
+
+        dark = colours()
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert colours() != dark
+
+
 async def test_clicking_a_fold_expands_it(ws: Path) -> None:
     app = ReviewApp(ws, [proposal()])
     async with app.run_test(size=(100, 30)) as pilot:
