@@ -85,7 +85,8 @@ def _guarded(action: Any) -> Any:
 
 @_guarded
 def _list(args: argparse.Namespace) -> int:
-    checkpoints = _manager(args).list()
+    manager = _manager(args)
+    checkpoints = manager.list()
     if args.session:
         checkpoints = [cp for cp in checkpoints if cp.task_id == args.session]
     elif not args.all and checkpoints:
@@ -94,9 +95,10 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([cp.to_dict() for cp in checkpoints], indent=2))
         return 0
-    if not checkpoints:
+    if not manager.enabled:
+        print("Checkpoints are turned off (setting checkpoints.enabled = false).")
+    elif not checkpoints:
         print("No checkpoints yet.")
-        return 0
     for cp in checkpoints:
         print(_describe(cp))
     return 0

@@ -151,3 +151,16 @@ def test_restore_confirms_on_a_terminal(ws: Path, home: Path) -> None:
     child.close()
     assert child.exitstatus == 0
     assert not (ws / "new.txt").exists()
+
+
+def test_settings_apply_to_the_cli(
+    ws: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (home / "config.toml").write_text("[checkpoints]\nenabled = false\n")
+    code, out, err = run(capsys, "restore", "abcd1234", "--yes", "--path", str(ws))
+    assert code == 1 and "checkpoints are turned off" in err
+    code, out, _ = run(capsys, "list", "--path", str(ws))
+    assert (code, out.strip()) == (
+        0,
+        "Checkpoints are turned off (setting checkpoints.enabled = false).",
+    )
