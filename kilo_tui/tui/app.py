@@ -41,6 +41,12 @@ def project_themes() -> list[Theme]:
     return list(load_themes())
 
 
+def _preload() -> None:
+    """Import what the agent and the first reply need (run in a thread)."""
+    import kilo_tui.core.agent.runtime
+    import kilo_tui.tui.widgets.reply  # noqa: F401
+
+
 class KiloApp(App[None]):
     """Kilo Code in the terminal."""
 
@@ -66,17 +72,14 @@ class KiloApp(App[None]):
         super().__init__()
         self.workspace = workspace
         self.settings = settings
-        if runtime is None:
-            from kilo_tui.core.agent.runtime import AgentRuntime
-
-            runtime = AgentRuntime(workspace=workspace, settings=settings)
-        self.runtime = runtime
-        self.bridge = Bridge(runtime.bus, self)
+        self.runtime: AgentRuntime | None = runtime
+        """The agent; built after the first frame unless one is given (tests)."""
+        self.bridge: Bridge | None = None
         self._resume = resume
         self._continue_last = continue_last
 
     def get_default_screen(self) -> MainScreen:
-        return MainScreen(self.runtime)
+        return MainScreen(self.workspace, self.settings)
 
     @property
     def main_screen(self) -> MainScreen:
@@ -91,16 +94,28 @@ class KiloApp(App[None]):
             self.settings.theme if self.settings.theme in self.available_themes else FALLBACK_THEME
         )
         self.set_keymap(self.settings.keymap)
-        self.bridge.connect(self.main_screen)
         self.theme_changed_signal.subscribe(self, self._persist_theme)
-        # Heavy work (litellm, MCP servers, loading a session) waits for the first frame.
+        if self.runtime is not None:
+            self._connect(self.runtime)
+        # Everything heavy (the agent's imports, litellm, MCP servers, loading a
+        # session) waits for the first frame; keys typed meanwhile are kept.
         self.call_after_refresh(self._start)
 
+    def _connect(self, runtime: AgentRuntime) -> None:
+        self.runtime = runtime
+        self.bridge = Bridge(runtime.bus, self)
+        self.bridge.connect(self.main_screen)
+        self.main_screen.attach(runtime)
+
     async def _start(self) -> None:
-        await self.runtime.start_background()
+        if self.runtime is None:
+            self._connect(await self._build_runtime())
+        runtime = self.runtime
+        assert runtime is not None
+        await runtime.start_background()
         task_id = self._resume
         if task_id is None and self._continue_last:
-            task_id = self.runtime.latest_task_id()
+            task_id = runtime.latest_task_id()
             if task_id is None:
                 self.notify("No earlier task in this workspace.", severity="warning")
         if task_id is not None:
@@ -109,11 +124,22 @@ class KiloApp(App[None]):
             except KeyError:
                 self.notify(f"No task {task_id!r} in this workspace.", severity="error")
 
+    async def _build_runtime(self) -> AgentRuntime:
+        # Importing the agent (MCP SDK, approval policy, …) takes a while; a thread
+        # keeps the screen responsive. Building it is quick and stays on the loop,
+        # where its SQLite connection will be used.
+        await asyncio.to_thread(_preload)
+        from kilo_tui.core.agent.runtime import AgentRuntime
+
+        return AgentRuntime(workspace=self.workspace, settings=self.settings)
+
     async def action_quit(self) -> None:
         """Stop the agent (running command, MCP servers) cleanly, then exit."""
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.runtime.aclose(), 5)
-        self.bridge.disconnect()
+        if self.runtime is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.runtime.aclose(), 5)
+        if self.bridge is not None:
+            self.bridge.disconnect()
         self.exit()
 
     @on(ResumeRequested)

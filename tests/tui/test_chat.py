@@ -7,64 +7,21 @@ is ``test_app.py``, against the real runtime and the fake LLM server).
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 from textual.widgets import Markdown
 
 from kilo_tui.core import events as ev
-from kilo_tui.core.bus import EventBus
-from kilo_tui.core.config import Settings
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.widgets.approval_bar import ApprovalBar
-from kilo_tui.tui.widgets.chat import AssistantBlock, Chat, EarlierMessages, UserBlock
+from kilo_tui.tui.widgets.chat import Chat, EarlierMessages, UserBlock
 from kilo_tui.tui.widgets.followup import FollowupBar
 from kilo_tui.tui.widgets.prompt import PromptInput
+from kilo_tui.tui.widgets.reply import AssistantBlock
 from kilo_tui.tui.widgets.status_bar import StatusBar
 from kilo_tui.tui.widgets.tool_block import ToolBlock
-
-
-@dataclasses.dataclass
-class Mode:
-    slug: str
-    name: str
-
-
-class StandInRuntime:
-    """Just enough of AgentRuntime's surface for the screen; records calls."""
-
-    def __init__(self, workspace: Path) -> None:
-        self.bus = EventBus()
-        self.workspace = workspace
-        self.settings = Settings()
-        self.mode = "code"
-        self.model = "openai/fake-model"
-        self.title = ""
-        self.submitted: list[str] = []
-        self.cancelled = 0
-
-    def modes(self) -> list[Mode]:
-        return [Mode("code", "Code"), Mode("architect", "Architect"), Mode("ask", "Ask")]
-
-    async def start_background(self) -> None:
-        return None
-
-    async def submit(self, text: str) -> None:
-        self.submitted.append(text)
-
-    def cancel(self) -> None:
-        self.cancelled += 1
-
-    async def set_mode(self, slug: str) -> None:
-        previous, self.mode = self.mode, slug
-        self.bus.publish(ev.ModeChanged(mode=slug, previous=previous))
-
-    def latest_task_id(self) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
+from tests.tui.helpers import StandInRuntime
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ attributes set or methods called; their answers come back up as messages.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -22,13 +24,13 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header
 
 from kilo_tui.core import events as ev
+from kilo_tui.core.config import Settings
 from kilo_tui.core.llm.litellm_loader import is_loaded
 from kilo_tui.tui.bridge import BusEvent
 from kilo_tui.tui.commands import COMMANDS, KiloCommands, help_text, parse_command
 from kilo_tui.tui.messages import ThemeRequested
 from kilo_tui.tui.widgets.approval_bar import ApprovalBar, Request
 from kilo_tui.tui.widgets.chat import (
-    AssistantBlock,
     Chat,
     NoticeBlock,
     ReasoningBlock,
@@ -42,6 +44,9 @@ from kilo_tui.tui.widgets.tool_block import ToolBlock
 
 if TYPE_CHECKING:
     from kilo_tui.core.agent.runtime import AgentRuntime
+    from kilo_tui.tui.widgets.reply import AssistantBlock
+
+log = logging.getLogger(__name__)
 
 HIDDEN_TOOLS = frozenset({"attempt_completion", "ask_followup_question", "update_todo_list"})
 """Tools whose effect has its own widget (completion notice, question bar, todo list)."""
@@ -73,9 +78,12 @@ class MainScreen(Screen[None]):
     busy: reactive[bool] = reactive(False, bindings=True)
     """A turn is running (the runtime is working on a message)."""
 
-    def __init__(self, runtime: AgentRuntime) -> None:
+    def __init__(self, workspace: Path, settings: Settings) -> None:
         super().__init__()
-        self.runtime = runtime
+        self.workspace = workspace
+        self.settings = settings
+        self._runtime: AgentRuntime | None = None
+        self._waiting: list[str] = []
         self._reply: AssistantBlock | None = None
         self._reasoning: ReasoningBlock | None = None
         self._tools: dict[str, ToolBlock] = {}
@@ -93,17 +101,40 @@ class MainScreen(Screen[None]):
         yield TodoList(id="todos")
         yield ApprovalBar(id="approval")
         yield FollowupBar(id="followup")
-        yield PromptArea(self.runtime.workspace, self.command_choices, id="prompt")
+        yield PromptArea(self.workspace, self.command_choices, id="prompt")
         yield StatusBar(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = "Kilo"
-        self.sub_title = self.runtime.title or str(self.runtime.workspace)
-        status = self.query_one(StatusBar)
-        status.mode = self.runtime.mode
-        status.model = self.runtime.model or ""
+        self.sub_title = str(self.workspace)
+        self.status.mode = self._runtime.mode if self._runtime else self.settings.mode
+        self.status.model = self._runtime.model if self._runtime else self.settings.model or ""
         self.query_one(PromptInput).focus()
+
+    @property
+    def runtime(self) -> AgentRuntime:
+        """The agent; only used once :meth:`attach` has run (see :attr:`ready`)."""
+        assert self._runtime is not None, "the runtime is not attached yet"
+        return self._runtime
+
+    @property
+    def ready(self) -> bool:
+        """True once the runtime is attached (it is built after the first frame)."""
+        return self._runtime is not None
+
+    def attach(self, runtime: AgentRuntime) -> None:
+        """Start talking to ``runtime``; messages typed while it was starting go out now."""
+        self._runtime = runtime
+        if self.is_mounted:
+            self.status.mode = runtime.mode
+            self.status.model = runtime.model or ""
+            if self.status.activity == "starting the agent…":
+                self.status.activity = ""
+            self.refresh_bindings()
+        waiting, self._waiting = self._waiting, []
+        for text in waiting:
+            self.call_later(self._handle_text, text)
 
     @property
     def chat(self) -> Chat:
@@ -115,7 +146,9 @@ class MainScreen(Screen[None]):
 
     def mode_choices(self) -> list[tuple[str, str]]:
         """``(slug, name)`` of every mode."""
-        return [(mode.slug, mode.name) for mode in self.runtime.modes()]
+        if self._runtime is None:
+            return []
+        return [(mode.slug, mode.name) for mode in self._runtime.modes()]
 
     def command_choices(self) -> list[tuple[str, str]]:
         """``(name, help)`` for the prompt's ``/`` completion."""
@@ -127,9 +160,16 @@ class MainScreen(Screen[None]):
     @on(PromptInput.Submitted)
     async def _submitted(self, event: PromptInput.Submitted) -> None:
         event.stop()
-        command = parse_command(event.text)
+        if not self.ready:
+            self._waiting.append(event.text)
+            self.status.activity = "starting the agent…"
+            return
+        await self._handle_text(event.text)
+
+    async def _handle_text(self, text: str) -> None:
+        command = parse_command(text)
         if command is None or not await self.run_command(*command):
-            self.send(event.text)
+            self.send(text)
 
     def send(self, text: str) -> None:
         """Send a message to the agent, or queue it while a turn is running."""
@@ -145,6 +185,9 @@ class MainScreen(Screen[None]):
     async def _run_turn(self, text: str) -> None:
         try:
             await self.runtime.submit(text)
+        except Exception as error:  # the runtime reports agent errors as events; not this
+            log.exception("the turn failed")
+            await self._notice(f"✗ internal error: {error}", "error")
         finally:
             self.busy = False
             self.status.activity = ""
@@ -154,6 +197,8 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
             return self.busy
+        if action in ("cycle_mode", "checkpoints", "new_task"):
+            return self.ready
         return True
 
     def action_cancel(self) -> None:
@@ -185,6 +230,9 @@ class MainScreen(Screen[None]):
 
     async def run_command(self, name: str, argument: str = "") -> bool:
         """Run a slash command; ``False`` if ``name`` is not one (send it as text)."""
+        if not self.ready:
+            self.notify("The agent is still starting; try again in a moment.")
+            return True
         modes = dict(self.mode_choices())
         if name in modes:
             await self.runtime.set_mode(name)
@@ -209,6 +257,8 @@ class MainScreen(Screen[None]):
             case "mcp":
                 self._mcp_screen()
             case "help":
+                from kilo_tui.tui.widgets.reply import AssistantBlock
+
                 await self._add(AssistantBlock(help_text(list(modes.items()))))
             case _:
                 return False
@@ -367,6 +417,7 @@ class MainScreen(Screen[None]):
         if self._reply is not None:
             await self._reply.finish(text)
             self._reply = None
+            self.status.activity = "working…" if self.busy else ""
         self._reasoning = None
 
     async def _handle_user_message(self, event: ev.UserMessage) -> None:
@@ -378,6 +429,8 @@ class MainScreen(Screen[None]):
             self.status.activity = "thinking…"
 
     async def _handle_assistant_delta(self, event: ev.AssistantDelta) -> None:
+        from kilo_tui.tui.widgets.reply import AssistantBlock
+
         if self._reply is None:
             self._reply = AssistantBlock()
             await self._add(self._reply)
@@ -391,6 +444,8 @@ class MainScreen(Screen[None]):
         self._reasoning.add(event.text)
 
     async def _handle_assistant_message(self, event: ev.AssistantMessage) -> None:
+        from kilo_tui.tui.widgets.reply import AssistantBlock
+
         if self._reply is None and event.text.strip():
             await self._add(AssistantBlock(event.text))
         await self._end_reply(event.text)
@@ -490,6 +545,8 @@ class MainScreen(Screen[None]):
         await self._notice(f"{event.path} was changed outside kilo-tui", "warning")
 
     async def _handle_completed(self, event: ev.TaskCompleted) -> None:
+        from kilo_tui.tui.widgets.reply import AssistantBlock
+
         await self._end_reply()
         await self._add(NoticeBlock("✓ Task completed", "success"))
         if event.result.strip():

@@ -1,7 +1,8 @@
 """The conversation: one widget per message, streamed in place, pruned when long.
 
 Earlier messages are never re-rendered while a reply streams: a reply is one
-:class:`AssistantBlock` (a ``Markdown`` fed through ``Markdown.get_stream``), and only
+:class:`~kilo_tui.tui.widgets.reply.AssistantBlock` (a ``Markdown`` fed through
+``Markdown.get_stream``), and only
 the newest :attr:`Chat.max_mounted` blocks are mounted. Older ones collapse into an
 :class:`EarlierMessages` stub that brings them back a page at a time.
 """
@@ -16,10 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
-from textual.widgets._markdown import MarkdownStream
-
-from kilo_tui.tui.widgets.tool_block import ToolBlock
+from textual.widgets import Static
 
 
 class ChatBlock(Protocol):
@@ -46,52 +44,6 @@ class UserBlock(Static):
 
     def copy(self) -> UserBlock:
         return UserBlock(self.text)
-
-
-class AssistantBlock(Markdown):
-    """One assistant reply, streamed as Markdown."""
-
-    DEFAULT_CSS = """
-    AssistantBlock {
-        margin: 0 0 1 0;
-        padding: 0 1;
-        background: transparent;
-    }
-    """
-
-    def __init__(self, text: str = "") -> None:
-        super().__init__(text)
-        self.reply = text
-        """The reply's Markdown so far."""
-        self._constructed_with = text
-        self._stream: MarkdownStream | None = None
-
-    async def write(self, fragment: str) -> None:
-        """Append streamed text; fast bursts are batched by the Markdown stream."""
-        self.reply += fragment
-        if not self.is_mounted:
-            return
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self)
-        await self._stream.write(fragment)
-
-    async def finish(self, text: str | None = None) -> None:
-        """End the stream; ``text`` (the final reply) wins over what was streamed."""
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        if text is not None and text != self.reply:
-            self.reply = text
-            if self.is_mounted:
-                await self.update(text)
-
-    def on_mount(self) -> None:
-        # Text written before mounting (while replaying) is not in the constructor's.
-        if self.reply != self._constructed_with:
-            self.update(self.reply)
-
-    def copy(self) -> AssistantBlock:
-        return AssistantBlock(self.reply)
 
 
 class ReasoningBlock(Static):
@@ -255,12 +207,10 @@ class Chat(VerticalScroll):
 
 
 __all__ = [
-    "AssistantBlock",
     "Chat",
     "ChatBlock",
     "EarlierMessages",
     "NoticeBlock",
     "ReasoningBlock",
-    "ToolBlock",
     "UserBlock",
 ]
