@@ -262,13 +262,12 @@ def _applied_report(proposal: Proposal) -> str:
     plus = sum(h.additions for h in hunks)
     minus = sum(h.deletions for h in hunks)
     if proposal.change == "create":
-        text = f"Created {path} ({len(split_lines(proposal.new or ''))} lines)."
-    elif proposal.change == "delete":
-        text = f"Deleted {path}."
-    else:
-        count = f"{len(hunks)} hunk{'s' if len(hunks) != 1 else ''}"
-        text = f"Applied your change to {path} as proposed ({count}, +{plus} −{minus})."
-    return text
+        lines = len(split_lines(proposal.new or ""))
+        return f"Created {path} ({lines} line{'s' if lines != 1 else ''})."
+    if proposal.change == "delete":
+        return f"Deleted {path}."
+    count = f"{len(hunks)} hunk{'s' if len(hunks) != 1 else ''}"
+    return f"Applied your change to {path} as proposed ({count}, +{plus} −{minus})."
 
 
 def _partial_report(proposal: Proposal, decisions: Sequence[bool], notes: Sequence[str]) -> str:

@@ -224,7 +224,7 @@ async def test_create_in_new_directory_and_delete(ws: Path) -> None:
     client = Client(bus, lambda e: ApprovalReply(approved=True))
     created = await propose(ws, bus, path="pkg/sub/new.py", old=None, new="x = 1\n")
     assert (ws / "pkg/sub/new.py").read_text() == "x = 1\n"
-    assert created.report == "Created pkg/sub/new.py (1 lines)."
+    assert created.report == "Created pkg/sub/new.py (1 line)."
     assert client.of(DiffProposed)[-1].change == "create"
     deleted = await propose(ws, bus, new=None)
     assert not (ws / "src/app.py").exists()

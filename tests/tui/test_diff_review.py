@@ -220,7 +220,7 @@ async def test_colours_follow_the_theme(ws: Path) -> None:
         assert colours() != dark
 
 
-async def test_clicking_a_fold_expands_it(ws: Path) -> None:
+async def test_folds_expand_on_click_and_with_space(ws: Path) -> None:
     app = ReviewApp(ws, [proposal()])
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -229,6 +229,9 @@ async def test_clicking_a_fold_expands_it(ws: Path) -> None:
         await pilot.click(DiffView, offset=(5, 0))  # the first row folds lines 1–10
         await pilot.pause()
         assert view.virtual_size.height == rows_before + 10 - 1
+        await pilot.press("space")  # unfolds the 39 lines after hunk 1
+        await pilot.pause()
+        assert view.virtual_size.height == rows_before + 9 + 38
 
 
 async def test_new_file_and_binary_file_are_labelled(ws: Path) -> None:
