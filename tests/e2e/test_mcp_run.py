@@ -1,0 +1,92 @@
+"""End to end: ``kilo-tui run`` with mcp-server-time configured in ``.kilocode/mcp.json``.
+
+The model (the fake LLM server) calls ``use_mcp_tool``; the real time server answers,
+and its answer must be in the next request the model receives. One process run covers
+both approval paths (it is slow: the run loads litellm).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakeserver import FakeLLMServer, Turn
+from tests.mcp_servers.helpers import TIME_ENTRY, project_settings
+
+BIN = Path(sys.executable).parent / "kilo-tui"
+UTC_CALL = {
+    "server_name": "time",
+    "tool_name": "get_current_time",
+    "arguments": {"timezone": "UTC"},
+}
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('small_model = "openai/fake-small"\n')
+    return home
+
+
+def run_task(server: FakeLLMServer, home: Path, workspace: Path) -> list[dict[str, Any]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "KILO_TUI"))}
+    env.update(
+        OPENAI_API_KEY="sk-test",
+        OPENAI_API_BASE=server.base_url,
+        KILO_TUI_HOME=str(home),
+        HOME=str(home),
+    )
+    proc = subprocess.run(
+        [str(BIN), "run", "--json", "--model", "openai/fake-model", "what time is it?"],
+        env=env,
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def tool_results(server: FakeLLMServer) -> list[str]:
+    """The tool messages of the loop's last request (on the main model)."""
+    requests = [r for r in server.chat_requests if r.get("model") == "fake-model"]
+    return [m["content"] for m in requests[-1]["messages"] if m["role"] == "tool"]
+
+
+def test_mcp_results_reach_the_model_and_approval_follows_always_allow(
+    fake_llm: FakeLLMServer, home: Path, tmp_path: Path
+) -> None:
+    project_settings(
+        tmp_path,
+        {
+            "trusted": {**TIME_ENTRY, "alwaysAllow": ["get_current_time"]},
+            "time": TIME_ENTRY,
+        },
+    )
+    fake_llm.script(
+        Turn.tool("use_mcp_tool", **{**UTC_CALL, "server_name": "trusted"}),
+        Turn.tool("use_mcp_tool", **UTC_CALL),
+        Turn.tool("attempt_completion", result="told the time"),
+    )
+
+    stream = run_task(fake_llm, home, tmp_path)
+
+    allowed, denied = tool_results(fake_llm)
+    answer = json.loads(allowed)
+    assert answer["timezone"] == "UTC"
+    assert answer["datetime"].startswith(datetime.now(UTC).strftime("%Y-%m-%d"))
+    # Headless, nothing answers approvals: the call not in alwaysAllow is denied by the gate.
+    assert "denied" in denied and "use get_current_time on MCP server time" in denied
+    [resolved] = [e for e in stream if e["type"] == "approval_resolved" and e["kind"] == "mcp"]
+    assert (resolved["tool"], resolved["approved"]) == ("use_mcp_tool", False)
+    statuses = [(e["server"], e["status"]) for e in stream if e["type"] == "mcp_status_changed"]
+    assert ("trusted", "connected") in statuses and ("trusted", "stopped") in statuses
