@@ -132,4 +132,4 @@ def test_walk_is_fast_on_a_large_tree(tmp_path: Path) -> None:
     count = sum(1 for _ in matcher.walk())
     elapsed = time.perf_counter() - started
     assert count == 100 * 300 + 1
-    assert elapsed < 5.0, f"walk of 50k entries took {elapsed:.2f}s"
+    assert elapsed < 10.0, f"walk of 50k entries took {elapsed:.2f}s"
