@@ -22,6 +22,7 @@ from tests.mcp_servers.helpers import (
     TOY_ENTRY,
     StatusLog,
     alive,
+    free_port,
     project_settings,
     toy_http_server,
     wait_for,
@@ -312,8 +313,9 @@ async def test_http_transports(workspace, started, transport: str) -> None:
     assert readme.text == "Toy server readme."
 
 
-async def test_an_http_server_that_goes_away_is_marked_and_retried(workspace, started):
-    with toy_http_server("streamable-http") as url:
+async def test_an_http_server_that_goes_away_is_retried_until_it_is_back(workspace, started):
+    port = free_port()
+    with toy_http_server("streamable-http", port) as url:
         project_settings(workspace, {"remote": {"type": "streamable-http", "url": url}})
         await started.start()
         await wait_for(started, "remote", "connected")
@@ -323,6 +325,9 @@ async def test_an_http_server_that_goes_away_is_marked_and_retried(workspace, st
     assert result.is_error and "stopped responding" in result.text
     state = await wait_for(started, "remote", "error")
     assert "restarting in" in state.error
+    with toy_http_server("streamable-http", port):
+        await wait_for(started, "remote", "connected", timeout=30)
+        assert (await started.call_tool("remote", "echo", {"text": "back"})).text == "back"
 
 
 # -------------------------------------------------------------- settings

@@ -64,9 +64,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def toy_http_server(transport: str) -> Iterator[str]:
+def toy_http_server(transport: str, port: int | None = None) -> Iterator[str]:
     """Run the toy server over ``streamable-http`` or ``sse``; yield its URL."""
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, str(TOY), "--transport", transport, "--port", str(port)],
         stdout=subprocess.DEVNULL,

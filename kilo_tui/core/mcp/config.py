@@ -142,7 +142,7 @@ def parse_server(name: str, raw: Any, source: Path, workspace: Path) -> ServerCo
             command=entry.string("command", required=True),
             args=tuple(entry.strings("args")),
             env=entry.mapping("env"),
-            cwd=(Path(workspace) / cwd) if cwd else None,
+            cwd=(Path(workspace) / Path(cwd).expanduser()) if cwd else None,
             **common,
         )
     url = entry.string("url", required=True)

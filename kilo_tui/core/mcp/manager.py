@@ -231,12 +231,16 @@ class _Server:
         self.set_status(status)
 
     async def _run(self, scope: anyio.CancelScope) -> None:
+        # Only a server that connected once is restarted: one that never did is
+        # misconfigured, and retrying it would only repeat the same error.
         failures = 0
+        ever_connected = False
         with scope:
             while True:
                 began = time.monotonic()
                 connected, error = await self._connect_once()
-                if not connected or failures >= MAX_RESTARTS:
+                ever_connected |= connected
+                if not ever_connected or failures >= MAX_RESTARTS:
                     self.set_status("error", error)
                     return
                 if time.monotonic() - began > STABLE_AFTER:
