@@ -472,3 +472,18 @@ def test_repeated_undo_walks_back_one_agent_change_at_a_time(tmp_path: Path) -> 
         manager.undo_last_agent_change()
     manager.redo()
     assert (ws / "a.txt").read_text() == "v2\n"
+
+
+def test_restore_rewrites_only_the_files_that_differ(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {f"pkg/m{n}.py": f"x = {n}\n" for n in range(20)})
+    manager = CheckpointManager(ws)
+    first = manager.save("user_message")
+    (ws / "pkg/m3.py").write_text("x = 'changed'\n")
+    untouched = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (ws / "pkg").iterdir()}
+    del untouched[ws / "pkg/m3.py"]
+    assert first is not None
+
+    manager.restore(first.id)
+    assert (ws / "pkg/m3.py").read_text() == "x = 3\n"
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in untouched} == untouched
