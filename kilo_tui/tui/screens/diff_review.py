@@ -248,7 +248,9 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
     def _refresh_status(self) -> None:
         decisions = self.review.decisions
         if not decisions:
-            self.query_one("#status", Static).update(" Nothing to review hunk by hunk.")
+            self.query_one("#status", Static).update(
+                " Nothing to review hunk by hunk.", layout=False
+            )
             return
         accepted = decisions.count(True)
         rejected = decisions.count(False)
@@ -261,7 +263,7 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
             text += " — enter submits; undecided hunks count as accepted"
         if len(self.reviews) > 1:
             text += f" · file {self.current + 1} of {len(self.reviews)}"
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(text, layout=False)
 
     @on(DiffView.HunkFocused)
     def _hunk_focused(self) -> None:

@@ -264,8 +264,7 @@ class DiffView(ScrollView, can_focus=True):
     def set_decisions(self, decisions: Sequence[bool | None]) -> None:
         """Show these per-hunk decisions (``None`` = not decided yet)."""
         self._decisions = list(decisions)
-        self._strips.clear()
-        self.refresh()
+        self.refresh()  # the decision is part of each cached row's key
 
     def expand_all(self) -> None:
         """Show every unchanged line."""
@@ -299,8 +298,7 @@ class DiffView(ScrollView, can_focus=True):
         self._rebuild()
 
     def watch_cursor(self, index: int) -> None:
-        self._strips.clear()
-        self.refresh()
+        self.refresh()  # "has the cursor" is part of each cached row's key
         if self._headers:
             self._scroll_to_hunk(index)
         self.post_message(self.HunkFocused(self, index))
