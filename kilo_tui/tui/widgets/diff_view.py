@@ -327,7 +327,7 @@ class DiffView(ScrollView, can_focus=True):
         lines = len(split_lines(self._diff.base)) + sum(h.additions for h in self._diff.hunks)
         self._number_width = len(str(max(lines, 1)))
         self._code_width = (
-            max((len(r[5]) for r in self._rows if r[0] == "line"), default=0)
+            max((len(r[5].expandtabs(TAB_SIZE)) for r in self._rows if r[0] == "line"), default=0)
             if not self.side_by_side
             else 0
         )
