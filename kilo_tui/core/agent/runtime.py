@@ -95,7 +95,9 @@ class AgentRuntime:
         settings = AutoApproveSettings.from_dict(
             merge(self.settings.auto_approve, project), source=source
         )
-        policy = AutoApprovePolicy(settings, mcp_always_allowed=self._mcp_always_allowed)
+        policy = AutoApprovePolicy(
+            settings, mcp_always_allowed=self._mcp_always_allowed, workspace=self.workspace
+        )
         return ApprovalGate(
             self.bus,
             policy,
@@ -446,7 +448,7 @@ class AgentRuntime:
     async def propose_edit(
         self, task: Task, call_id: str, *, tool: str, path: str, old: str | None, new: str | None
     ) -> EditOutcome:
-        from kilo_tui.core.approval import Action, is_protected_path
+        from kilo_tui.core.approval import Action
         from kilo_tui.core.edits import review_edit
 
         target = self.resolve_path(path)
