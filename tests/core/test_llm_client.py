@@ -330,10 +330,9 @@ async def test_already_cancelled_sends_nothing(fake_llm: FakeLLMServer) -> None:
 # ------------------------------------------------ import hygiene (subprocess)
 
 
-def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _python(code: str, cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITELLM_")}
-    env["PYTHONPATH"] = str(REPO)
-    env["KILO_TUI_HOME"] = str(cwd / "home")
+    env.update(PYTHONPATH=str(REPO), KILO_TUI_HOME=str(cwd / "home"), **extra_env)
     return subprocess.run(
         [sys.executable, "-W", "always", "-c", code],
         cwd=cwd,
@@ -361,6 +360,8 @@ from tests.fakeserver import FakeLLMServer, Turn
 assert not is_loaded()
 warm_up_in_background().join()
 assert is_loaded() and load_litellm() is load_litellm()
+import logging
+logging.getLogger("LiteLLM").error("an error litellm logs goes to our log, not the terminal")
 
 async def main():
     with FakeLLMServer() as server:
@@ -385,9 +386,10 @@ print("leak:", os.environ.get("KILO_LEAK"))
 
 
 def test_litellm_is_silent_and_ignores_dotenv(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("KILO_LEAK=1\nLITELLM_LOG=DEBUG\n")
+    (tmp_path / ".env").write_text("KILO_LEAK=1\n")
 
-    result = _python(QUIET_SCRIPT, tmp_path)
+    # Even a user's LITELLM_LOG=DEBUG must not put litellm's logs on the terminal.
+    result = _python(QUIET_SCRIPT, tmp_path, LITELLM_LOG="DEBUG")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "leak: None\n"

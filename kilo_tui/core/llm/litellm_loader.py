@@ -19,12 +19,10 @@ import warnings
 from types import ModuleType
 from typing import Any
 
-# Set before the import, only where the user has not chosen otherwise.
-_IMPORT_ENV = {
+# Set before the import where the user has not chosen otherwise.
+_IMPORT_DEFAULTS = {
     # Use the price list bundled with the package instead of fetching one at import.
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    # Anything but PRODUCTION makes litellm call dotenv.load_dotenv() on import.
-    "LITELLM_MODE": "PRODUCTION",
     "LITELLM_LOG": "ERROR",
 }
 _LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
@@ -40,10 +38,10 @@ def load_litellm() -> ModuleType:
         return _module
     with _lock:
         if _module is None:
-            for key, value in _IMPORT_ENV.items():
+            for key, value in _IMPORT_DEFAULTS.items():
                 os.environ.setdefault(key, value)
-            # LITELLM_MODE=PRODUCTION is not a preference we leave to the user: any
-            # other value loads the working directory's .env into our environment.
+            # Not left to the user: any other mode makes the import load the working
+            # directory's .env into our environment (and every command the agent runs).
             os.environ["LITELLM_MODE"] = "PRODUCTION"
             _silence_warnings()
             import litellm
@@ -76,7 +74,6 @@ def _silence_warnings() -> None:
     # Deprecation and pydantic warnings raised from inside litellm are its business,
     # not the user's; anything else still reaches whoever configured warnings.
     warnings.filterwarnings("ignore", module=r"litellm(\.|$)")
-    warnings.filterwarnings("ignore", message=r".*litellm", category=DeprecationWarning)
 
 
 def _quiet(litellm: Any) -> None:
