@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakeserver import FakeLLMServer, Turn, write_script
+from tests.fakeserver import SMALL_MODEL, FakeLLMServer, Turn, write_script
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,3 +117,16 @@ def test_standalone_process(tmp_path: Path) -> None:
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(logged) == 2
     assert "Bearer" not in log.read_text()
+
+
+def test_small_model_has_its_own_queue(fake_llm: FakeLLMServer) -> None:
+    fake_llm.script(Turn.text("for the main loop"))
+    fake_llm.script_for(SMALL_MODEL, Turn.text("A title"))
+
+    _, title = chat(fake_llm.base_url, model=SMALL_MODEL)
+    _, empty_small = chat(fake_llm.base_url, model=SMALL_MODEL)
+    _, main = chat(fake_llm.base_url)
+
+    assert title["choices"][0]["message"]["content"] == "A title"
+    assert empty_small["choices"][0]["message"]["content"] == "done"  # main queue untouched
+    assert main["choices"][0]["message"]["content"] == "for the main loop"
