@@ -54,6 +54,7 @@ class ServerConfig:
     disabled: bool = False
     always_allow: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
+    """Seconds allowed for each request, and for the server to start and list its tools."""
 
     def connection(self) -> tuple[Any, ...]:
         """The fields that define the connection: a change in them needs a restart."""

@@ -50,6 +50,8 @@ STOP_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class ToolInfo:
+    """One tool a server offers, with the JSON schema of its arguments."""
+
     name: str
     description: str = ""
     input_schema: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -57,6 +59,8 @@ class ToolInfo:
 
 @dataclass(frozen=True)
 class ResourceInfo:
+    """One resource (or resource template) a server offers."""
+
     uri: str
     """The URI, or the URI template for a resource template."""
     name: str = ""
@@ -220,7 +224,7 @@ class _Server:
             self.set_status("starting")
             self._task = asyncio.create_task(self._run(self._scope), name=f"mcp:{self.name}")
 
-    async def shutdown(self, status: str = "stopped") -> None:
+    async def shutdown(self) -> None:
         """Stop the connection and the server process; wait for both."""
         task, self._task = self._task, None
         if task is not None and self._scope is not None:
@@ -228,7 +232,7 @@ class _Server:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT)
         self.tools = self.resources = self.templates = ()
-        self.set_status(status)
+        self.set_status("stopped")
 
     async def _run(self, scope: anyio.CancelScope) -> None:
         # Only a server that connected once is restarted: one that never did is
@@ -325,8 +329,8 @@ class _Server:
             for t in tools
         )
         if caps.resources is not None:
-            resources = await _all_pages(session.list_resources, "resources")
-            templates = await _all_pages(session.list_resource_templates, "resource_templates")
+            resources = await _optional_pages(session.list_resources, "resources")
+            templates = await _optional_pages(session.list_resource_templates, "resource_templates")
             self.resources = tuple(_resource(r, r.uri) for r in resources)
             self.templates = tuple(_resource(t, t.uri_template) for t in templates)
 
@@ -345,6 +349,17 @@ async def _all_pages(method: Any, attribute: str, max_pages: int = 50) -> list[A
         if not cursor:
             break
     return items
+
+
+async def _optional_pages(method: Any, attribute: str) -> list[Any]:
+    """Like :func:`_all_pages`, but a server error means "none": many servers declare
+    resources yet do not implement every list method."""
+    from mcp import MCPError
+
+    try:
+        return await _all_pages(method, attribute)
+    except MCPError:
+        return []
 
 
 def _resource(item: Any, uri: Any) -> ResourceInfo:
