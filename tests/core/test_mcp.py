@@ -130,6 +130,23 @@ def test_invalid_json_is_a_file_error_with_its_line(workspace: Path) -> None:
     assert list(config.servers) == ["fine"]
 
 
+async def test_an_unreadable_settings_file_is_announced(workspace, started) -> None:
+    from kilo_tui.core.events import Notice
+
+    path = workspace / ".kilocode" / "mcp.json"
+    path.parent.mkdir()
+    path.write_text("{ nope")
+    notices: list[Notice] = []
+    started.bus.subscribe(notices.append, Notice)
+
+    await started.start()
+
+    [notice] = notices
+    assert notice.level == "error"
+    assert notice.message.startswith(f"MCP settings ignored: {path}, line 1: invalid JSON")
+    assert [str(e.path) for e in started.config_errors] == [str(path)]
+
+
 # ------------------------------------------------------------ connecting
 
 
@@ -295,6 +312,32 @@ async def test_a_crash_mid_call_is_an_error_then_the_server_restarts(workspace, 
     await wait_for(started, "toy", "connected")
     assert log.statuses("toy")[-3:] == ["error", "starting", "connected"]
     assert (await started.call_tool("toy", "echo", {"text": "back"})).text == "back"
+
+
+async def test_git_server_acts_on_the_real_repository(workspace, started) -> None:
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    (workspace / "notes.txt").write_text("hello\n")
+    project_settings(
+        workspace, {"git": {"command": sys.executable, "args": ["-m", "mcp_server_git"]}}
+    )
+    await started.start()
+    await wait_for(started, "git", "connected")
+
+    added = await started.call_tool(
+        "git", "git_add", {"repo_path": str(workspace), "files": ["notes.txt"]}
+    )
+    status = await started.call_tool("git", "git_status", {"repo_path": str(workspace)})
+
+    assert not added.is_error
+    staged = subprocess.run(
+        ["git", "diff", "--cached", "--name-only"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert staged.split() == ["notes.txt"]
+    assert "new file:   notes.txt" in status.text
 
 
 @pytest.mark.parametrize("transport", ["streamable-http", "sse"])

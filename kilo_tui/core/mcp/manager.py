@@ -30,7 +30,7 @@ import anyio
 from kilo_tui import __version__
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import ConfigError
-from kilo_tui.core.events import McpStatusChanged
+from kilo_tui.core.events import McpStatusChanged, Notice
 from kilo_tui.core.mcp.config import McpConfig, ServerConfig, load_config, update_entry
 from kilo_tui.core.mcp.results import (
     McpResult,
@@ -387,8 +387,7 @@ class McpManager:
         if self._started:
             return
         self._started = True
-        config = load_config(self.workspace)
-        self.config_errors = config.file_errors
+        config = self._load()
         for name in config.sources:
             server = self._new_server(config, name)
             self._servers[name] = server
@@ -401,8 +400,7 @@ class McpManager:
 
     async def reload(self) -> None:
         """Re-read the settings: start new servers, restart changed ones, stop removed ones."""
-        config = load_config(self.workspace)
-        self.config_errors = config.file_errors
+        config = self._load()
         for name in [n for n in self._servers if n not in config.sources]:
             await self._servers.pop(name).shutdown()
         for name in config.sources:
@@ -586,6 +584,14 @@ class McpManager:
             return self._servers[name]
         except KeyError:
             raise KeyError(f"unknown MCP server {name!r}") from None
+
+    def _load(self) -> McpConfig:
+        """Read the settings; a file that cannot be read at all is announced on the bus."""
+        config = load_config(self.workspace)
+        self.config_errors = config.file_errors
+        for error in config.file_errors:
+            self.bus.publish(Notice(message=f"MCP settings ignored: {error}", level="error"))
+        return config
 
     def _new_server(self, config: McpConfig, name: str) -> _Server:
         return _Server(
