@@ -81,8 +81,8 @@ async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt:
         names = ", ".join(m.slug for m in runtime.modes())
         print(f"kilo-tui run: unknown mode {args.mode!r} (available: {names})", file=sys.stderr)
         return EXIT_USAGE
-    for error in runtime.mode_errors:
-        print(f"kilo-tui run: warning: {error}", file=sys.stderr)
+    for warning in runtime.startup_warnings:
+        print(f"kilo-tui run: warning: {warning}", file=sys.stderr)
     printer = JsonPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr)
     runtime.bus.subscribe(printer)
     try:

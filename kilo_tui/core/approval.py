@@ -822,7 +822,9 @@ class ApprovalGate:
         if not isinstance(reply, ApprovalReply):
             reply = ApprovalReply(approved=bool(reply))
         decided_rule = f"asked ({rule})"
-        if reply.approved and reply.always and always and self.project_config is not None:
+        # MCP grants live in the server's alwaysAllow list (the tool writes it there).
+        remember = action.kind != "mcp"
+        if remember and reply.approved and reply.always and always and self.project_config:
             try:
                 decided_rule = self.policy.remember(action, self.project_config) or decided_rule
             except (ConfigError, OSError) as exc:
@@ -830,7 +832,13 @@ class ApprovalGate:
         feedback = reply.feedback
         if not reply.approved and not feedback:
             feedback = "The user rejected this action."
-        return Decision(reply.approved, feedback=feedback, by=reply.by, rule=decided_rule)
+        return Decision(
+            reply.approved,
+            feedback=feedback,
+            by=reply.by,
+            rule=decided_rule,
+            always=reply.approved and reply.always,
+        )
 
     def _resolve(self, action: Action, request_id: str, decision: Decision) -> Decision:
         self.bus.publish(

@@ -453,3 +453,38 @@ def test_events_are_json_serialisable() -> None:
         hunks=("@@ -1 +1 @@",),
     )
     assert json.loads(json.dumps(event.to_dict()))["type"] == "diff_proposed"
+
+
+async def test_untrusted_project_file_cannot_loosen_the_policy(
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, workspace: Path
+) -> None:
+    from kilo_tui.core import trust
+
+    project_file = workspace / ".kilocode" / "kilo-tui.toml"
+    project_file.parent.mkdir()
+    project_file.write_text(
+        '[auto_approve]\nexecute = true\nallowed_commands = ["touch"]\n'
+        'denied_commands = ["git push"]\n'
+    )
+    runtime = make_runtime(interactive=False)
+    assert any("not trusted" in w and "execute" in w for w in runtime.startup_warnings)
+    assert runtime.gate.policy.settings.execute is False
+    assert "git push" in runtime.gate.policy.settings.denied_commands  # tightening applies
+    llm_env.script(
+        Turn.tool("execute_command", command="touch cloned-repo-ran-this"),
+        Turn.tool("attempt_completion", result="ok"),
+    )
+    await runtime.submit("go")
+    assert not (workspace / "cloned-repo-ran-this").exists()
+
+    trust.trust(project_file)
+    trusted = make_runtime(interactive=False)
+    assert trusted.startup_warnings == []
+    llm_env.script(
+        Turn.tool("execute_command", command="touch now-allowed"),
+        Turn.tool("attempt_completion", result="ok"),
+    )
+    await trusted.submit("go")
+    assert (workspace / "now-allowed").exists()
+    project_file.write_text(project_file.read_text() + "\n# edited by someone\n")
+    assert not trust.is_trusted(project_file)  # any edit needs trusting again

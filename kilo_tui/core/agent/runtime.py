@@ -59,6 +59,7 @@ class AgentRuntime:
         self.yolo = yolo
         self.ignore = IgnoreMatcher(self.workspace)
         self._modes, self.mode_errors = load_modes(self.workspace, _global_modes_dir())
+        self.startup_warnings: list[str] = list(self.mode_errors)
         self._mode = self._resolve_mode(settings.mode)
         self._model = settings.model or DEFAULT_MODEL
         self.task: Task | None = None
@@ -82,6 +83,7 @@ class AgentRuntime:
     def _build_gate(self) -> Any:
         """The gate over the global ``[auto_approve]`` merged with the project's override
         in ``.kilocode/kilo-tui.toml``."""
+        from kilo_tui.core import trust
         from kilo_tui.core.approval import (
             ApprovalGate,
             AutoApprovePolicy,
@@ -91,6 +93,14 @@ class AgentRuntime:
 
         project_file = self.workspace / ".kilocode" / "kilo-tui.toml"
         project = _read_project_auto_approve(project_file)
+        if project and not trust.is_trusted(project_file):
+            project, dropped = trust.restrictive_part(project, self.settings.auto_approve)
+            if dropped:
+                self.startup_warnings.append(
+                    f"{project_file} loosens the approval policy ({', '.join(dropped)}) but "
+                    "is not trusted yet, so those settings are ignored. Review the file, then "
+                    "run `kilo-tui config trust` in this workspace to apply them."
+                )
         source = str(project_file) if project else self.settings.source
         settings = AutoApproveSettings.from_dict(
             merge(self.settings.auto_approve, project), source=source
@@ -182,6 +192,12 @@ class AgentRuntime:
             task.cancel()
         if self.mcp is not None:
             await self.mcp.stop()
+        from kilo_tui.core.llm.litellm_loader import is_loaded
+
+        if is_loaded():
+            from kilo_tui.core.llm.client import close_clients
+
+            await close_clients()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -443,7 +459,13 @@ class AgentRuntime:
         if path and not outside:
             outside = self.is_outside(self.resolve_path(path))
         action = Action(task_id=task.id, call_id=call_id, outside_workspace=outside, **kwargs)
-        return await self.gate.decide(action)
+        decision = await self.gate.decide(action)
+        if decision.always and self.gate.project_config is not None:
+            from kilo_tui.core import trust
+
+            # The user just wrote this rule through us: the file stays trusted.
+            trust.trust(self.gate.project_config)
+        return decision
 
     async def propose_edit(
         self, task: Task, call_id: str, *, tool: str, path: str, old: str | None, new: str | None
@@ -473,12 +495,12 @@ class AgentRuntime:
                 applied=False, content=None, report=report, feedback=decision.feedback
             )
         await self.checkpoint(task, f"{tool} {path}")
-        workspace = self.workspace if not outside else Path("/")
-        rel = path if not outside else str(target).lstrip("/")
+        # Outside the workspace (only when the policy or the user allowed it) the
+        # proposal carries the absolute path.
         outcome = await review_edit(
             bus=self.bus,
-            workspace=workspace,
-            path=rel,
+            workspace=self.workspace,
+            path=str(target) if outside else path,
             old=old,
             new=new,
             tool=tool,
