@@ -17,7 +17,13 @@ import pytest_asyncio
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.mcp import McpManager
 from kilo_tui.core.tools.base import Decision, TaskState, ToolContext, ToolError
-from kilo_tui.core.tools.mcp_tools import ACCESS_MCP_RESOURCE, MCP_TOOLS, USE_MCP_TOOL
+from kilo_tui.core.tools.mcp_tools import (
+    ACCESS_MCP_RESOURCE,
+    MCP_TOOLS,
+    USE_MCP_TOOL,
+    native_mcp_tools,
+    native_tool_name,
+)
 from tests.mcp_servers.helpers import TIME_ENTRY, TOY_ENTRY, project_settings, wait_for
 
 UTC_CALL = {
@@ -203,3 +209,24 @@ async def test_access_mcp_resource_asks_then_reads(manager) -> None:
 async def test_without_a_manager_the_tools_say_mcp_is_unavailable() -> None:
     with pytest.raises(ToolError, match="MCP is not available"):
         await USE_MCP_TOOL.run(UTC_CALL, context(None, Approver(Decision(True)), []))
+
+
+async def test_native_functions_one_per_connected_tool(manager) -> None:
+    tools = {t.name: t for t in native_mcp_tools(manager)}
+    approver, checkpoints = Approver(Decision(True)), []
+
+    native = tools["mcp_time_get_current_time"]
+    result = await native.run({"timezone": "UTC"}, context(manager, approver, checkpoints))
+
+    assert {"mcp_trusted_get_current_time", "mcp_toy_echo", "mcp_toy_crash"} <= set(tools)
+    assert native.group == "mcp" and native.parameters["required"] == ["timezone"]
+    assert native.description.startswith("[MCP server time] Get current time")
+    [asked] = approver.calls
+    assert (asked["server"], asked["mcp_tool"]) == ("time", "get_current_time")
+    assert checkpoints == ["use_mcp_tool time/get_current_time"]
+    assert '"timezone": "UTC"' in result.content
+
+
+async def test_native_names_are_safe_for_function_calling() -> None:
+    assert native_tool_name("my server", "do.it!") == "mcp_my_server_do_it_"
+    assert len(native_tool_name("s" * 50, "t" * 50)) == 64

@@ -1,6 +1,7 @@
 """``use_mcp_tool`` and ``access_mcp_resource``: the model's way to reach MCP servers.
 
-Both find the :class:`~kilo_tui.core.mcp.McpManager` in ``ctx.extra["mcp"]``.
+:func:`native_mcp_tools` also offers every connected tool as its own function
+(``mcp_<server>_<tool>``), as Kilo's native tool protocol does. All of them find the :class:`~kilo_tui.core.mcp.McpManager` in ``ctx.extra["mcp"]``.
 
 Approval contract with the gate:
 
@@ -20,12 +21,13 @@ since an MCP tool can change files.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core.tools.base import FunctionTool, ToolContext, ToolError, ToolResult, schema
 
 if TYPE_CHECKING:
-    from kilo_tui.core.mcp import McpManager
+    from kilo_tui.core.mcp import McpManager, ToolInfo
 
 
 def _manager(ctx: ToolContext) -> McpManager:
@@ -68,7 +70,13 @@ async def _use_mcp_tool(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     manager = _manager(ctx)
     server = _required(args, "server_name")
     tool = _required(args, "tool_name")
-    arguments = _arguments(args)
+    return await _call_tool(manager, ctx, server, tool, _arguments(args))
+
+
+async def _call_tool(
+    manager: McpManager, ctx: ToolContext, server: str, tool: str, arguments: dict[str, Any]
+) -> ToolResult:
+    """Check, approve (unless always allowed), checkpoint, call: shared by every MCP tool."""
     if (problem := manager.check_call(server, tool, arguments)) is not None:
         return ToolResult(problem, is_error=True, summary="invalid call")
     action = f"use {tool} on MCP server {server}"
@@ -158,3 +166,36 @@ ACCESS_MCP_RESOURCE = FunctionTool(
 )
 
 MCP_TOOLS: list[FunctionTool] = [USE_MCP_TOOL, ACCESS_MCP_RESOURCE]
+
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+def native_tool_name(server: str, tool: str) -> str:
+    """``mcp_<server>_<tool>``, made safe for function-calling APIs (``[a-zA-Z0-9_-]{1,64}``)."""
+    return _NAME_UNSAFE.sub("_", f"mcp_{server}_{tool}")[:64]
+
+
+def native_mcp_tools(manager: McpManager) -> list[FunctionTool]:
+    """One function per tool of every connected server, as Kilo's native protocol offers.
+
+    They take the MCP tool's own arguments and behave exactly like ``use_mcp_tool``
+    (same checks, approval and checkpoint). Build them again when a server's status
+    changes; the first of two tools whose names collide after cleaning wins.
+    """
+    tools: dict[str, FunctionTool] = {}
+    for state in manager.servers():
+        if state.status != "connected":
+            continue
+        for info in state.tools:
+            name = native_tool_name(state.name, info.name)
+            tools.setdefault(name, _native_tool(name, state.name, info))
+    return list(tools.values())
+
+
+def _native_tool(name: str, server: str, info: ToolInfo) -> FunctionTool:
+    async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        return await _call_tool(_manager(ctx), ctx, server, info.name, args)
+
+    parameters = info.input_schema or {"type": "object", "properties": {}}
+    description = f"[MCP server {server}] {info.description or info.name}"
+    return FunctionTool(name, "mcp", description, parameters, run, mutating=True)
