@@ -132,13 +132,7 @@ class AgentRuntime:
             return None
         from kilo_tui.core.checkpoints import CheckpointManager
 
-        return CheckpointManager(
-            self.workspace,
-            enabled=True,
-            max_file_size=conf.max_file_size,
-            extra_excludes=conf.exclude,
-            timeout=conf.timeout,
-        )
+        return CheckpointManager.from_settings(self.workspace, conf)
 
     def _build_mcp(self) -> McpManager | None:
         from kilo_tui.core.mcp import McpManager

@@ -107,11 +107,15 @@ class Task:
             self.runtime.start_title(self, text)
         await self.runtime.checkpoint(self, "user_message")
         try:
-            return await self._loop()
+            outcome = await self._loop()
         except asyncio.CancelledError:
             self._close_dangling_tool_calls("cancelled")
             self.publish(ev.TaskCancelled(task_id=self.id))
             raise
+        # The turn's final state joins the timeline, so the agent's result can be
+        # restored too (nothing is saved when the tree did not change).
+        await self.runtime.checkpoint(self, "end_of_turn")
+        return outcome
 
     def _provisional_title(self, text: str) -> None:
         """The truncated first message, until (or unless) a generated title arrives."""

@@ -1,0 +1,123 @@
+"""Issue 6, headless: a task's steps are checkpointed and every step can be restored,
+without the workspace's own git repository changing by a single byte."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_run import CONFIG, MODEL, env_for, run
+from tests.fakeserver import FakeLLMServer, Turn
+
+
+def git(ws: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ws, capture_output=True, text=True, check=True).stdout
+
+
+def git_fingerprint(ws: Path) -> dict[str, str]:
+    """HEAD, index, refs, stash and config: what must never change under the user.
+    (``git status`` changes with the files, as it should; it is compared separately.)"""
+    dot_git = ws / ".git"
+    files = {p: dot_git / p for p in ("HEAD", "index", "config", "packed-refs")}
+    out = {p: hashlib.sha256(f.read_bytes()).hexdigest() for p, f in files.items() if f.exists()}
+    for ref in sorted((dot_git / "refs").rglob("*")):
+        if ref.is_file():
+            out[str(ref.relative_to(dot_git))] = ref.read_text()
+    # --no-optional-locks: the probe itself must not refresh (rewrite) the index.
+    out["stash"] = git(ws, "--no-optional-locks", "stash", "list")
+    return out
+
+
+def git_status(ws: Path) -> str:
+    return git(ws, "--no-optional-locks", "status", "--porcelain=v1", "--untracked-files=all")
+
+
+def files(ws: Path) -> dict[str, str]:
+    return {
+        p.relative_to(ws).as_posix(): p.read_text()
+        for p in sorted(ws.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(ws).parts
+    }
+
+
+@pytest.mark.parametrize("with_git", [True, False], ids=["git-repo", "no-git"])
+def test_every_step_is_restorable_and_user_git_untouched(
+    fake_llm: FakeLLMServer, tmp_path: Path, with_git: bool
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG)
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "one.txt").write_text("one\n")
+    (ws / "two.txt").write_text("two\n")
+    (ws / "four.txt").write_text("four\n")
+    if with_git:
+        git(ws, "init", "-q")
+        git(ws, "-c", "user.name=u", "-c", "user.email=u@e", "add", "-A")
+        git(ws, "-c", "user.name=u", "-c", "user.email=u@e", "commit", "-qm", "base")
+        (ws / "four.txt").write_text("four, modified and uncommitted\n")
+        git(ws, "-c", "user.name=u", "-c", "user.email=u@e", "stash", "-q")
+        git(ws, "stash", "apply", "-q")
+    before_task = files(ws)
+    fingerprint = git_fingerprint(ws) if with_git else {}
+    status = git_status(ws) if with_git else ""
+    env = env_for(fake_llm, home)
+
+    fake_llm.script(
+        Turn.tool("write_to_file", path="one.txt", content="one, edited\n"),
+        Turn.tool("write_to_file", path="two.txt", content="two, edited\n"),
+        Turn.tool("execute_command", command="echo three > three.txt && rm four.txt"),
+        Turn.tool("attempt_completion", result="done"),
+    )
+    proc = run(["run", "--yolo", "--json", "--model", MODEL, "edit things"], env=env, cwd=ws)
+    assert proc.returncode == 0, proc.stderr
+    after_task = files(ws)
+    assert after_task == {
+        "one.txt": "one, edited\n",
+        "two.txt": "two, edited\n",
+        "three.txt": "three\n",
+    }
+    created = [
+        json.loads(line)
+        for line in proc.stdout.splitlines()
+        if json.loads(line)["type"] == "checkpoint_created"
+    ]
+    # Each checkpoint holds the tree *before* its action (Kilo's semantics); one that
+    # would equal the previous is not taken (the first write follows the user message
+    # with no change in between). The end of the turn holds the agent's result.
+    expected = [
+        "user_message",
+        "write_to_file two.txt",
+        "execute_command echo three > three.txt && rm four.txt",
+        "end_of_turn",
+    ]
+    assert [c["trigger"] for c in created] == expected
+
+    listed = json.loads(run(["checkpoints", "list", "--json"], env=env, cwd=ws).stdout)
+    assert [c["trigger"] for c in listed] == expected
+    assert {"id", "created_at", "trigger", "files_changed"} <= set(listed[0])
+    assert [c["files_changed"] for c in listed[1:]] == [1, 1, 2]
+
+    first = listed[0]["id"]
+    restored = run(["checkpoints", "restore", first, "--yes"], env=env, cwd=ws)
+    assert restored.returncode == 0, restored.stderr
+    assert files(ws) == before_task  # all four files back exactly
+    if with_git:
+        assert git_fingerprint(ws) == fingerprint
+        assert git_status(ws) == status == " M four.txt\n"
+
+    relisted = json.loads(run(["checkpoints", "list", "--json"], env=env, cwd=ws).stdout)
+    # The restore is itself a step of the timeline, after the state it replaced.
+    assert relisted[-1]["trigger"].startswith("restore ")
+    latest_before_restore = relisted[-2]
+    assert latest_before_restore["trigger"] == "end_of_turn"
+    back = run(["checkpoints", "restore", latest_before_restore["id"], "--yes"], env=env, cwd=ws)
+    assert back.returncode == 0, back.stderr
+    assert files(ws) == after_task  # the agent's result is back
+    if with_git:
+        assert git_fingerprint(ws) == fingerprint
