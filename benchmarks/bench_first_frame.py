@@ -73,15 +73,25 @@ def main(runs: int) -> None:
         "bare Textual app": ([sys.executable, "-c", BARE_APP], "bare textual app ready"),
         "kilo-tui": (kilo_command(), "Ask Kilo"),
     }
-    medians: dict[str, float] = {}
-    for name, (command, marker) in cases.items():
+    for command, marker in cases.values():
         first_frame(command, marker, workdir, env)  # warm the OS file cache
-        samples = [first_frame(command, marker, workdir, env) for _ in range(runs)]
-        medians[name] = statistics.median(samples)
-        spread = f"min {min(samples) * 1000:.0f} / max {max(samples) * 1000:.0f} ms"
-        print(f"{name:<18} median {medians[name] * 1000:6.0f} ms   ({spread}, {runs} runs)")
-    ratio = medians["kilo-tui"] / medians["bare Textual app"]
-    print(f"ratio kilo-tui / bare: {ratio:.2f}x (target <= 1.30x)")
+    # Interleaved, so a busy moment on the machine hits both alike.
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, (command, marker) in cases.items():
+            samples[name].append(first_frame(command, marker, workdir, env))
+    for name, values in samples.items():
+        spread = f"min {min(values) * 1000:.0f} / max {max(values) * 1000:.0f} ms"
+        print(
+            f"{name:<18} median {statistics.median(values) * 1000:6.0f} ms   ({spread}, {runs} runs)"
+        )
+    median_ratio = statistics.median(samples["kilo-tui"]) / statistics.median(
+        samples["bare Textual app"]
+    )
+    best_ratio = min(samples["kilo-tui"]) / min(samples["bare Textual app"])
+    print(
+        f"ratio kilo-tui / bare: median {median_ratio:.2f}x, best {best_ratio:.2f}x (target <= 1.30x)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.syntax import Syntax
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -33,6 +33,15 @@ def describe(request: Request) -> tuple[str, str, str]:
         return title, request.diff, "diff"
     lexer = "diff" if request.detail.startswith(("--- ", "diff ")) else ""
     return request.title, request.detail, lexer
+
+
+def highlighted(text: str, lexer: str) -> RenderableType:
+    """``text``, syntax-highlighted when ``lexer`` is set."""
+    if not lexer:
+        return Text(text)
+    from rich.syntax import Syntax  # pygments: not needed for the first frame
+
+    return Syntax(text, lexer, theme="ansi_dark", word_wrap=True)
 
 
 class ApprovalBar(Vertical, can_focus=True):
@@ -90,8 +99,7 @@ class ApprovalBar(Vertical, can_focus=True):
         title, detail, lexer = describe(request)
         self.query_one("#title", Static).update(Text(title))
         self.query_one("#detail", VerticalScroll).display = bool(detail)
-        body = Syntax(detail, lexer, theme="ansi_dark", word_wrap=True) if lexer else Text(detail)
-        self.query_one("#detail-text", Static).update(body)
+        self.query_one("#detail-text", Static).update(highlighted(detail, lexer))
         self.query_one("#hint", Static).update(self._hint(request))
         self.remove_class("-feedback")
         self.query_one(Input).value = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.syntax import Syntax
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -160,8 +160,10 @@ class ToolBlock(Vertical):
             header.append(f"  {self.summary}", style="dim" if self.status != "error" else "")
         return header
 
-    def _body(self) -> Text | Syntax:
+    def _body(self) -> RenderableType:
         if self.diff and not self.output:
+            from rich.syntax import Syntax  # pygments: not needed for the first frame
+
             return Syntax(tail(self.diff), "diff", theme="ansi_dark", word_wrap=True)
         return Text(tail(self.output.rstrip("\n")) or "(no output)")
 

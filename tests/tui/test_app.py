@@ -1,0 +1,204 @@
+"""The TUI driven by Pilot against the real AgentRuntime and the fake LLM server.
+
+Each test types and presses keys like a user and asserts on what the screen shows
+and on what the model received (``fake_llm.requests``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Markdown
+
+from kilo_tui.core.agent.runtime import AgentRuntime
+from kilo_tui.core.config import Settings
+from kilo_tui.tui.app import KiloApp
+from kilo_tui.tui.widgets.approval_bar import ApprovalBar
+from kilo_tui.tui.widgets.chat import Chat
+from kilo_tui.tui.widgets.status_bar import StatusBar
+from kilo_tui.tui.widgets.tool_block import ToolBlock
+from tests.fakeserver import FakeLLMServer, Turn
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "README.md").write_text("# demo\n")
+    return root
+
+
+@pytest.fixture
+def settings(llm_env: FakeLLMServer) -> Settings:
+    return Settings(model="openai/fake-model", small_model="openai/fake-small")
+
+
+def make_app(workspace: Path, settings: Settings, **kwargs: object) -> KiloApp:
+    ApprovalBar.grace_period = 0
+    runtime = AgentRuntime(workspace=workspace, settings=settings, start_mcp=False)
+    return KiloApp(workspace, settings, runtime=runtime, **kwargs)  # type: ignore[arg-type]
+
+
+def chat_text(app: KiloApp) -> str:
+    parts = []
+    for block in app.screen.query_one(Chat).blocks:
+        if isinstance(block, Markdown):
+            parts.append(block.source)
+        elif isinstance(block, ToolBlock):
+            parts.append(f"{block.title} {block.summary}\n{block.output}")
+        else:
+            parts.append(str(block.render()))
+    return "\n".join(parts)
+
+
+async def type_and_send(pilot: Pilot[None], text: str) -> None:
+    await pilot.press(*text)
+    await pilot.press("enter")
+
+
+async def until(pilot: Pilot[None], condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    """Pause until ``condition()`` holds (the agent runs in real time)."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def idle(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    await until(pilot, lambda: not app.screen.busy)  # type: ignore[attr-defined]
+
+
+async def test_send_streams_reply_and_shows_cost(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(Turn.text("Hello **there**, how can I help?", usage={"cost": 0.0123}))
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "hi")
+        await idle(pilot)
+        await pilot.pause()
+        text = chat_text(app)
+        assert "hi" in text
+        assert "Hello **there**, how can I help?" in text
+        status = str(app.screen.query_one(StatusBar).render())
+        assert "openai/fake-model" in status
+        user_messages = [m for m in llm_env.requests[-1]["body"]["messages"] if m["role"] == "user"]
+        assert "hi" in json.dumps(user_messages)
+
+
+async def test_approve_command_with_y_shows_its_output(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(
+        Turn.tool("execute_command", command="echo kilo-was-here"),
+        Turn.tool("attempt_completion", result="Ran it."),
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "run echo")
+        bar = app.screen.query_one(ApprovalBar)
+        await until(pilot, lambda: bar.display and bar.request is not None)
+        assert "echo kilo-was-here" in str(bar.query_one("#title").render()) + str(
+            bar.query_one("#detail-text").render()
+        )
+        await pilot.press("y")
+        await idle(pilot)
+        await pilot.pause()
+        block = app.screen.query_one(ToolBlock)
+        assert block.title == "$ echo kilo-was-here"
+        assert "kilo-was-here" in block.output and block.summary == "exit 0"
+        assert "Task completed" in chat_text(app) and "Ran it." in chat_text(app)
+        tool_results = json.dumps(llm_env.requests[-1]["body"]["messages"][-1])
+        assert "kilo-was-here" in tool_results
+
+
+async def test_reject_with_feedback_reaches_the_model(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(
+        Turn.tool("execute_command", command="rm -rf build"),
+        Turn.tool("attempt_completion", result="Understood."),
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "clean up")
+        bar = app.screen.query_one(ApprovalBar)
+        await until(pilot, lambda: bar.display and bar.request is not None)
+        await pilot.press("n", *"use make clean instead", "enter")
+        await idle(pilot)
+        tool_result = llm_env.requests[-1]["body"]["messages"][-1]
+        assert tool_result["role"] == "tool"
+        assert "use make clean instead" in json.dumps(tool_result)
+        assert app.screen.query_one("#prompt").display
+
+
+async def test_escape_cancels_mid_stream_and_the_user_can_go_on(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    long_reply = "word " * 400
+    llm_env.script(Turn.text(long_reply, delay=0.02), Turn.text("Second answer."))
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "tell me a long story")
+        await until(pilot, lambda: "word word" in chat_text(app))
+        await pilot.press("escape")
+        await idle(pilot)
+        await pilot.pause()
+        assert "cancel" in chat_text(app).lower()
+        assert long_reply.strip() not in chat_text(app)
+        await type_and_send(pilot, "again")
+        await idle(pilot)
+        await pilot.pause()
+        assert "Second answer." in chat_text(app)
+
+
+async def test_shift_tab_cycles_the_runtime_mode(workspace: Path, settings: Settings) -> None:
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        slugs = [mode.slug for mode in app.runtime.modes()]  # type: ignore[union-attr]
+        start = app.runtime.mode  # type: ignore[union-attr]
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        expected = slugs[(slugs.index(start) + 1) % len(slugs)]
+        assert app.runtime.mode == expected  # type: ignore[union-attr]
+        assert expected in str(app.screen.query_one(StatusBar).render())
+
+
+async def test_theme_command_switches_and_persists(
+    workspace: Path, settings: Settings, tmp_path: Path
+) -> None:
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "/theme textual-light")
+        await pilot.pause()
+        assert app.theme == "textual-light"
+        config = tmp_path / "kilo-home" / "config.toml"
+        await until(pilot, lambda: config.exists() and "textual-light" in config.read_text())
+
+
+async def test_continue_replays_the_last_conversation(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(Turn.text("The answer is 42."))
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "what is the answer?")
+        await idle(pilot)
+
+    again = make_app(workspace, settings, continue_last=True)
+    async with again.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: "The answer is 42." in chat_text(again))
+        assert "what is the answer?" in chat_text(again)
+        llm_env.script(Turn.text("Still 42."))
+        await type_and_send(pilot, "sure?")
+        await idle(pilot)
+        history = json.dumps(llm_env.requests[-1]["body"]["messages"])
+        assert "what is the answer?" in history and "The answer is 42." in history
