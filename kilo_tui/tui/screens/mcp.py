@@ -30,7 +30,12 @@ from textual.widgets.option_list import Option
 
 from kilo_tui.core.bus import Unsubscribe
 from kilo_tui.core.events import McpStatusChanged
-from kilo_tui.core.mcp import McpManager, ServerState, project_config_path
+from kilo_tui.core.mcp import (
+    McpManager,
+    ServerState,
+    global_config_path,
+    project_config_path,
+)
 
 STATUS_STYLES = {
     "connected": "$text-success",
@@ -118,7 +123,7 @@ class McpScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._unsubscribe = self.manager.bus.subscribe(self.on_status, McpStatusChanged)
+        self._unsubscribe = self.manager.bus.subscribe(self.status_changed, McpStatusChanged)
         self.refresh_servers()
         self.query_one("#mcp-servers", OptionList).focus()
 
@@ -126,7 +131,7 @@ class McpScreen(ModalScreen[None]):
         if self._unsubscribe is not None:
             self._unsubscribe()
 
-    def on_status(self, event: McpStatusChanged) -> None:
+    def status_changed(self, event: McpStatusChanged) -> None:
         """A server's status changed: redraw (public, for callers that forward events)."""
         self.refresh_servers()
 
@@ -168,8 +173,6 @@ class McpScreen(ModalScreen[None]):
         )
 
     def _settings_files(self) -> list[str]:
-        from kilo_tui.core.mcp import global_config_path
-
         return [str(global_config_path()), str(project_config_path(self.manager.workspace))]
 
     @on(OptionList.OptionHighlighted, "#mcp-servers")
