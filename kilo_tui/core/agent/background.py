@@ -50,10 +50,10 @@ Conversation:
 async def _ask(runtime: AgentRuntime, model: str, prompt: str, max_tokens: int) -> str:
     from kilo_tui.core.llm.client import stream_completion
 
-    api_base, api_key = runtime.credentials(model)
+    target, api_base, api_key = runtime.resolve_model(model)
     response = await asyncio.wait_for(
         stream_completion(
-            model=model,
+            model=target,
             messages=[{"role": "user", "content": prompt}],
             api_base=api_base,
             api_key=api_key,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,6 +164,8 @@ class AgentRuntime:
         from kilo_tui.core.llm.litellm_loader import warm_up_in_background
 
         warm_up_in_background()
+        # Read the bundled price table off the event loop before the first request.
+        self._spawn(asyncio.to_thread(lambda: self.catalog.get(self.model)))
         if self.mcp is not None:
             self._spawn(self.mcp.start())
 
@@ -402,8 +405,26 @@ class AgentRuntime:
         s = self.gate.policy.settings
         return s.max_requests, s.max_cost
 
-    def credentials(self, model: str) -> tuple[str | None, str | None]:
-        return provider_credentials(self.settings, model)
+    def resolve_model(self, model: str) -> tuple[str, str | None, str | None]:
+        """``(litellm model string, api_base, api_key)`` for a catalog model id.
+
+        The config's provider settings come first, then what discovery recorded (the
+        base of an Ollama, LM Studio or OpenAI-compatible server). Kilo gateway models
+        (``kilo/…``) speak the OpenAI protocol at the gateway's base.
+        """
+        from kilo_tui.core.llm.catalog import is_local_base
+
+        api_base, api_key = provider_credentials(self.settings, model)
+        info = self.model_info(model)
+        if api_base is None and info is not None and info.api_base:
+            api_base = info.api_base
+        target = model
+        if model.startswith("kilo/"):
+            target = "openai/" + model.removeprefix("kilo/")
+            api_key = api_key or os.environ.get("KILOCODE_TOKEN")
+        if api_key is None and is_local_base(api_base) and target.startswith("openai/"):
+            api_key = "not-needed"  # local servers take any key; litellm insists on one
+        return target, api_base, api_key
 
     def model_info(self, model: str) -> ModelInfo | None:
         return self.catalog.get(model)

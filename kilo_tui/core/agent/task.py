@@ -210,7 +210,7 @@ class Task:
         tools = self.runtime.tools_for(self.mode)
         system = await self.runtime.system_prompt(self, include_listing=self._first_request)
         self._first_request = False
-        api_base, api_key = self.runtime.credentials(self.model)
+        litellm_model, api_base, api_key = self.runtime.resolve_model(self.model)
         agent = self.runtime.settings.agent
         await self.runtime.wait_for_llm()
         streamed: list[str] = []
@@ -233,7 +233,7 @@ class Task:
 
         try:
             response = await stream_completion(
-                model=self.model,
+                model=litellm_model,
                 messages=[{"role": "system", "content": system}, *self.messages],
                 tools=[openai_tool_spec(t) for t in tools] or None,
                 api_base=api_base,
