@@ -103,6 +103,10 @@ async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt:
         outcome = await runtime.submit(prompt)
     finally:
         await runtime.aclose()
+        from kilo_tui.core.llm.client import close_clients
+
+        # litellm's pooled clients are process-wide: close them once, before the loop ends.
+        await close_clients()
     if not args.json and outcome.status == "completed":
         print(outcome.detail)
     return {"completed": EXIT_OK, "limit": EXIT_LIMIT}.get(outcome.status, EXIT_ERROR)

@@ -189,12 +189,6 @@ class AgentRuntime:
             task.cancel()
         if self.mcp is not None:
             await self.mcp.stop()
-        from kilo_tui.core.llm.litellm_loader import is_loaded
-
-        if is_loaded():
-            from kilo_tui.core.llm.client import close_clients
-
-            await close_clients()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
