@@ -90,7 +90,7 @@ _EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 _PLACEHOLDER = ".kilo-tui-nested-repo-placeholder"
 _ACTIONS_FILE = "kilo-tui-actions.json"
 _MAX_ACTIONS = 500
-_ADD_BATCH = 2000
+_LARGE_FILES = "kilo-tui-large-files.json"
 
 # Applied to every git call: the user's config, hooks, signing and filters never apply.
 _CONFIG = {
@@ -266,8 +266,7 @@ class CheckpointManager:
 
         Returns the new checkpoint, or None when nothing changed (or checkpoints are
         off). Raises :class:`CheckpointError` when git is missing or the snapshot does
-        not finish within ``timeout`` seconds; what was hashed by then is kept, so the
-        next attempt on a big workspace goes further.
+        not finish within ``timeout`` seconds.
         """
         if not self.enabled:
             return None
@@ -456,7 +455,6 @@ class CheckpointManager:
     def _setup(self) -> None:
         """Create the shadow repository on first use and refresh its exclude rules."""
         if self._ready:
-            self._write_excludes()
             return
         if shutil.which("git") is None:
             raise CheckpointError("checkpoints need git, and git is not installed (not on PATH)")
@@ -473,11 +471,12 @@ class CheckpointManager:
             self._git("hash-object", "-w", "--stdin", input=b"")  # for placeholders
         paths.ensure_dir(self.git_dir / "info")
         (self.git_dir / "info" / "attributes").write_text(_ATTRIBUTES)
-        self._write_excludes()
+        self._write_excludes(self._load_large())
         self._ready = True
 
-    def _write_excludes(self) -> None:
-        """Write defaults + extra excludes + ``.kilocodeignore`` to ``info/exclude``."""
+    def _write_excludes(self, large: Iterable[str] = ()) -> None:
+        """Write defaults + extra excludes + ``.kilocodeignore`` + files over the size
+        cap to ``info/exclude`` (only when that changes it)."""
         lines = ["# written by kilo-tui: default and configured checkpoint excludes"]
         lines += [*DEFAULT_EXCLUDES, *self.extra_excludes]
         if self.git_dir.is_relative_to(self.workspace):
@@ -485,10 +484,12 @@ class CheckpointManager:
         ignore = self.workspace / ".kilocodeignore"
         if ignore.is_file():
             lines += ["# from .kilocodeignore", ignore.read_text(errors="replace")]
+        lines.append(f"# over the size cap ({self.max_file_size} bytes)")
+        lines += sorted("/" + _escape_pattern(p) for p in large if "\n" not in p)
         text = "\n".join(lines) + "\n"
         exclude = self.git_dir / "info" / "exclude"
-        if not exclude.exists() or exclude.read_text() != text:
-            exclude.write_text(text)
+        if not exclude.exists() or exclude.read_text(errors="surrogateescape") != text:
+            _write_atomically(exclude, text)
 
     # -------------------------------------------------------------------- git
 
@@ -555,72 +556,66 @@ class CheckpointManager:
 
     def _snapshot(self, previous_tree: str) -> tuple[str, builtins.list[FileChange]]:
         """Stage the work tree into the shadow index; return its tree id and what
-        changed since ``previous_tree``."""
+        changed since ``previous_tree``.
+
+        ``git add -A`` does the work (its stat cache makes it proportional to what
+        changed, and it adds new files several times faster than ``update-index``).
+        Before it, a listing of the new files finds the ones over the size cap, which
+        join the excludes, and the nested repositories, which get a placeholder.
+        """
         deadline = time.monotonic() + self.timeout
-        new_files = self._untracked_files(deadline)
-        # In batches, so that a first snapshot cut short by the deadline keeps what it
-        # hashed and the next attempt carries on from there.
-        for start in range(0, len(new_files), _ADD_BATCH):
-            batch = new_files[start : start + _ADD_BATCH]
-            stdin = "\0".join(batch).encode(errors="surrogateescape") + b"\0"
-            self._git("update-index", "--add", "-z", "--stdin", input=stdin, deadline=deadline)
-        # Exit code 1 = some tracked file could not be read: snapshot the rest.
-        self._git("add", "-u", "--ignore-errors", deadline=deadline, ok_codes=(0, 1))
+        large = {p for p in self._load_large() if self._too_large(p)}
+        self._write_excludes(large)
+        new_files, nested = self._untracked(deadline)
+        if too_large := {p for p in new_files if self._too_large(p)}:
+            large |= too_large
+            self._write_excludes(large)
+        self._expose_nested_repos(nested, deadline)
+        # Exit code 1 = some file could not be read: snapshot the rest.
+        self._git("add", "-A", "--ignore-errors", deadline=deadline, ok_codes=(0, 1))
         tree = self._git("write-tree", deadline=deadline).decode().strip()
-        if tree == previous_tree:
-            return tree, []
-        changes = self._changes(previous_tree, tree, deadline=deadline)
-        grown = [c.path for c in changes if c.status != "deleted" and self._too_large(c.path)]
-        if grown:
+        changes = [] if tree == previous_tree else self._changes(previous_tree, tree)
+        # A tracked file that grew past the cap: out of the snapshot, into the excludes.
+        if grown := {c.path for c in changes if c.status != "deleted" and self._too_large(c.path)}:
             stdin = "\0".join(grown).encode(errors="surrogateescape") + b"\0"
             self._git("update-index", "--force-remove", "-z", "--stdin", input=stdin)
+            large |= grown
+            self._write_excludes(large)
             tree = self._git("write-tree", deadline=deadline).decode().strip()
             changes = [c for c in changes if c.path not in grown]
+        self._save_large(large)
         return tree, changes
 
-    def _untracked_files(self, deadline: float) -> builtins.list[str]:
-        """New files to snapshot: not ignored, not too large, inside nested repos too.
-
-        ``ls-files -o`` lists a nested repository as ``dir/`` instead of its files, and
-        ``git add`` would store it as a gitlink (its files lost to the snapshot). An
-        index entry under ``dir/`` makes git walk into it like any tracked folder, so a
-        throwaway placeholder entry reveals its files; once they are tracked, later
-        snapshots walk into it by themselves.
-        """
-        listing = ["ls-files", "-z", "--others", "--exclude-standard"]
+    def _untracked(self, deadline: float) -> tuple[builtins.list[str], builtins.list[str]]:
+        """New files (not ignored), and nested repositories (``dir/``) to walk into."""
+        listing = ("ls-files", "-z", "--others", "--exclude-standard")
         found = self._git(*listing, deadline=deadline).decode(errors="surrogateescape")
         entries = [p for p in found.split("\0") if p]
-        files = [p for p in entries if not p.endswith("/")]
-        nested = [p for p in entries if p.endswith("/")]
-        for _depth in range(16):
-            if not nested:
-                break
-            placeholders = [f"{repo}{_PLACEHOLDER}" for repo in nested]
-            info = "".join(f"100644 {_EMPTY_BLOB}\t{p}\n" for p in placeholders)
-            self._git(
-                "update-index", "--add", "--index-info", input=info.encode(errors="surrogateescape")
-            )
-            try:
-                inside = self._git(*listing, "--", *nested, deadline=deadline).decode(
-                    errors="surrogateescape"
-                )
-            finally:
-                self._git("update-index", "--force-remove", "--", *placeholders)
-            entries = [p for p in inside.split("\0") if p and not p.endswith(_PLACEHOLDER)]
-            files += [p for p in entries if not p.endswith("/")]
-            nested = [p for p in entries if p.endswith("/") and p not in nested]
-        return [p for p in files if self._snapshottable(p)]
+        return [p for p in entries if not p.endswith("/")], [p for p in entries if p.endswith("/")]
 
-    def _snapshottable(self, path: str) -> bool:
-        try:
-            info = (self.workspace / path).lstat()
-        except OSError:
-            return False
-        if stat.S_ISLNK(info.st_mode):
-            return True
-        if not stat.S_ISREG(info.st_mode) or not os.access(self.workspace / path, os.R_OK):
-            return False
-        return not self.max_file_size or info.st_size <= self.max_file_size
+    def _expose_nested_repos(self, nested: builtins.list[str], deadline: float) -> None:
+        """Make ``git add -A`` snapshot the files of nested repositories.
+
+        Git treats a directory holding a repository as one gitlink entry, so its files
+        would be missing from the snapshot, unless the index already holds a path
+        under it: then git walks into it like any tracked folder. A placeholder entry
+        in each one does that; ``git add -A`` then drops the placeholders (no such
+        files) and adds the real files. Listing again through the placeholders finds
+        repositories nested deeper. Their own ``.git`` is never snapshotted.
+        """
+        listing = ("ls-files", "-z", "--others", "--exclude-standard", "--")
+        seen: set[str] = set()
+        while nested and len(seen) < 1000:
+            seen.update(nested)
+            info = "".join(f"100644 {_EMPTY_BLOB}\t{repo}{_PLACEHOLDER}\n" for repo in nested)
+            self._git(
+                "update-index",
+                "--add",
+                "--index-info",
+                input=info.encode(errors="surrogateescape"),
+            )
+            found = self._git(*listing, *nested, deadline=deadline).decode(errors="surrogateescape")
+            nested = [p for p in found.split("\0") if p.endswith("/") and p not in seen]
 
     def _too_large(self, path: str) -> bool:
         if not self.max_file_size:
@@ -630,6 +625,16 @@ class CheckpointManager:
         except OSError:
             return False
         return stat.S_ISREG(info.st_mode) and info.st_size > self.max_file_size
+
+    def _load_large(self) -> set[str]:
+        try:
+            return set(json.loads((self.git_dir / _LARGE_FILES).read_text()))
+        except (OSError, ValueError, TypeError):
+            return set()
+
+    def _save_large(self, large: set[str]) -> None:
+        if large != self._load_large():
+            _write_atomically(self.git_dir / _LARGE_FILES, json.dumps(sorted(large)))
 
     # ---------------------------------------------------------------- commits
 
@@ -758,10 +763,19 @@ class CheckpointManager:
         return data if isinstance(data, dict) else {"actions": [], "undone": None}
 
     def _save_actions(self, data: dict[str, Any]) -> None:
-        target = self.git_dir / _ACTIONS_FILE
-        scratch = target.with_suffix(".tmp")
-        scratch.write_text(json.dumps(data))
-        scratch.replace(target)
+        _write_atomically(self.git_dir / _ACTIONS_FILE, json.dumps(data))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text(text, errors="surrogateescape")
+    scratch.replace(path)
+
+
+def _escape_pattern(path: str) -> str:
+    """A path as a literal gitignore pattern."""
+    escaped = "".join("\\" + c if c in "\\*?[!#" else c for c in path)
+    return escaped[:-1] + "\\ " if escaped.endswith(" ") else escaped
 
 
 def _parse_record(record: str) -> Checkpoint | None:

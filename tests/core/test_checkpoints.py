@@ -137,12 +137,17 @@ def test_nested_repository_files_are_snapshotted_and_restored(tmp_path: Path) ->
     git(lib, "init", "-q")
     git(lib, "add", ".")
     git(lib, "commit", "-qm", "lib")
+    inner = lib / "deep" / "inner"  # a repository inside the nested one
+    write(inner, {"inner.py": "y = 2\n"})
+    git(inner, "init", "-q")
     nested_git = git_fingerprint(lib)
     manager = CheckpointManager(ws)
 
     first = manager.save("user_message")
     assert first is not None
     assert manager.file_at(first.id, "libs/vendored/lib.py") == b"VERSION = 1\n"
+    assert manager.file_at(first.id, "libs/vendored/deep/inner/inner.py") == b"y = 2\n"
+    assert first.files_changed == 4  # main.py, lib.py, mod.py, inner.py: no gitlinks
     (lib / "lib.py").write_text("VERSION = 2\n")
     (lib / "deep" / "mod.py").unlink()
     write(lib, {"new.py": "added\n"})
@@ -326,6 +331,12 @@ def test_files_over_the_size_cap_are_skipped_and_kept(tmp_path: Path) -> None:
     assert (ws / "code.py").read_text() == "1\n"
     assert (ws / "small.bin").read_text() == "z" * 400  # unsaved content is never clobbered
     assert (ws / "huge.bin").read_text() == "y" * 500
+
+    write(ws, {"huge.bin": "fits now", "big [copy]*.bin": "w" * 300})
+    third = manager.save("execute_command shrink")
+    assert third is not None
+    assert manager.file_at(third.id, "huge.bin") == b"fits now"
+    assert manager.file_at(third.id, "big [copy]*.bin") is None
 
 
 def test_undo_last_agent_change_skips_steps_that_changed_nothing(tmp_path: Path) -> None:
