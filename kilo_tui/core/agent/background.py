@@ -79,7 +79,8 @@ def _candidates(runtime: AgentRuntime, task: Task) -> list[tuple[str, str]]:
 
 def clean_title(text: str) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = line.strip("\"'`*# ").removeprefix("Title:").strip().rstrip(".")
+    line = line.strip("*# ").removeprefix("Title:").strip()
+    line = line.strip("\"'`").rstrip(".").strip("\"'` ")
     return truncate(line, TITLE_MAX)
 
 
