@@ -95,7 +95,7 @@ async def test_read_file_refuses_binaries_and_ignored_files(ws: Path) -> None:
     h = Harness(ws)
     with pytest.raises(ToolError, match="binary file"):
         await READ_FILE.run({"path": "logo.png"}, h.context())
-    with pytest.raises(ToolError, match=".kilocodeignore"):
+    with pytest.raises(ToolError, match=r"\.kilocodeignore"):
         await READ_FILE.run({"path": "secrets.env"}, h.context())
 
 
