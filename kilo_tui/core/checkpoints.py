@@ -91,6 +91,8 @@ _PLACEHOLDER = ".kilo-tui-nested-repo-placeholder"
 _ACTIONS_FILE = "kilo-tui-actions.json"
 _MAX_ACTIONS = 500
 _LARGE_FILES = "kilo-tui-large-files.json"
+_FEW_NEW_FILES = 200
+"""Up to this many new files are added by name; more, and ``git add -A`` is faster."""
 
 # Applied to every git call: the user's config, hooks, signing and filters never apply.
 _CONFIG = {
@@ -558,10 +560,12 @@ class CheckpointManager:
         """Stage the work tree into the shadow index; return its tree id and what
         changed since ``previous_tree``.
 
-        ``git add -A`` does the work (its stat cache makes it proportional to what
-        changed, and it adds new files several times faster than ``update-index``).
-        Before it, a listing of the new files finds the ones over the size cap, which
-        join the excludes, and the nested repositories, which get a placeholder.
+        A listing of the new files comes first: the ones over the size cap join the
+        excludes, nested repositories get a placeholder. A few new files are then
+        added by name and ``git add -u`` refreshes the tracked ones (the index's stat
+        cache makes that proportional to what changed); many new files, or a nested
+        repository, go through ``git add -A``, which hashes new files several times
+        faster than ``update-index``.
         """
         deadline = time.monotonic() + self.timeout
         large = {p for p in self._load_large() if self._too_large(p)}
@@ -570,9 +574,18 @@ class CheckpointManager:
         if too_large := {p for p in new_files if self._too_large(p)}:
             large |= too_large
             self._write_excludes(large)
-        self._expose_nested_repos(nested, deadline)
+        new_files = [p for p in new_files if p not in large]
+        if nested or len(new_files) > _FEW_NEW_FILES:
+            self._expose_nested_repos(nested, deadline)
+            staging = ("add", "-A")
+        else:
+            # The listing already found the new files: no need for add -A to look again.
+            if readable := [p for p in new_files if self._readable(p)]:
+                stdin = "\0".join(readable).encode(errors="surrogateescape") + b"\0"
+                self._git("update-index", "--add", "-z", "--stdin", input=stdin, deadline=deadline)
+            staging = ("add", "-u")
         # Exit code 1 = some file could not be read: snapshot the rest.
-        self._git("add", "-A", "--ignore-errors", deadline=deadline, ok_codes=(0, 1))
+        self._git(*staging, "--ignore-errors", deadline=deadline, ok_codes=(0, 1))
         tree = self._git("write-tree", deadline=deadline).decode().strip()
         changes = [] if tree == previous_tree else self._changes(previous_tree, tree)
         # A tracked file that grew past the cap: out of the snapshot, into the excludes.
@@ -616,6 +629,11 @@ class CheckpointManager:
             )
             found = self._git(*listing, *nested, deadline=deadline).decode(errors="surrogateescape")
             nested = [p for p in found.split("\0") if p.endswith("/") and p not in seen]
+
+    def _readable(self, path: str) -> bool:
+        """Whether update-index can add it (an unreadable file would abort the batch)."""
+        full = self.workspace / path
+        return full.is_symlink() or os.access(full, os.R_OK)
 
     def _too_large(self, path: str) -> bool:
         if not self.max_file_size:

@@ -498,3 +498,19 @@ def test_restore_rewrites_only_the_files_that_differ(tmp_path: Path) -> None:
     manager.restore(first.id)
     assert (ws / "pkg/m3.py").read_text() == "x = 3\n"
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in untouched} == untouched
+
+
+def test_many_new_files_at_once(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {f"a/f{n}.txt": f"{n}\n" for n in range(250)})
+    manager = CheckpointManager(ws, max_file_size=100)
+    first = manager.save("user_message")
+    assert first is not None and first.files_changed == 250
+
+    write(ws, {f"b/g{n}.txt": f"{n}\n" for n in range(201)})
+    write(ws, {"a/f0.txt": "changed\n", "b/big.txt": "x" * 101})
+    (ws / "a/f1.txt").unlink()
+    second = manager.save("execute_command generate")
+    assert second is not None
+    assert (second.files_changed, second.insertions, second.deletions) == (203, 202, 2)
+    assert manager.file_at(second.id, "b/big.txt") is None
