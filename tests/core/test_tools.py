@@ -203,3 +203,10 @@ async def test_todo_list_parses_kilo_checklists(ws: Path) -> None:
     ]
     with pytest.raises(ToolError):
         await UPDATE_TODO_LIST.run({"todos": "just words"}, h.context())
+
+
+@pytest.mark.parametrize("regex", ["caf.", r"caf\w", "café", "TODO", "caf[^x]"])
+async def test_search_finds_non_ascii_text_whatever_the_pattern(ws: Path, regex: str) -> None:
+    (ws / "menu.txt").write_text("TODO: le café est prêt\n", encoding="utf-8")
+    result = await SEARCH_FILES.run({"path": ".", "regex": regex}, Harness(ws).context())
+    assert "# menu.txt" in result.content

@@ -356,6 +356,7 @@ def _search(
     base = ctx.workspace.resolve()
     out: list[str] = []
     matches = 0
+    prefilter = _bytes_pattern(pattern)
     files = [root] if root.is_file() else matcher.walk(root, recursive=True)
     for file in files:
         if cancel.is_set() or matches >= MAX_SEARCH_RESULTS:
@@ -368,7 +369,8 @@ def _search(
             data = file.read_bytes()
         except OSError:
             continue
-        if looks_binary(data):
+        # Most files do not match: reject them on the raw bytes before decoding.
+        if (prefilter is not None and not prefilter.search(data)) or looks_binary(data):
             continue
         lines = data.decode("utf-8", errors="replace").splitlines()
         hits = [i for i, line in enumerate(lines) if pattern.search(line)]
@@ -388,6 +390,38 @@ def _search(
                 out.append(f"{marker}{j + 1:>5} │ {lines[j][:300]}")
             out.append("  ----")
     return out, matches
+
+
+# Constructs that match one *character* in text but would match one *byte* (or only
+# ASCII) over raw bytes: a prefilter using them could reject a file that matches.
+_CHARACTER_SENSITIVE = (
+    "\\w",
+    "\\W",
+    "\\d",
+    "\\D",
+    "\\s",
+    "\\S",
+    "\\b",
+    "\\B",
+    ".",
+    "[^",
+    "(?i",
+    "(?u",
+)
+
+
+def _bytes_pattern(pattern: re.Pattern[str]) -> re.Pattern[bytes] | None:
+    """The same regex over UTF-8 bytes, when it provably means the same there: an ASCII
+    pattern without character classes, dots or case folding. Otherwise None."""
+    source = pattern.pattern
+    if not source.isascii() or pattern.flags & re.IGNORECASE:
+        return None
+    if any(token in source for token in _CHARACTER_SENSITIVE):
+        return None
+    try:
+        return re.compile(pattern.pattern.encode(), pattern.flags & ~re.UNICODE)
+    except (re.error, ValueError):
+        return None
 
 
 SEARCH_FILES = FunctionTool(
