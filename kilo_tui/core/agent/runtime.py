@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
+MCP_STARTUP_WAIT = 15.0
+"""Seconds the first request waits for configured MCP servers to connect or fail."""
 
 
 class AgentRuntime:
@@ -72,6 +74,7 @@ class AgentRuntime:
         self.gate = self._build_gate()
         self.checkpoints = self._build_checkpoints()
         self._checkpoints_failed = False
+        self._mcp_settled = False
         self.mcp: McpManager | None = self._build_mcp() if start_mcp else None
         self._tools = self._build_tools()
         self.bus.subscribe(self.store.record_event)
@@ -585,6 +588,11 @@ class AgentRuntime:
         tool_names = {t.name for t in self.tools_for(mode)}
         mcp_section = ""
         if self.mcp is not None and "use_mcp_tool" in tool_names:
+            if not self._mcp_settled:
+                # The model must know the servers' tools from its first request; servers
+                # start in the background, so the first request waits for them (bounded).
+                await self.mcp.wait_until_settled(MCP_STARTUP_WAIT)
+                self._mcp_settled = True
             mcp_section = self.mcp.tools_description()
         return build_system_prompt(
             role_definition=mode.role_definition,

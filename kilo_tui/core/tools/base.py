@@ -80,6 +80,8 @@ class Approver(Protocol):
         path: str | None = None,
         command: str | None = None,
         outside_workspace: bool = False,
+        server: str | None = None,
+        mcp_tool: str | None = None,
     ) -> Decision: ...
 
 
@@ -152,9 +154,7 @@ class FunctionTool:
         return await self.fn(args, ctx)
 
 
-def schema(
-    properties: dict[str, Any], required: list[str] | None = None
-) -> dict[str, Any]:
+def schema(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     """Shorthand for an object JSON schema."""
     return {
         "type": "object",

@@ -81,7 +81,7 @@ async def _call_tool(
         return ToolResult(problem, is_error=True, summary="invalid call")
     action = f"use {tool} on MCP server {server}"
     if not manager.is_always_allowed(server, tool):
-        decision = await ctx.approve(  # type: ignore[call-arg]  # server/mcp_tool: gate extras
+        decision = await ctx.approve(
             kind="mcp",
             tool="use_mcp_tool",
             title=f"Use MCP tool {server}/{tool}",
@@ -105,7 +105,7 @@ async def _access_mcp_resource(args: dict[str, Any], ctx: ToolContext) -> ToolRe
     uri = _required(args, "uri")
     if (problem := manager.check_server(server)) is not None:
         return ToolResult(problem, is_error=True, summary="invalid call")
-    decision = await ctx.approve(  # type: ignore[call-arg]  # server: gate extra
+    decision = await ctx.approve(
         kind="mcp",
         tool="access_mcp_resource",
         title=f"Read MCP resource {uri} from {server}",
