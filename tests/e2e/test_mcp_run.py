@@ -91,6 +91,6 @@ def test_mcp_results_reach_the_model_and_approval_follows_always_allow(
     statuses = [(e["server"], e["status"]) for e in stream if e["type"] == "mcp_status_changed"]
     assert ("trusted", "connected") in statuses and ("trusted", "stopped") in statuses
     # The model knew the servers' tools from its very first request.
-    first = [r for r in fake_llm.chat_requests if r.get("model") == "fake-model"][0]
+    first = next(r for r in fake_llm.chat_requests if r.get("model") == "fake-model")
     system = first["messages"][0]["content"]
     assert "get_current_time" in system and "No MCP servers currently connected" not in system
