@@ -81,6 +81,8 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 
 USER_MESSAGE = "user_message"
 """The trigger of the checkpoint taken when the user sends a message."""
+END_OF_TURN = "end_of_turn"
+"""The trigger of the checkpoint taken when the agent's turn ends."""
 
 _REF_PREFIX = "refs/kilo/checkpoints/"
 _LATEST_REF = "refs/kilo/latest"
@@ -88,7 +90,7 @@ _TRAILER = "Kilo-Checkpoint: "
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 _PLACEHOLDER = ".kilo-tui-nested-repo-placeholder"
-_ACTIONS_FILE = "kilo-tui-actions.json"
+_UNDO_FILE = "kilo-tui-undo.json"
 _MAX_ACTIONS = 500
 _LARGE_FILES = "kilo-tui-large-files.json"
 _FEW_NEW_FILES = 200
@@ -116,10 +118,13 @@ _ATTRIBUTES = "* -text -filter -ident -working-tree-encoding\n"
 
 
 def trigger_kind(trigger: str) -> str:
-    """``user`` (a user message), ``safety`` (taken before a restore), ``restore``, or
-    ``tool`` (taken before a tool that may change files)."""
+    """``user`` (a user message), ``turn`` (the end of the agent's turn), ``safety``
+    (taken before a restore), ``restore``, or ``tool`` (taken before a tool that may
+    change files: only these count as the agent's changes for ``/undo``)."""
     if trigger == USER_MESSAGE:
         return "user"
+    if trigger == END_OF_TURN:
+        return "turn"
     if trigger.startswith("before restore"):
         return "safety"
     if trigger.startswith("restore"):
@@ -161,7 +166,7 @@ class Checkpoint:
 
     @property
     def kind(self) -> str:
-        """``user``, ``tool``, ``safety`` or ``restore``: see :func:`trigger_kind`."""
+        """``user``, ``turn``, ``tool``, ``safety`` or ``restore``: see :func:`trigger_kind`."""
         return trigger_kind(self.trigger)
 
     def to_dict(self) -> dict[str, Any]:
@@ -352,42 +357,31 @@ class CheckpointManager:
 
         Only files that differ are rewritten; files the target lacks are deleted if the
         snapshot holds them (ignored and oversized files are never touched). Undo it by
-        restoring ``result.safety`` (or :meth:`undo_last_restore`).
+        restoring ``result.safety``, or with :meth:`undo_last_restore`.
         """
         with self._lock:
-            target = self.get(checkpoint_id)
-            task = target.task_id if task_id is None else task_id
-            safety = self.save(f"before restore to {target.short}", task_id=task)
-            if safety is None:
-                safety = self._latest()
-                assert safety is not None  # the target exists, so there is a latest
-            plan = self._plan(safety.tree, target.tree)
-            tree = self._tree_without(target.tree, plan.kept) if plan.kept else target.tree
-            if tree == safety.tree:
-                return RestoreResult(target, safety, None, plan)
-            self._git("read-tree", "-m", "-u", safety.tree, tree)
-            checkpoint = self._commit(
-                f"restore {target.short}",
-                tree,
-                self._changes(safety.tree, tree),
-                safety,
-                task_id=task,
-                message_index=target.message_index,
-                restore_target=target.id,
-            )
-            return RestoreResult(target, safety, checkpoint, plan)
+            result = self._restore(checkpoint_id, task_id)
+            if result.checkpoint is not None:
+                state = self._load_undo_state()
+                state["redo"].append(result.safety.id)
+                self._save_undo_state(state)
+            return result
 
     def undo_last_restore(self) -> RestoreResult:
-        """Undo the most recent restore (``/redo`` after an ``/undo``)."""
+        """Undo the most recent restore not undone yet (``/redo``).
+
+        Restores are undone newest first, so after several ``/undo`` steps each
+        ``/redo`` brings one back. A new agent change empties this stack.
+        """
         with self._lock:
-            restores = [cp for cp in self.list() if cp.kind == "restore" and cp.safety]
-            if not restores:
-                raise CheckpointError("nothing to redo: no restore has been made")
-            safety = restores[-1].safety
-            assert safety is not None
-            result = self.restore(safety)
-            # The agent's changes are back, so /undo may take them away again.
-            self._save_actions({"actions": self._load_actions()["actions"], "undone": None})
+            self._check_enabled()
+            state = self._load_undo_state()
+            if not state["redo"]:
+                raise CheckpointError("nothing to redo: no restore to undo")
+            result = self._restore(state["redo"].pop(), None)
+            # The undone changes are back, so /undo may take them away again.
+            state["undone"] = None
+            self._save_undo_state(state)
             return result
 
     redo = undo_last_restore
@@ -397,14 +391,16 @@ class CheckpointManager:
 
         Walks back through the states recorded before each tool action (newest first,
         skipping ones already undone) to the first that differs from the work tree now,
-        so a step that changed nothing (a read-only command) is not counted.
+        so a step that changed nothing (a read-only command) is not counted. The whole
+        tree is restored: edits the user made since then are undone too (and come back
+        with :meth:`undo_last_restore`).
         """
         with self._lock:
             self._check_enabled()
             self._setup()
-            log = self._load_actions()
-            actions = log["actions"]
-            end = log["undone"] if log["undone"] is not None else len(actions)
+            state = self._load_undo_state()
+            actions = state["actions"]
+            end = len(actions) if state["undone"] is None else state["undone"]
             latest = self._latest()
             current, _ = self._snapshot(latest.tree if latest else _EMPTY_TREE)
             trees = {cp.id: cp.tree for cp in self.list()}
@@ -415,7 +411,9 @@ class CheckpointManager:
                 tree = trees.get(action["checkpoint"])
                 if tree is not None and tree != current:
                     result = self.restore(action["checkpoint"])
-                    self._save_actions({"actions": actions, "undone": index})
+                    state = self._load_undo_state()
+                    state["undone"] = index
+                    self._save_undo_state(state)
                     return result
             raise CheckpointError("nothing to undo: no agent change since the last undo")
 
@@ -441,9 +439,14 @@ class CheckpointManager:
             commands = "".join(f"delete {_REF_PREFIX}{cid}\n" for cid in sorted(victims))
             self._git("update-ref", "--stdin", input=commands.encode())
             self._git("gc", "--prune=now", "--quiet")
-            log = self._load_actions()
-            kept = [a for a in log["actions"] if a["checkpoint"] not in victims]
-            self._save_actions({"actions": kept, "undone": None})
+            state = self._load_undo_state()
+            self._save_undo_state(
+                {
+                    "actions": [a for a in state["actions"] if a["checkpoint"] not in victims],
+                    "undone": None,
+                    "redo": [cid for cid in state["redo"] if cid not in victims],
+                }
+            )
             return len(victims)
 
     # ------------------------------------------------------------------- setup
@@ -734,6 +737,29 @@ class CheckpointManager:
 
     # ---------------------------------------------------------------- restore
 
+    def _restore(self, checkpoint_id: str, task_id: str | None) -> RestoreResult:
+        target = self.get(checkpoint_id)
+        task = target.task_id if task_id is None else task_id
+        safety = self.save(f"before restore to {target.short}", task_id=task)
+        if safety is None:
+            safety = self._latest()
+            assert safety is not None  # the target exists, so there is a latest
+        plan = self._plan(safety.tree, target.tree)
+        tree = self._tree_without(target.tree, plan.kept) if plan.kept else target.tree
+        if tree == safety.tree:
+            return RestoreResult(target, safety, None, plan)
+        self._git("read-tree", "-m", "-u", safety.tree, tree)
+        checkpoint = self._commit(
+            f"restore {target.short}",
+            tree,
+            self._changes(safety.tree, tree),
+            safety,
+            task_id=task,
+            message_index=target.message_index,
+            restore_target=target.id,
+        )
+        return RestoreResult(target, safety, checkpoint, plan)
+
     def _trees(self, a: str, b: str | None) -> tuple[str, str]:
         old = self.get(a).tree
         if b is not None:
@@ -768,20 +794,30 @@ class CheckpointManager:
     # ------------------------------------------------------------ action log
 
     def _record_action(self, checkpoint_id: str, trigger: str, task_id: str) -> None:
-        """Remember the state before a tool action, for :meth:`undo_last_agent_change`."""
-        actions = self._load_actions()["actions"]
-        actions.append({"checkpoint": checkpoint_id, "trigger": trigger, "task_id": task_id})
-        self._save_actions({"actions": actions[-_MAX_ACTIONS:], "undone": None})
+        """Remember the state before a tool action, for :meth:`undo_last_agent_change`.
+        A new change also ends any run of undos and empties the redo stack."""
+        state = self._load_undo_state()
+        state["actions"].append(
+            {"checkpoint": checkpoint_id, "trigger": trigger, "task_id": task_id}
+        )
+        state["actions"] = state["actions"][-_MAX_ACTIONS:]
+        self._save_undo_state({**state, "undone": None, "redo": []})
 
-    def _load_actions(self) -> dict[str, Any]:
+    def _load_undo_state(self) -> dict[str, Any]:
+        """``actions`` (states before tool actions, oldest first), ``undone`` (index of
+        the oldest action undone by the current run of ``/undo``), ``redo`` (safety
+        checkpoints of restores not undone yet, newest last)."""
+        state: dict[str, Any] = {"actions": [], "undone": None, "redo": []}
         try:
-            data = json.loads((self.git_dir / _ACTIONS_FILE).read_text())
+            stored = json.loads((self.git_dir / _UNDO_FILE).read_text())
         except (OSError, ValueError):
-            return {"actions": [], "undone": None}
-        return data if isinstance(data, dict) else {"actions": [], "undone": None}
+            return state
+        if isinstance(stored, dict):
+            state.update({k: v for k, v in stored.items() if k in state})
+        return state
 
-    def _save_actions(self, data: dict[str, Any]) -> None:
-        _write_atomically(self.git_dir / _ACTIONS_FILE, json.dumps(data))
+    def _save_undo_state(self, state: dict[str, Any]) -> None:
+        _write_atomically(self.git_dir / _UNDO_FILE, json.dumps(state))
 
 
 def _write_atomically(path: Path, text: str) -> None:

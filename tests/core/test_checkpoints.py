@@ -307,8 +307,8 @@ def test_restore_plan_lists_user_created_files_and_restore_is_undoable(tmp_path:
     manager.undo_last_restore()
     assert (ws / "mine/draft.md").read_text() == "user's own work\n"
     assert (ws / "a.txt").read_text() == "a2\n"
-    manager.redo()  # undoing the undo
-    assert not (ws / "mine").exists()
+    with pytest.raises(CheckpointError, match="nothing to redo"):
+        manager.redo()
 
 
 def test_files_over_the_size_cap_are_skipped_and_kept(tmp_path: Path) -> None:
@@ -474,14 +474,24 @@ def test_repeated_undo_walks_back_one_agent_change_at_a_time(tmp_path: Path) -> 
     for version in ("v2", "v3"):
         manager.save("write_to_file a.txt", task_id="t")
         (ws / "a.txt").write_text(f"{version}\n")
+        manager.save("end_of_turn", task_id="t")
+    (ws / "notes.md").write_text("the user's own edit after the turn\n")
 
     manager.undo_last_agent_change()
-    assert (ws / "a.txt").read_text() == "v2\n"
+    assert (ws / "a.txt").read_text() == "v2\n"  # the end of the turn is not an agent change
+    assert not (ws / "notes.md").exists()
     manager.undo_last_agent_change()
     assert (ws / "a.txt").read_text() == "v1\n"
     with pytest.raises(CheckpointError, match="nothing to undo"):
         manager.undo_last_agent_change()
     manager.redo()
+    assert (ws / "a.txt").read_text() == "v2\n"
+    manager.redo()
+    assert (ws / "a.txt").read_text() == "v3\n"
+    assert (ws / "notes.md").exists()  # the user's edit was undone with the rest, and is back
+    with pytest.raises(CheckpointError, match="nothing to redo"):
+        manager.redo()
+    manager.undo_last_agent_change()
     assert (ws / "a.txt").read_text() == "v2\n"
 
 

@@ -45,7 +45,7 @@ from kilo_tui.core.checkpoints import (
 MAX_DIFF_LINES = 4000
 """Longer diffs are cut: highlighting is for reading, not for auditing a rewrite."""
 
-KIND_MARKS = {"user": "›", "tool": "⚙", "safety": "⛨", "restore": "↺"}
+KIND_MARKS = {"user": "›", "turn": "✓", "tool": "⚙", "safety": "⛨", "restore": "↺"}
 
 
 @dataclass(frozen=True)
