@@ -154,6 +154,15 @@ class FunctionTool:
         return await self.fn(args, ctx)
 
 
+def denial_text(what: str, feedback: str = "") -> str:
+    """What the model is told when an action is refused: ``what`` is the action in words
+    (``running this command: rm x``); ``feedback`` the user's or the policy's reason."""
+    text = f"The user denied {what}."
+    if feedback:
+        text += f"\nThe user said: {feedback}"
+    return text
+
+
 def schema(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     """Shorthand for an object JSON schema."""
     return {

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from kilo_tui.core.events import CommandFinished, CommandOutput
-from kilo_tui.core.tools.base import FunctionTool, ToolContext, ToolError, ToolResult, schema
+from kilo_tui.core.tools.base import (
+    FunctionTool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    denial_text,
+    schema,
+)
 
 FLUSH_INTERVAL = 0.05
 """Seconds between CommandOutput events: output is batched, not sent byte by byte."""
@@ -119,9 +126,7 @@ async def _execute_command(args: dict[str, Any], ctx: ToolContext) -> ToolResult
         kind="command", tool="execute_command", title=command, command=command, detail=f"cwd: {cwd}"
     )
     if not decision.approved:
-        text = f"The user denied running this command: {command}"
-        if decision.feedback:
-            text += f"\nThe user said: {decision.feedback}"
+        text = denial_text(f"running this command: {command}", decision.feedback)
         return ToolResult(text, is_error=True, summary="denied")
     await ctx.checkpoint(f"execute_command {command}")
     settings = ctx.settings.agent if ctx.settings else None

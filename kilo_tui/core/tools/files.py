@@ -13,7 +13,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kilo_tui.core.tools.base import FunctionTool, ToolContext, ToolError, ToolResult, schema
+from kilo_tui.core.tools.base import (
+    FunctionTool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    denial_text,
+    schema,
+)
 
 BINARY_SNIFF = 8192
 MAX_LIST_ENTRIES = 500
@@ -68,14 +75,7 @@ async def _approve_read(ctx: ToolContext, tool: str, path: Path, title: str) -> 
         outside_workspace=_outside(ctx, path),
     )
     if not decision.approved:
-        raise ToolError(_denied_text(title, decision.feedback))
-
-
-def _denied_text(action: str, feedback: str) -> str:
-    text = f"The user denied this operation: {action}."
-    if feedback:
-        text += f"\nThe user said: {feedback}"
-    return text
+        raise ToolError(denial_text(f"this operation: {title}", decision.feedback))
 
 
 # ---------------------------------------------------------------- read_file

@@ -7,7 +7,14 @@ import re
 from typing import Any
 
 from kilo_tui.core.events import FollowupAnswered, FollowupAsked, TodoListUpdated
-from kilo_tui.core.tools.base import FunctionTool, ToolContext, ToolError, ToolResult, schema
+from kilo_tui.core.tools.base import (
+    FunctionTool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    denial_text,
+    schema,
+)
 
 # ------------------------------------------------------- ask_followup_question
 
@@ -178,9 +185,7 @@ async def _switch_mode(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         kind="mode_switch", tool="switch_mode", title=f"Switch to {slug} mode", detail=reason
     )
     if not decision.approved:
-        text = f"The user denied switching to {slug} mode."
-        if decision.feedback:
-            text += f"\nThe user said: {decision.feedback}"
+        text = denial_text(f"switching to {slug} mode", decision.feedback)
         return ToolResult(text, is_error=True, summary="denied")
     return ToolResult(
         f"Switched to {slug} mode." + (f" Reason: {reason}" if reason else ""),
@@ -218,9 +223,7 @@ async def _new_task(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         kind="subtask", tool="new_task", title=f"Start a subtask in {mode} mode", detail=message
     )
     if not decision.approved:
-        text = "The user denied starting this subtask."
-        if decision.feedback:
-            text += f"\nThe user said: {decision.feedback}"
+        text = denial_text("starting this subtask", decision.feedback)
         return ToolResult(text, is_error=True, summary="denied")
     run_subtask = ctx.extra.get("run_subtask")
     if run_subtask is None:
