@@ -24,7 +24,14 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from kilo_tui.core.tools.base import FunctionTool, ToolContext, ToolError, ToolResult, schema
+from kilo_tui.core.tools.base import (
+    FunctionTool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    denial_text,
+    schema,
+)
 
 if TYPE_CHECKING:
     from kilo_tui.core.mcp import McpManager, ToolInfo
@@ -60,9 +67,7 @@ def _arguments(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _denied(action: str, feedback: str) -> ToolResult:
-    text = f"The user denied this operation: {action}."
-    if feedback:
-        text += f"\nThe user said: {feedback}"
+    text = denial_text(f"this operation: {action}", feedback)
     return ToolResult(text, is_error=True, summary="denied")
 
 
