@@ -1,0 +1,96 @@
+"""Issue 5 end to end in the app: the agent proposes an apply_diff with two hunks; the user
+accepts the first and rejects the second with feedback; only the first reaches the disk
+and the model's next request says hunk 2 was rejected, with the feedback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kilo_tui.core.config import Settings
+from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+from tests.fakeserver import FakeLLMServer, Turn
+from tests.tui.test_app import idle, make_app, type_and_send, until
+
+pytestmark = pytest.mark.timeout(90)
+
+ORIGINAL = "".join(f"line {i}\n" for i in range(1, 41))
+TWO_HUNKS = """<<<<<<< SEARCH
+:start_line:3
+-------
+line 3
+=======
+line three
+>>>>>>> REPLACE
+<<<<<<< SEARCH
+:start_line:35
+-------
+line 35
+=======
+line thirty-five
+>>>>>>> REPLACE"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "numbers.txt").write_text(ORIGINAL)
+    return root
+
+
+@pytest.fixture
+def settings(llm_env: FakeLLMServer) -> Settings:
+    return Settings(model="openai/fake-model", small_model="openai/fake-small")
+
+
+def last_tool_result(server: FakeLLMServer) -> str:
+    requests = [b for b in server.chat_requests if b["model"] == "fake-model"]
+    return [m for m in requests[-1]["messages"] if m["role"] == "tool"][-1]["content"]
+
+
+async def test_accept_one_hunk_reject_the_other_with_feedback(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(
+        Turn.tool("apply_diff", path="numbers.txt", diff=TWO_HUNKS),
+        Turn.tool("attempt_completion", result="edited"),
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_and_send(pilot, "rename two lines")
+        await until(pilot, lambda: isinstance(app.screen, DiffReviewScreen))
+        assert (workspace / "numbers.txt").read_text() == ORIGINAL  # nothing written yet
+        await pilot.press("a")  # accept hunk 1 (focus moves on)
+        await pilot.pause()
+        await pilot.press("r")  # reject hunk 2: asks for feedback
+        await pilot.pause()
+        await pilot.press(*"keep 35 as a number", "enter")
+        await pilot.pause()
+        await pilot.press("enter")  # submit the per-hunk decisions
+        await idle(pilot)
+    text = (workspace / "numbers.txt").read_text()
+    assert "line three\n" in text and "line 35\n" in text and "thirty-five" not in text
+    report = last_tool_result(llm_env)
+    assert "hunk 2" in report.lower() and "rejected" in report
+    assert "keep 35 as a number" in report
+
+
+async def test_reject_whole_change_with_n(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(
+        Turn.tool("apply_diff", path="numbers.txt", diff=TWO_HUNKS),
+        Turn.tool("attempt_completion", result="gave up"),
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_and_send(pilot, "rename two lines")
+        await until(pilot, lambda: isinstance(app.screen, DiffReviewScreen))
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"not now", "enter")
+        await idle(pilot)
+    assert (workspace / "numbers.txt").read_text() == ORIGINAL
+    assert "not now" in last_tool_result(llm_env)
