@@ -202,3 +202,29 @@ async def test_continue_replays_the_last_conversation(
         await idle(pilot)
         history = json.dumps(llm_env.requests[-1]["body"]["messages"])
         assert "what is the answer?" in history and "The answer is 42." in history
+
+
+async def test_proposed_edit_opens_the_diff_viewer_and_undo_reverts_it(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(
+        Turn.tool("write_to_file", path="hello.txt", content="hello from kilo\n"),
+        Turn.tool("attempt_completion", result="Wrote it."),
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(130, 36)) as pilot:
+        await type_and_send(pilot, "create hello.txt")
+        from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+
+        await until(pilot, lambda: isinstance(app.screen, DiffReviewScreen))
+        await pilot.press("y")
+        await idle(pilot)
+        await pilot.pause()
+        assert (workspace / "hello.txt").read_text() == "hello from kilo\n"
+        block = app.screen.query_one(ToolBlock)
+        assert block.title == "edit hello.txt" and block.summary.startswith("+1 −0")
+        assert "Wrote it." in chat_text(app)
+
+        await type_and_send(pilot, "/undo")
+        await until(pilot, lambda: not (workspace / "hello.txt").exists())
+        await until(pilot, lambda: "restored checkpoint" in chat_text(app))

@@ -297,3 +297,14 @@ async def test_todo_list_and_errors_are_visible(runtime: StandInRuntime) -> None
         text = chat_text(app)
         assert "429 rate limited — retrying in 2s (attempt 1/5)" in text
         assert "✗ provider unreachable" in text
+
+
+async def test_enter_on_a_command_completion_runs_it(runtime: StandInRuntime) -> None:
+    app = make_app(runtime)
+    async with app.run_test() as pilot:
+        await pilot.press(*"/hel")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "**Commands**" in chat_text(app)
+        assert runtime.submitted == []

@@ -8,6 +8,7 @@ attributes set or methods called; their answers come back up as messages.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections import deque
@@ -91,6 +92,7 @@ class MainScreen(Screen[None]):
         self._queued: list[str] = []
         self._mcp: dict[str, str] = {}
         self._replay: list[Widget] | None = None
+        self._reviewing = False
         self._handlers: dict[type[ev.Event], Handler] = self._event_handlers()
 
     # ------------------------------------------------------------------ layout
@@ -221,7 +223,29 @@ class MainScreen(Screen[None]):
             block.set_expanded(expand)
 
     def action_checkpoints(self) -> None:
-        self._push_optional("checkpoints", "CheckpointsScreen", "Checkpoints")
+        """Open the checkpoint timeline (restore files, optionally the conversation)."""
+        manager = self.runtime.checkpoints
+        if manager is None:
+            self.notify("Checkpoints are turned off in the settings.", severity="warning")
+            return
+        from kilo_tui.tui.screens.checkpoints import CheckpointsScreen, RestoreRequest
+
+        async def restored(request: RestoreRequest | None) -> None:
+            if request is None:
+                return
+            self.runtime.bus.publish(
+                ev.CheckpointRestored(
+                    task_id=self.runtime.task_id or "",
+                    checkpoint_id=request.checkpoint_id,
+                    with_task=request.with_task,
+                    safety_checkpoint_id=request.safety_checkpoint_id,
+                )
+            )
+            if request.with_task and request.task_id and request.message_index is not None:
+                self.runtime.store.rewind_to_message(request.task_id, request.message_index)
+                await self.resume(request.task_id)
+
+        self.app.push_screen(CheckpointsScreen(manager, self.runtime.task_id), restored)
 
     async def action_new_task(self) -> None:
         await self.new_task()
@@ -245,7 +269,7 @@ class MainScreen(Screen[None]):
             case "new":
                 await self.new_task()
             case "history":
-                self._push_optional("history", "HistoryScreen", "Task history")
+                self._history()
             case "checkpoints":
                 self.action_checkpoints()
             case "undo":
@@ -295,19 +319,27 @@ class MainScreen(Screen[None]):
         self.app.push_screen(screen, chosen)
 
     def _mcp_screen(self) -> None:
-        screen = optional_screen("mcp", "McpScreen")
-        manager = getattr(self.runtime, "mcp", None)
-        if screen is None or manager is None:
-            self.notify("MCP management is not part of this build.", severity="warning")
+        manager = self.runtime.mcp
+        if manager is None:
+            self.notify("MCP servers are not started in this session.", severity="warning")
             return
-        self.app.push_screen(screen(manager))  # type: ignore[call-arg]
+        from kilo_tui.tui.screens.mcp import McpScreen
 
-    def _push_optional(self, module: str, name: str, what: str) -> None:
-        screen = optional_screen(module, name)
+        self.app.push_screen(McpScreen(manager))
+
+    def _history(self) -> None:
+        """The task history screen: ``HistoryScreen(runtime)``, dismissing with a task id
+        to resume (or posting :class:`~kilo_tui.tui.messages.ResumeRequested`)."""
+        screen = optional_screen("history", "HistoryScreen")
         if screen is None:
-            self.notify(f"{what} is not part of this build.", severity="warning")
+            self.notify("The task history screen is not part of this build.", severity="warning")
             return
-        self.app.push_screen(screen(self.runtime))  # type: ignore[call-arg]
+
+        async def chosen(task_id: str | None) -> None:
+            if task_id:
+                await self.resume(task_id)
+
+        self.app.push_screen(screen(self.runtime), chosen)  # type: ignore[call-arg]
 
     @work(exclusive=True, group="condense", exit_on_error=False)
     async def _condense(self) -> None:
@@ -317,12 +349,28 @@ class MainScreen(Screen[None]):
         finally:
             self.status.activity = ""
 
-    def _undo(self) -> None:
-        undo = getattr(self.runtime, "undo", None)
-        if undo is None:
-            self.notify("Undo is not part of this build; use /checkpoints.", severity="warning")
+    @work(exclusive=True, group="undo", exit_on_error=False)
+    async def _undo(self) -> None:
+        """Restore the files to before the agent's last change (the restore is undoable)."""
+        manager = self.runtime.checkpoints
+        if manager is None:
+            self.notify("Checkpoints are turned off in the settings.", severity="warning")
             return
-        self.run_worker(undo(), group="undo", exit_on_error=False)
+        from kilo_tui.core.checkpoints import CheckpointError
+
+        try:
+            result = await asyncio.to_thread(manager.undo_last_agent_change, self.runtime.task_id)
+        except CheckpointError as error:
+            self.notify(str(error), severity="warning")
+            return
+        self.runtime.bus.publish(
+            ev.CheckpointRestored(
+                task_id=self.runtime.task_id or "",
+                checkpoint_id=result.target.id,
+                with_task=False,
+                safety_checkpoint_id=result.safety.id,
+            )
+        )
 
     async def new_task(self) -> None:
         """Clear the chat and start a fresh task."""
@@ -556,6 +604,8 @@ class MainScreen(Screen[None]):
         await self._notice(f"✗ {event.error}", "error")
 
     async def _handle_cancelled(self, event: ev.TaskCancelled) -> None:
+        if self._reviewing:
+            self.app.screen.dismiss(None)  # the diff viewer; its requests were answered
         self._asks.clear()
         self._show_bottom("prompt")
         await self._notice(f"■ {event.reason}", "warning")
@@ -576,18 +626,42 @@ class MainScreen(Screen[None]):
     # -------------------------------------------------------- approvals, questions
 
     def _show_next_ask(self) -> None:
+        if self._reviewing:
+            return  # the diff viewer is open; what came meanwhile waits for it
         while self._asks and not self.runtime.bus.is_pending(self._asks[0].request_id):
             self._asks.popleft()
         if not self._asks:
             self._show_bottom("prompt")
             return
         ask = self._asks[0]
-        if isinstance(ask, ev.FollowupAsked):
+        if isinstance(ask, ev.DiffProposed):
+            self._review_diffs()
+        elif isinstance(ask, ev.FollowupAsked):
             self._show_bottom("followup")
             self.query_one(FollowupBar).ask(ask)
         else:
             self._show_bottom("approval")
             self.query_one(ApprovalBar).ask(ask)
+
+    def _review_diffs(self) -> None:
+        """Send the proposed edits at the head of the queue to the diff viewer."""
+        proposals: list[ev.DiffProposed] = []
+        while self._asks and isinstance(self._asks[0], ev.DiffProposed):
+            proposals.append(self._asks.popleft())  # type: ignore[arg-type]
+        self._show_bottom("prompt")
+        self._reviewing = True
+        from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+
+        def reviewed(replies: dict[str, ev.ApprovalReply] | None) -> None:
+            self._reviewing = False
+            for proposal in proposals:
+                reply = (replies or {}).get(proposal.request_id, ev.ApprovalReply(approved=False))
+                self.runtime.bus.reply(proposal.request_id, reply)
+            self._show_next_ask()
+
+        self.app.push_screen(
+            DiffReviewScreen(proposals, workspace=self.runtime.workspace), reviewed
+        )
 
     def _drop_ask(self, request_id: str) -> None:
         if self._asks and self._asks[0].request_id == request_id:

@@ -108,7 +108,7 @@ class PromptInput(TextArea):
             self.post_message(self.CompletionKey(event.key))
         elif event.key == "enter":
             self._consume(event)
-            self._submit()
+            self.submit()
         elif event.key in ("shift+enter", "ctrl+j"):
             self._consume(event)
             self.insert("\n")
@@ -124,7 +124,8 @@ class PromptInput(TextArea):
         event.stop()
         event.prevent_default()
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
+        """Send the text (if any) and clear the prompt."""
         text = self.text.strip()
         if not text:
             return
@@ -242,9 +243,14 @@ class PromptArea(Vertical):
                 option_list.action_cursor_down()
             case "escape":
                 self._hide()
-            case _:
+            case key:
                 if (option := option_list.highlighted_option) is not None and option.id:
                     self._accept(option.id)
+                    if key == "enter" and option.id.startswith("/"):
+                        # Enter on a command runs it. Submitted from the input's own
+                        # context: a message sent while this handler runs would be
+                        # stopped at this widget (Textual's parent-is-sender rule).
+                        self.input.call_later(self.input.submit)
 
     @on(OptionList.OptionSelected)
     def _clicked(self, event: OptionList.OptionSelected) -> None:
