@@ -44,6 +44,14 @@ def register(subparsers: Any) -> None:
         help="continue the last task of this workspace",
     )
     parser.add_argument("--session", help="continue the task with this id")
+    parser.add_argument(
+        "--stdin-replies",
+        action="store_true",
+        help="let a script answer approvals: each approval_requested, diff_proposed or "
+        "followup_asked event is answered by one JSON line on stdin, e.g. "
+        '{"request_id": "…", "approved": true, "hunks": [true, false], "feedback": "…"} '
+        'or {"request_id": "…", "answer": "…"} (needs --json)',
+    )
     parser.set_defaults(func=run_command)
 
 
@@ -53,6 +61,13 @@ def run_command(args: argparse.Namespace) -> int:
     workspace = Path(args.path).expanduser()
     if not workspace.is_dir():
         print(f"kilo-tui run: not a directory: {args.path}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.stdin_replies and (not args.json or args.prompt == "-"):
+        print(
+            "kilo-tui run: --stdin-replies needs --json and a prompt argument "
+            "(stdin carries the replies)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not prompt.strip():
@@ -72,7 +87,7 @@ async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt:
 
     try:
         runtime = AgentRuntime(
-            workspace=workspace, settings=settings, interactive=False, yolo=args.yolo
+            workspace=workspace, settings=settings, interactive=args.stdin_replies, yolo=args.yolo
         )
     except ConfigError as exc:
         print(f"kilo-tui run: {exc}", file=sys.stderr)
@@ -98,6 +113,9 @@ async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt:
                 return EXIT_USAGE
         await runtime.start_background()
         loop = asyncio.get_running_loop()
+        if args.stdin_replies:
+            replies = StdinReplies(runtime.bus, sys.stdin, sys.stderr)
+            loop.add_reader(sys.stdin.fileno(), replies)
         loop.add_signal_handler(signal.SIGINT, runtime.cancel)
         loop.add_signal_handler(signal.SIGTERM, runtime.cancel)
         outcome = await runtime.submit(prompt)
@@ -110,6 +128,53 @@ async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt:
     if not args.json and outcome.status == "completed":
         print(outcome.detail)
     return {"completed": EXIT_OK, "limit": EXIT_LIMIT}.get(outcome.status, EXIT_ERROR)
+
+
+class StdinReplies:
+    """Reads one JSON reply per line from stdin and answers the bus request it names.
+
+    ``{"request_id": …, "approved": bool, "feedback": str, "always": bool,
+    "hunks": [bool, …], "hunk_feedback": [str, …], "content": str}`` answers an approval
+    or a diff proposal; ``{"request_id": …, "answer": str}`` a follow-up question.
+    A malformed line is reported on stderr and ignored; the request stays open.
+    """
+
+    def __init__(self, bus: Any, stream: TextIO, errors: TextIO) -> None:
+        self.bus, self.stream, self.errors = bus, stream, errors
+
+    def __call__(self) -> None:
+        line = self.stream.readline()
+        if not line:  # the client closed stdin
+            asyncio.get_running_loop().remove_reader(self.stream.fileno())
+            return
+        if not line.strip():
+            return
+        try:
+            self._answer(json.loads(line))
+        except (ValueError, TypeError, KeyError) as exc:
+            print(f"kilo-tui run: ignored reply {line.strip()!r}: {exc}", file=self.errors)
+
+    def _answer(self, data: dict[str, Any]) -> None:
+        from kilo_tui.core.events import ApprovalReply
+
+        request_id = str(data["request_id"])
+        reply: Any
+        if "answer" in data:
+            reply = str(data["answer"])
+        else:
+            hunks = data.get("hunks")
+            notes = data.get("hunk_feedback")
+            reply = ApprovalReply(
+                approved=bool(data["approved"]),
+                feedback=str(data.get("feedback", "")),
+                always=bool(data.get("always", False)),
+                hunks=None if hunks is None else tuple(bool(h) for h in hunks),
+                hunk_feedback=None if notes is None else tuple(str(n) for n in notes),
+                content=data.get("content"),
+                by="script",
+            )
+        if not self.bus.reply(request_id, reply):
+            raise KeyError(f"no open request {request_id}")
 
 
 class JsonPrinter:

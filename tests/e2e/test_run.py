@@ -376,3 +376,57 @@ def test_help_and_version_are_fast_and_do_not_import_litellm(flag: str, tmp_path
         timeout=30,
     )
     assert probe.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_a_scripted_client_approves_hunks_over_stdin(
+    fake_llm: FakeLLMServer, home: Path, workspace: Path
+) -> None:
+    """Issue 5, headless: the proposal travels as an event with a unified diff and hunks;
+    a script accepts the first hunk and rejects the second over stdin."""
+    (workspace / "calc.py").write_text("".join(f"x{i} = {i}\n" for i in range(30)))
+    diff = (
+        "<<<<<<< SEARCH\n:start_line:2\n-------\nx1 = 1\n=======\nx1 = 100\n>>>>>>> REPLACE\n"
+        "<<<<<<< SEARCH\n:start_line:28\n-------\nx27 = 27\n=======\nx27 = 2700\n"
+        ">>>>>>> REPLACE"
+    )
+    fake_llm.script(
+        Turn.tool("apply_diff", path="calc.py", diff=diff),
+        Turn.tool("attempt_completion", result="done"),
+    )
+    proc = subprocess.Popen(
+        [str(BIN), "run", "--json", "--stdin-replies", "--model", MODEL, "edit"],
+        env=env_for(fake_llm, home),
+        cwd=workspace,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proposal: dict[str, Any] = {}
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["type"] == "approval_requested":  # e.g. a read the policy asks about
+            proc.stdin.write(
+                json.dumps({"request_id": event["request_id"], "approved": True}) + "\n"
+            )
+            proc.stdin.flush()
+        if event["type"] == "diff_proposed":
+            proposal = event
+            reply = {
+                "request_id": event["request_id"],
+                "approved": True,
+                "hunks": [True, False],
+                "hunk_feedback": ["", "keep x27"],
+            }
+            proc.stdin.write(json.dumps(reply) + "\n")
+            proc.stdin.flush()
+        if event["type"] in ("task_completed", "task_failed"):
+            break
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    assert len(proposal["hunks"]) == 2 and "+x1 = 100" in proposal["diff"]
+    text = (workspace / "calc.py").read_text()
+    assert "x1 = 100\n" in text and "x27 = 27\n" in text
+    report = tool_messages(agent_requests(fake_llm)[-1])[-1]
+    assert "keep x27" in report and "rejected" in report
