@@ -22,6 +22,11 @@ from textual.theme import Theme
 from kilo_tui.core.config import Settings
 from kilo_tui.tui.bridge import Bridge
 from kilo_tui.tui.messages import NewTaskRequested, ResumeRequested, ThemeRequested
+from kilo_tui.tui.screens.first_run import (
+    FirstRunScreen,
+    needs_first_run,
+    settings_after_first_run,
+)
 from kilo_tui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -100,6 +105,19 @@ class KiloApp(App[None]):
         # Everything heavy (the agent's imports, litellm, MCP servers, loading a
         # session) waits for the first frame; keys typed meanwhile are kept.
         self.call_after_refresh(self._start)
+        # An agent handed in ready-made (tests, embedding) was configured by its maker.
+        if self.runtime is None and needs_first_run(self.settings):
+            self.push_screen(FirstRunScreen(self.settings), self._first_run_done)
+
+    def _first_run_done(self, model: str | None) -> None:
+        """Use the model and key the first-run screen saved (the agent may not exist yet:
+        then it is built with these settings)."""
+        if model is None:
+            return
+        self.settings = settings_after_first_run(self.settings, model)
+        if self.runtime is not None:
+            self.runtime.settings = self.settings
+            self.runtime.set_model(model, persist=False)
 
     def _connect(self, runtime: AgentRuntime) -> None:
         self.runtime = runtime
