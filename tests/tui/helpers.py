@@ -12,6 +12,7 @@ from pathlib import Path
 from kilo_tui.core import events as ev
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import Settings
+from kilo_tui.core.llm.catalog import Catalog
 
 
 @dataclasses.dataclass
@@ -30,6 +31,7 @@ class StandInRuntime:
         self.mode = "code"
         self.model = "openai/fake-model"
         self.title = ""
+        self.catalog = Catalog()
         self.submitted: list[str] = []
         self.cancelled = 0
 

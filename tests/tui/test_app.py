@@ -18,6 +18,7 @@ from kilo_tui.core.config import Settings
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.widgets.approval_bar import ApprovalBar
 from kilo_tui.tui.widgets.chat import Chat
+from kilo_tui.tui.widgets.followup import FollowupBar
 from kilo_tui.tui.widgets.status_bar import StatusBar
 from kilo_tui.tui.widgets.tool_block import ToolBlock
 from tests.fakeserver import FakeLLMServer, Turn
@@ -228,3 +229,26 @@ async def test_proposed_edit_opens_the_diff_viewer_and_undo_reverts_it(
         await type_and_send(pilot, "/undo")
         await until(pilot, lambda: not (workspace / "hello.txt").exists())
         await until(pilot, lambda: "restored checkpoint" in chat_text(app))
+
+
+async def test_followup_question_answered_with_a_number(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(
+        Turn.tool(
+            "ask_followup_question",
+            question="Which database?",
+            follow_up=[{"text": "SQLite"}, {"text": "PostgreSQL"}],
+        ),
+        Turn.tool("attempt_completion", result="PostgreSQL it is."),
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "set up a database")
+        bar = app.screen.query_one(FollowupBar)
+        await until(pilot, lambda: bar.display and bar.question is not None)
+        assert "2. PostgreSQL" in str(bar.query_one("#choices").render())
+        await pilot.press("2")
+        await idle(pilot)
+        assert "PostgreSQL" in json.dumps(llm_env.requests[-1]["body"]["messages"][-1])
+        assert "PostgreSQL it is." in chat_text(app)

@@ -7,6 +7,7 @@ is ``test_app.py``, against the real runtime and the fake LLM server).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,41 @@ async def test_enter_on_a_command_completion_runs_it(runtime: StandInRuntime) ->
         await pilot.pause()
         assert "**Commands**" in chat_text(app)
         assert runtime.submitted == []
+
+
+async def test_keymap_from_settings_remaps_bindings(runtime: StandInRuntime) -> None:
+    runtime.settings = dataclasses.replace(runtime.settings, keymap={"cycle-mode": "f5"})
+    app = make_app(runtime)
+    async with app.run_test() as pilot:
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert runtime.mode == "code"
+        await pilot.press("f5")
+        await pilot.pause()
+        assert runtime.mode == "architect"
+
+
+async def test_palette_offers_every_command_and_mode(runtime: StandInRuntime) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Mode: Ask")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert runtime.mode == "ask"
+
+
+async def test_status_bar_badges_free_and_local_models(runtime: StandInRuntime) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 24)) as pilot:
+        status = app.screen.query_one(StatusBar)
+        runtime.bus.publish(ev.ModelChanged(model="ollama_chat/qwen3", previous=runtime.model))
+        await pilot.pause()
+        assert "ollama_chat/qwen3 [local]" in str(status.render())
+        runtime.bus.publish(
+            ev.ModelChanged(model="openrouter/x/y:free", previous="ollama_chat/qwen3")
+        )
+        await pilot.pause()
+        assert "[free]" in str(status.render())

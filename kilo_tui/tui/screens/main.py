@@ -110,8 +110,11 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "Kilo"
         self.sub_title = str(self.workspace)
-        self.status.mode = self._runtime.mode if self._runtime else self.settings.mode
-        self.status.model = self._runtime.model if self._runtime else self.settings.model or ""
+        if self._runtime is not None:
+            self._show_runtime(self._runtime)
+        else:
+            self.status.mode = self.settings.mode
+            self.status.model = self.settings.model or ""
         self.query_one(PromptInput).focus()
 
     @property
@@ -119,6 +122,14 @@ class MainScreen(Screen[None]):
         """The agent; only used once :meth:`attach` has run (see :attr:`ready`)."""
         assert self._runtime is not None, "the runtime is not attached yet"
         return self._runtime
+
+    def _show_runtime(self, runtime: AgentRuntime) -> None:
+        self.status.mode = runtime.mode
+        self.status.model = runtime.model or ""
+        if self.status.activity == "starting the agent…":
+            self.status.activity = ""
+        self.refresh_bindings()
+        self._lookup_badge(runtime.model)
 
     @property
     def ready(self) -> bool:
@@ -129,11 +140,7 @@ class MainScreen(Screen[None]):
         """Start talking to ``runtime``; messages typed while it was starting go out now."""
         self._runtime = runtime
         if self.is_mounted:
-            self.status.mode = runtime.mode
-            self.status.model = runtime.model or ""
-            if self.status.activity == "starting the agent…":
-                self.status.activity = ""
-            self.refresh_bindings()
+            self._show_runtime(runtime)
         waiting, self._waiting = self._waiting, []
         for text in waiting:
             self.call_later(self._handle_text, text)
@@ -534,18 +541,25 @@ class MainScreen(Screen[None]):
             self._handle_ask(event)
 
     def _handle_ask(self, event: Request | ev.FollowupAsked) -> None:
-        if self._replay is None and self.runtime.bus.is_pending(event.request_id):
-            self._asks.append(event)
-            if len(self._asks) == 1:
-                self._show_next_ask()
+        if self._replay is not None or not self.runtime.bus.is_pending(event.request_id):
+            return
+        if isinstance(event, ev.ApprovalRequested) and event.kind == "followup":
+            # The gate asks whether the question may be auto-answered; the user answers
+            # the question itself (FollowupAsked follows), so let it through.
+            self.runtime.bus.reply(event.request_id, ev.ApprovalReply(approved=True))
+            return
+        self._asks.append(event)
+        if len(self._asks) == 1:
+            self._show_next_ask()
 
     async def _handle_approval_resolved(self, event: ev.ApprovalResolved) -> None:
         self._drop_ask(event.request_id)
-        if event.by != "user":
-            verdict = "allowed" if event.approved else "denied"
-            await self._notice(f"{verdict} by {event.by}: {event.rule or event.tool}")
-        elif not event.approved and event.feedback:
-            await self._notice(f"✗ rejected: {event.feedback}", "warning")
+        if event.approved:
+            return  # the tool block shows what ran; only refusals need a line of their own
+        if event.by == "user":
+            await self._notice(f"✗ rejected: {event.feedback or event.tool}", "warning")
+        else:
+            await self._notice(f"✗ {event.tool} denied by {event.by}: {event.rule}", "warning")
 
     async def _handle_followup_answered(self, event: ev.FollowupAnswered) -> None:
         self._drop_ask(event.request_id)
@@ -567,7 +581,16 @@ class MainScreen(Screen[None]):
 
     def _handle_model(self, event: ev.ModelChanged) -> None:
         self.status.model = event.model
+        self.status.badge = ""
+        self._lookup_badge(event.model)
         self.notify(f"Model: {event.model}", timeout=3)
+
+    @work(thread=True, exclusive=True, group="badge", exit_on_error=False)
+    def _lookup_badge(self, model: str) -> None:
+        """Ask the catalog whether ``model`` is free or local (reads a large table)."""
+        info = self.runtime.catalog.get(model)
+        badge = "" if info is None else "local" if info.local else "free" if info.free else ""
+        self.app.call_from_thread(setattr, self.status, "badge", badge)
 
     def _handle_mcp(self, event: ev.McpStatusChanged) -> None:
         self._mcp[event.server] = event.status

@@ -69,6 +69,8 @@ class StatusBar(Widget):
     model: reactive[str] = reactive("")
     activity: reactive[str] = reactive("")
     """What is happening now: ``loading model client…``, ``thinking…`` …"""
+    badge: reactive[str] = reactive("")
+    """``free`` / ``local`` from the model catalog; guessed from the model name if empty."""
     mcp_errors: reactive[int] = reactive(0)
     usage: reactive[UsageUpdated | None] = reactive(None)
 
@@ -77,7 +79,7 @@ class StatusBar(Widget):
         usage = self.usage
         free = bool(usage and usage.free)
         model = Text(self.model or "no model")
-        if badge := model_badge(self.model, free=free):
+        if badge := self.badge or model_badge(self.model, free=free):
             model.append(f" [{badge}]", style="bold green")
         parts.append(model)
         if usage is not None:
