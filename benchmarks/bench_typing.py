@@ -28,7 +28,7 @@ from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.widgets.prompt import PromptInput
 from tests.tui.helpers import StandInRuntime
 
-WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "and", "writes", "**markdown**", "with", "`code`"]
+SENTENCE = "the quick brown fox jumps over the lazy dog and writes **markdown** with `code`"
 
 
 async def key_latency(app: KiloApp, char: str) -> float:
@@ -58,7 +58,7 @@ async def stream(runtime: StandInRuntime, stop: asyncio.Event) -> int:
     """Publish deltas as fast as a quick provider sends them (~1,000 tokens/s)."""
     sent = 0
     while not stop.is_set():
-        runtime.bus.publish(ev.AssistantDelta(text=WORDS[sent % len(WORDS)] + " "))
+        runtime.bus.publish(ev.AssistantDelta(text=SENTENCE[(sent * 6) % len(SENTENCE) :][:6]))
         sent += 1
         if sent % 40 == 0:
             runtime.bus.publish(ev.AssistantDelta(text="\n\n"))
