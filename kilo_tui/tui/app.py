@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
-from textual.app import App
+from textual.app import App, CSSPathType
 from textual.binding import Binding, BindingType
 from textual.theme import Theme
 
@@ -57,7 +57,7 @@ class KiloApp(App[None]):
 
     # The default screen's own CSS_PATH is not loaded by Textual 8 (only pushed
     # screens' are), so the main screen's stylesheet is listed here.
-    CSS_PATH: ClassVar[list[str | Path]] = ["app.tcss", "screens/main.tcss"]
+    CSS_PATH: ClassVar[CSSPathType] = ["app.tcss", "screens/main.tcss"]
     TITLE = "Kilo"
     PAUSE_GC_ON_SCROLL = True
 

@@ -9,6 +9,7 @@ to the bus themselves: they receive attributes from the screen that handles
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from textual.app import App
 from textual.message import Message
@@ -35,7 +36,7 @@ class Bridge:
     through ``call_from_thread`` so ordering and thread-safety hold either way.
     """
 
-    def __init__(self, bus: EventBus, app: App[object]) -> None:
+    def __init__(self, bus: EventBus, app: App[Any]) -> None:
         self._bus = bus
         self._app = app
         self._target: MessagePump | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from kilo_tui.core.config import Settings
 
@@ -25,7 +26,7 @@ def run_tui(
     """
     from kilo_tui.tui.app import KiloApp
 
-    overrides = {"model": model, "mode": mode, "theme": theme}
+    overrides: dict[str, Any] = {"model": model, "mode": mode, "theme": theme}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v})
     app = KiloApp(workspace, settings, resume=session_id, continue_last=continue_last)
     app.run()

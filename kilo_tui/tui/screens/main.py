@@ -58,7 +58,10 @@ Handler = Callable[[Any], Awaitable[None] | None]
 def optional_screen(module: str, name: str) -> type[Screen[Any]] | None:
     """A screen class built elsewhere in the project, or ``None`` if it is not there."""
     try:
-        return getattr(importlib.import_module(f"kilo_tui.tui.screens.{module}"), name)  # type: ignore[no-any-return]
+        screen: type[Screen[Any]] = getattr(
+            importlib.import_module(f"kilo_tui.tui.screens.{module}"), name
+        )
+        return screen
     except (ImportError, AttributeError):
         return None
 
@@ -313,11 +316,9 @@ class MainScreen(Screen[None]):
             self.notify(f"Unknown theme {name!r}.", severity="error")
 
     def _pick_model(self) -> None:
-        picker = optional_screen("model_picker", "ModelPickerScreen")
-        if picker is None:
-            self.notify("The model picker is not part of this build.", severity="warning")
-            return
-        screen = picker(self.runtime.catalog, self.runtime.model, self.runtime.mode)  # type: ignore[call-arg]
+        from kilo_tui.tui.screens.model_picker import ModelPickerScreen
+
+        screen = ModelPickerScreen(self.runtime.catalog, self.runtime.model, self.runtime.mode)
 
         def chosen(model: str | None) -> None:
             if model:
@@ -346,7 +347,8 @@ class MainScreen(Screen[None]):
             if task_id:
                 await self.resume(task_id)
 
-        self.app.push_screen(screen(self.runtime), chosen)  # type: ignore[call-arg]
+        history = screen(self.runtime)  # type: ignore[arg-type]
+        self.app.push_screen(history, chosen)
 
     @work(exclusive=True, group="condense", exit_on_error=False)
     async def _condense(self) -> None:
