@@ -127,7 +127,7 @@ async def test_escape_closes_without_resuming(app: KiloApp) -> None:
 async def test_export_writes_markdown_into_the_workspace(app: KiloApp) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_history(pilot)
-        await pilot.press("tab", "e")
+        await pilot.press("down", "up", "e")
         target = app.workspace / "kilo-task-t-new.md"
         await until(pilot, target.exists)
         text = target.read_text()
@@ -141,7 +141,7 @@ async def test_delete_asks_first_then_removes_the_task(app: KiloApp) -> None:
     store = app.runtime.store
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_history(pilot)
-        await pilot.press("tab", "d")
+        await pilot.press("down", "up", "d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDelete))
         await pilot.press("n")
         await pilot.pause()

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 MATCH_CUTOFF = 70
 """Lowest rapidfuzz WRatio (0–100) for a title to count as matching the search."""
 UNTITLED = "Untitled task"
+TITLE_WIDTH = 38
+"""Cells of the title column: what is left of a 120-column terminal by the others."""
 
 
 def task_row(record: TaskRecord) -> tuple[str, str, str, str, str]:
@@ -122,14 +124,17 @@ class HistoryScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="history-dialog"):
             yield Label(f"Task history · {self.runtime.workspace}", id="history-title")
-            yield Input(placeholder="Search titles (fuzzy)…", id="history-search")
+            yield Input(
+                placeholder="Search titles (fuzzy) · ↓ to the list, where e exports and d deletes",
+                id="history-search",
+            )
             yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
             yield Label("", id="history-status")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("Title", width=44, key="title")
+        table.add_column("Title", width=TITLE_WIDTH, key="title")
         table.add_columns("Last active", "Model", "Tokens in/out", "Cost")
         self.reload()
         self.query_one(Input).focus()
@@ -169,9 +174,11 @@ class HistoryScreen(ModalScreen[str | None]):
         self.action_resume()
 
     def action_move(self, step: int) -> None:
-        """Move the table's cursor from the search box."""
+        """From the search box: move the table's cursor and give the table the focus,
+        where ``e`` and ``d`` act instead of typing."""
         table = self.query_one(DataTable)
         table.move_cursor(row=table.cursor_row + step)
+        table.focus()
 
     def action_resume(self) -> None:
         """Close and resume the selected task."""
