@@ -176,3 +176,21 @@ async def test_escape_goes_back_then_skips_without_writing(home: Path) -> None:
         await pilot.press("escape")
         await until(pilot, lambda: app.result == [None])
     assert not (home / "config.toml").exists()
+
+
+async def test_browse_fills_the_model_from_the_model_picker(home: Path) -> None:
+    from kilo_tui.tui.screens.model_picker import ModelPickerScreen
+
+    app = Host(FirstRunScreen(ollama_url=dead_url(), lm_studio_url=dead_url()))
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await choose(pilot, "openai")
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, ModelPickerScreen))
+        picker = app.screen
+        assert isinstance(picker, ModelPickerScreen) and picker.current == "openai/gpt-4o-mini"
+        await pilot.press(*"gpt-4.1-mini")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen)
+        chosen = screen.query_one("#first-run-model", Input).value
+        assert chosen.startswith("openai/") and "gpt-4.1-mini" in chosen
