@@ -238,7 +238,7 @@ async def conversation(server: FakeLLMServer) -> None:
         await until(pilot, lambda: not screen.busy)
 
         pin_dates()
-        await pilot.press(*"/history ", "enter")
+        await pilot.press(*"/history", "enter")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await shoot(pilot, "history.svg")
         await app.action_quit()

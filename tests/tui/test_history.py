@@ -61,8 +61,7 @@ def app(tmp_path: Path, llm_env: FakeLLMServer) -> KiloApp:
 
 async def open_history(pilot: Pilot[None]) -> HistoryScreen:
     await until(pilot, lambda: pilot.app.runtime is not None)  # type: ignore[attr-defined]
-    # The trailing space closes the command completion list before enter.
-    await type_and_send(pilot, "/history ")
+    await type_and_send(pilot, "/history")
     await until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen))
     await pilot.pause()
     screen = pilot.app.screen
