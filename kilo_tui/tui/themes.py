@@ -50,7 +50,13 @@ class ThemeFileError(ValueError):
 def shipped_theme_dirs() -> list[Path]:
     """Where shipped themes live: inside the package when installed, else the repo's."""
     package = Path(__file__).resolve().parents[1]
-    return [package / "themes", package.parent / "themes"]
+    # The repo's top-level themes/ is a link to the package's folder (which ships in
+    # wheels); count a folder once however it is reached.
+    found: list[Path] = []
+    for folder in (package / "themes", package.parent / "themes"):
+        if folder.is_dir() and folder.resolve() not in found:
+            found.append(folder.resolve())
+    return found
 
 
 def user_theme_dir() -> Path:

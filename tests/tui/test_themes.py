@@ -29,7 +29,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_every_shipped_theme_loads() -> None:
-    assert REPO_THEMES in shipped_theme_dirs()
+    assert REPO_THEMES.resolve() in shipped_theme_dirs()
     files = sorted(REPO_THEMES.glob("*.toml"))
     themes = {theme.name: theme for theme in load_themes()}
     assert len(themes) == len(files) >= 8  # none skipped
