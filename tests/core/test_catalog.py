@@ -387,3 +387,17 @@ def test_favorites_recents_and_sticky_models() -> None:
     assert get_mode_model("architect") is None
     saved = json.loads((catalog_mod.paths.data_dir() / "models_state.json").read_text())
     assert saved["per_mode"] == {"code": "openai/gpt-4o", "ask": "ollama_chat/qwen3"}
+
+
+def test_a_provider_prefixed_id_never_resolves_to_another_providers_entry() -> None:
+    catalog = Catalog({})
+    for model_id in (
+        "groq/llama-3.3-70b-versatile",
+        "openrouter/anthropic/claude-sonnet-4.5",
+        "xai/grok-3-mini",
+    ):
+        info = catalog.get(model_id)
+        assert info is None or info.provider == model_id.split("/")[0], (model_id, info)
+    gpt = catalog.get("openai/gpt-4o")
+    assert gpt is not None and gpt.provider == "openai" and gpt.input_price == 2.5
+    assert catalog.get("gpt-4o") == gpt

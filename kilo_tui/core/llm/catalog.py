@@ -302,8 +302,17 @@ class Catalog:
             return index[model_id]
         if model_id.startswith("ollama/"):
             return index.get("ollama_chat/" + model_id.removeprefix("ollama/"))
-        alias = self._aliases.get(model_id) or self._aliases.get(model_id.partition("/")[2])
-        return index.get(alias) if alias else None
+        provider, _, bare = model_id.partition("/")
+        if not bare:
+            alias = self._aliases.get(model_id)
+            return index.get(alias) if alias else None
+        # "openai/gpt-4o" may name the bare "gpt-4o" entry, but only the same
+        # provider's: another provider's price is not this model's price.
+        for name in (model_id, bare):
+            alias = self._aliases.get(name)
+            if alias is not None and index[alias].provider == provider:
+                return index[alias]
+        return None
 
     async def refresh(self, *, max_age: float | None = None) -> list[str]:
         """Discover models from the configured providers and update the disk cache.
