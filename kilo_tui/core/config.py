@@ -314,6 +314,17 @@ PROVIDER_KEY_ENV = {
 }
 LOCAL_PROVIDERS = ("ollama", "ollama_chat", "lm_studio")
 
+DEFAULT_MODELS = {
+    "anthropic": "anthropic/claude-sonnet-4-5",
+    "openai": "openai/gpt-4o-mini",
+    "openrouter": "openrouter/anthropic/claude-sonnet-4.5",
+    "gemini": "gemini/gemini-2.5-flash",
+    "mistral": "mistral/mistral-large-latest",
+    "deepseek": "deepseek/deepseek-chat",
+}
+"""The model used when none is configured: the first provider (in this order) that has
+a key in the config or the environment."""
+
 
 def model_provider(model: str) -> str:
     return model.split("/", 1)[0] if "/" in model else "openai"
@@ -361,3 +372,13 @@ def kilocode_small_model() -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def default_model(settings: Settings) -> str:
+    """The configured model, else a default for the first provider with a key."""
+    if settings.model:
+        return settings.model
+    for model in DEFAULT_MODELS.values():
+        if provider_key_available(settings, model):
+            return model
+    return DEFAULT_MODELS["openai"]

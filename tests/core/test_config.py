@@ -96,3 +96,17 @@ def test_config_path_command(home: Path) -> None:
         check=True,
     )
     assert proc.stdout.strip() == str(home / "config.toml")
+
+
+def test_default_model_follows_the_available_key(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kilo_tui.core.config import PROVIDER_KEY_ENV, default_model
+
+    for env in PROVIDER_KEY_ENV.values():
+        monkeypatch.delenv(env, raising=False)
+    assert default_model(load_settings()) == "openai/gpt-4o-mini"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-x")
+    assert default_model(load_settings()) == "anthropic/claude-sonnet-4-5"
+    (home / "config.toml").write_text('model = "ollama_chat/qwen3"\n')
+    assert default_model(load_settings()) == "ollama_chat/qwen3"

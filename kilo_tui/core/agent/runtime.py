@@ -19,7 +19,12 @@ from kilo_tui.core import events as ev
 from kilo_tui.core.agent.prompt import build_system_prompt
 from kilo_tui.core.agent.task import Task, TurnOutcome, default_shell, new_task_id
 from kilo_tui.core.bus import EventBus
-from kilo_tui.core.config import Settings, kilocode_small_model, provider_credentials
+from kilo_tui.core.config import (
+    Settings,
+    default_model,
+    kilocode_small_model,
+    provider_credentials,
+)
 from kilo_tui.core.sessions import SessionStore
 from kilo_tui.core.tools.base import Decision, EditOutcome, TaskState, Tool, ToolError
 
@@ -32,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "openai/gpt-4o-mini"
 MCP_STARTUP_WAIT = 15.0
 """Seconds the first request waits for configured MCP servers to connect or fail."""
 
@@ -64,7 +68,7 @@ class AgentRuntime:
         self._modes, self.mode_errors = load_modes(self.workspace, _global_modes_dir())
         self.startup_warnings: list[str] = list(self.mode_errors)
         self._mode = self._resolve_mode(settings.mode)
-        self._model = settings.model or DEFAULT_MODEL
+        self._model = default_model(settings)
         self.task: Task | None = None
         self._turn: asyncio.Task[TurnOutcome] | None = None
         self._background: set[asyncio.Task[Any]] = set()
