@@ -38,9 +38,7 @@ class EventBus:
 
     # ------------------------------------------------------------ pub/sub
 
-    def subscribe(
-        self, handler: Callable[[E], None], *types: type[E]
-    ) -> Unsubscribe:
+    def subscribe(self, handler: Callable[[E], None], *types: type[E]) -> Unsubscribe:
         """Call ``handler(event)`` for every event (or only events of ``types``).
 
         Returns a function that removes the subscription.
