@@ -482,7 +482,7 @@ class MainScreen(Screen[None]):
         await self._add(UserBlock(event.text))
 
     def _handle_request_started(self, event: ev.RequestStarted) -> None:
-        if self._replay is None:
+        if self._replay is None and self.busy:  # not a background title request
             self.status.activity = "thinking…"
 
     async def _handle_assistant_delta(self, event: ev.AssistantDelta) -> None:

@@ -123,7 +123,8 @@ class ToolBlock(Vertical):
         elif self.status == "running":
             self.status = "done"
         if summary and self.exit_code is None and not self.diff:
-            self.summary = summary
+            # The core's summary often restates the call ("read a.py (3 lines)").
+            self.summary = summary.removeprefix(self.title).strip() or summary
         if not self.output and not self.diff:
             self.output = result
         self.set_class(False, "-running")
