@@ -21,7 +21,7 @@ import pexpect
 import pyte
 import pytest
 
-from tests.fakeserver import Turn, write_script
+from tests.fakeserver import Turn, tool_call, write_script
 
 BIN = Path(sys.executable).parent / "kilo-tui"
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,9 +36,15 @@ pytestmark = [
 def server_port(tmp_path: Path) -> Iterator[int]:
     script = write_script(
         tmp_path / "turns.json",
-        Turn.text("Sure, I will run it for you.", usage={"cost": 0.0123}),
-        Turn.tool("execute_command", command="echo pty-e2e-output"),
-        Turn.tool("attempt_completion", result="The command printed its line."),
+        Turn(
+            content="Sure, I will run it for you.",
+            tool_calls=[tool_call("execute_command", command="echo pty-e2e-output")],
+            usage={"cost": 0.01},
+        ),
+        Turn(
+            tool_calls=[tool_call("attempt_completion", result="The command printed its line.")],
+            usage={"cost": 0.0023},
+        ),
     )
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.fakeserver", "--script", str(script)],
@@ -126,9 +132,6 @@ def test_request_approve_command_cost_quit_and_continue(tmp_path: Path, server_p
         app.wait_for("Ask Kilo")
         app.type_line("please run the echo")
         app.wait_for("Sure, I will run it for you.")
-        app.wait_for("$0.0123")
-
-        app.type_line("go ahead")
         app.wait_for("y approve")
         assert "echo pty-e2e-output" in app.text
         time.sleep(0.6)  # the approval bar ignores keys for half a second
@@ -136,6 +139,7 @@ def test_request_approve_command_cost_quit_and_continue(tmp_path: Path, server_p
         app.wait_for("exit 0")
         assert "pty-e2e-output" in app.text.replace("echo pty-e2e-output", "")
         app.wait_for("The command printed its line.")
+        app.wait_for("$0.0123")
         app.quit()
     finally:
         app.child.close(force=True)

@@ -21,7 +21,7 @@ from kilo_tui.tui.widgets.chat import Chat
 from kilo_tui.tui.widgets.followup import FollowupBar
 from kilo_tui.tui.widgets.status_bar import StatusBar
 from kilo_tui.tui.widgets.tool_block import ToolBlock
-from tests.fakeserver import FakeLLMServer, Turn
+from tests.fakeserver import FakeLLMServer, Turn, tool_call
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -79,7 +79,13 @@ async def idle(pilot: Pilot[None]) -> None:
 async def test_send_streams_reply_and_shows_cost(
     workspace: Path, settings: Settings, llm_env: FakeLLMServer
 ) -> None:
-    llm_env.script(Turn.text("Hello **there**, how can I help?", usage={"cost": 0.0123}))
+    llm_env.script(
+        Turn(
+            content="Hello **there**, how can I help?",
+            tool_calls=[tool_call("attempt_completion", result="Greeted.")],
+            usage={"cost": 0.0123},
+        )
+    )
     app = make_app(workspace, settings)
     async with app.run_test(size=(120, 30)) as pilot:
         await type_and_send(pilot, "hi")
@@ -89,7 +95,7 @@ async def test_send_streams_reply_and_shows_cost(
         assert "hi" in text
         assert "Hello **there**, how can I help?" in text
         status = str(app.screen.query_one(StatusBar).render())
-        assert "openai/fake-model" in status
+        assert "openai/fake-model" in status and "$0.0123" in status
         user_messages = [m for m in llm_env.requests[-1]["body"]["messages"] if m["role"] == "user"]
         assert "hi" in json.dumps(user_messages)
 
