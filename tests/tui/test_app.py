@@ -258,3 +258,19 @@ async def test_followup_question_answered_with_a_number(
         await idle(pilot)
         assert "PostgreSQL" in json.dumps(llm_env.requests[-1]["body"]["messages"][-1])
         assert "PostgreSQL it is." in chat_text(app)
+
+
+async def test_model_and_checkpoint_screens_open_from_keys_and_commands(
+    workspace: Path, settings: Settings
+) -> None:
+    from kilo_tui.tui.screens.checkpoints import CheckpointsScreen
+    from kilo_tui.tui.screens.model_picker import ModelPickerScreen
+
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "/model")
+        await until(pilot, lambda: isinstance(app.screen, ModelPickerScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ModelPickerScreen))
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, CheckpointsScreen))
