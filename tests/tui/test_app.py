@@ -274,3 +274,23 @@ async def test_model_and_checkpoint_screens_open_from_keys_and_commands(
         await until(pilot, lambda: not isinstance(app.screen, ModelPickerScreen))
         await pilot.press("ctrl+t")
         await until(pilot, lambda: isinstance(app.screen, CheckpointsScreen))
+
+
+async def test_new_task_then_history_resumes_the_earlier_one(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    from kilo_tui.tui.screens.history import HistoryScreen
+
+    llm_env.script(Turn.tool("attempt_completion", result="Blue, like the sky."))
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "what colour?")
+        await idle(pilot)
+        await type_and_send(pilot, "/new")
+        await until(pilot, lambda: "what colour?" not in chat_text(app))
+        await type_and_send(pilot, "/history")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: "Blue, like the sky." in chat_text(app))
+        assert "what colour?" in chat_text(app)

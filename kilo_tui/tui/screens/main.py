@@ -9,7 +9,6 @@ attributes set or methods called; their answers come back up as messages.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -53,17 +52,6 @@ HIDDEN_TOOLS = frozenset({"attempt_completion", "ask_followup_question", "update
 """Tools whose effect has its own widget (completion notice, question bar, todo list)."""
 
 Handler = Callable[[Any], Awaitable[None] | None]
-
-
-def optional_screen(module: str, name: str) -> type[Screen[Any]] | None:
-    """A screen class built elsewhere in the project, or ``None`` if it is not there."""
-    try:
-        screen: type[Screen[Any]] = getattr(
-            importlib.import_module(f"kilo_tui.tui.screens.{module}"), name
-        )
-        return screen
-    except (ImportError, AttributeError):
-        return None
 
 
 class MainScreen(Screen[None]):
@@ -336,19 +324,14 @@ class MainScreen(Screen[None]):
         self.app.push_screen(McpScreen(manager))
 
     def _history(self) -> None:
-        """The task history screen: ``HistoryScreen(runtime)``, dismissing with a task id
-        to resume (or posting :class:`~kilo_tui.tui.messages.ResumeRequested`)."""
-        screen = optional_screen("history", "HistoryScreen")
-        if screen is None:
-            self.notify("The task history screen is not part of this build.", severity="warning")
-            return
+        """Past tasks of this workspace; choosing one resumes it."""
+        from kilo_tui.tui.screens.history import HistoryScreen
 
         async def chosen(task_id: str | None) -> None:
             if task_id:
                 await self.resume(task_id)
 
-        history = screen(self.runtime)  # type: ignore[arg-type]
-        self.app.push_screen(history, chosen)
+        self.app.push_screen(HistoryScreen(self.runtime), chosen)
 
     @work(exclusive=True, group="condense", exit_on_error=False)
     async def _condense(self) -> None:
