@@ -67,7 +67,16 @@ def first_frame(command: list[str], marker: str, cwd: str, env: dict[str, str]) 
 
 def main(runs: int) -> None:
     workdir = tempfile.mkdtemp(prefix="kilo-bench-")
-    env = {**os.environ, "KILO_TUI_HOME": str(Path(workdir) / "home"), "TERM": "xterm-256color"}
+    home = Path(workdir) / "home"
+    home.mkdir()
+    # A configured model and key: the first-run screen would otherwise open over the chat.
+    (home / "config.toml").write_text('model = "openai/gpt-4o-mini"\n')
+    env = {
+        **os.environ,
+        "KILO_TUI_HOME": str(home),
+        "OPENAI_API_KEY": "sk-benchmark",
+        "TERM": "xterm-256color",
+    }
     env.pop("TEXTUAL", None)
     cases = {
         "bare Textual app": ([sys.executable, "-c", BARE_APP], "bare textual app ready"),

@@ -37,15 +37,6 @@ log = logging.getLogger(__name__)
 FALLBACK_THEME = "textual-dark"
 
 
-def project_themes() -> list[Theme]:
-    """The themes shipped in ``themes/*.toml`` (none if that module is not there)."""
-    try:
-        from kilo_tui.tui.themes import load_themes
-    except ImportError:
-        return []
-    return list(load_themes())
-
-
 def _preload() -> None:
     """Import what the agent and the first reply need (run in a thread)."""
     import kilo_tui.core.agent.runtime
@@ -82,6 +73,7 @@ class KiloApp(App[None]):
         self.bridge: Bridge | None = None
         self._resume = resume
         self._continue_last = continue_last
+        self._saved_theme = settings.theme
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.workspace, self.settings)
@@ -93,12 +85,15 @@ class KiloApp(App[None]):
         return screen
 
     def on_mount(self) -> None:
-        for theme in project_themes():
+        from kilo_tui.tui.themes import load_themes
+
+        for theme in load_themes():
             self.register_theme(theme)
         self.theme = (
             self.settings.theme if self.settings.theme in self.available_themes else FALLBACK_THEME
         )
         self.set_keymap(self.settings.keymap)
+        self._saved_theme = self.theme
         self.theme_changed_signal.subscribe(self, self._persist_theme)
         if self.runtime is not None:
             self._connect(self.runtime)
@@ -173,6 +168,9 @@ class KiloApp(App[None]):
         self.theme = message.name
 
     def _persist_theme(self, theme: Theme) -> None:
+        if theme.name == self._saved_theme:
+            return  # the signal also fires for the theme set at start
+        self._saved_theme = theme.name
         self.run_worker(self._save_theme(theme.name), group="settings", exit_on_error=False)
 
     async def _save_theme(self, name: str) -> None:

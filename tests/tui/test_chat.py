@@ -347,3 +347,12 @@ async def test_status_bar_badges_free_and_local_models(runtime: StandInRuntime) 
         )
         await pilot.pause()
         assert "[free]" in str(status.render())
+
+
+async def test_starting_does_not_rewrite_the_config(
+    runtime: StandInRuntime, tmp_path: Path
+) -> None:
+    app = make_app(runtime)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.3)
+    assert not (tmp_path / "home" / "config.toml").exists()
