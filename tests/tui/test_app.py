@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from textual.pilot import Pilot
@@ -24,6 +25,8 @@ from kilo_tui.tui.widgets.tool_block import ToolBlock
 from tests.fakeserver import FakeLLMServer, Turn, tool_call
 
 pytestmark = pytest.mark.timeout(60)
+
+Bar = TypeVar("Bar", ApprovalBar, FollowupBar)
 
 
 @pytest.fixture
@@ -55,6 +58,12 @@ def chat_text(app: KiloApp) -> str:
         else:
             parts.append(str(block.render()))
     return "\n".join(parts)
+
+
+def asking(app: KiloApp, bar_type: type[Bar]) -> Bar | None:
+    """The approval or question bar, if it is on screen (it is mounted on first use)."""
+    bars = app.screen.query(bar_type)
+    return bars.first() if bars and bars.first().display else None
 
 
 async def type_and_send(pilot: Pilot[None], text: str) -> None:
@@ -110,8 +119,9 @@ async def test_approve_command_with_y_shows_its_output(
     app = make_app(workspace, settings)
     async with app.run_test(size=(120, 30)) as pilot:
         await type_and_send(pilot, "run echo")
-        bar = app.screen.query_one(ApprovalBar)
-        await until(pilot, lambda: bar.display and bar.request is not None)
+        await until(pilot, lambda: asking(app, ApprovalBar) is not None)
+        bar = asking(app, ApprovalBar)
+        assert bar is not None
         assert "echo kilo-was-here" in str(bar.query_one("#title").render()) + str(
             bar.query_one("#detail-text").render()
         )
@@ -136,8 +146,9 @@ async def test_reject_with_feedback_reaches_the_model(
     app = make_app(workspace, settings)
     async with app.run_test(size=(120, 30)) as pilot:
         await type_and_send(pilot, "clean up")
-        bar = app.screen.query_one(ApprovalBar)
-        await until(pilot, lambda: bar.display and bar.request is not None)
+        await until(pilot, lambda: asking(app, ApprovalBar) is not None)
+        bar = asking(app, ApprovalBar)
+        assert bar is not None
         await pilot.press("n", *"use make clean instead", "enter")
         await idle(pilot)
         tool_result = llm_env.requests[-1]["body"]["messages"][-1]
@@ -251,8 +262,9 @@ async def test_followup_question_answered_with_a_number(
     app = make_app(workspace, settings)
     async with app.run_test(size=(120, 30)) as pilot:
         await type_and_send(pilot, "set up a database")
-        bar = app.screen.query_one(FollowupBar)
-        await until(pilot, lambda: bar.display and bar.question is not None)
+        await until(pilot, lambda: asking(app, FollowupBar) is not None)
+        bar = asking(app, FollowupBar)
+        assert bar is not None
         assert "2. PostgreSQL" in str(bar.query_one("#choices").render())
         await pilot.press("2")
         await idle(pilot)

@@ -13,7 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -52,6 +52,7 @@ HIDDEN_TOOLS = frozenset({"attempt_completion", "ask_followup_question", "update
 """Tools whose effect has its own widget (completion notice, question bar, todo list)."""
 
 Handler = Callable[[Any], Awaitable[None] | None]
+BarT = TypeVar("BarT", ApprovalBar, FollowupBar)
 
 
 class MainScreen(Screen[None]):
@@ -92,8 +93,6 @@ class MainScreen(Screen[None]):
         yield Header()
         yield Chat(id="chat")
         yield TodoList(id="todos")
-        yield ApprovalBar(id="approval")
-        yield FollowupBar(id="followup")
         yield PromptArea(self.workspace, self.command_choices, id="prompt")
         yield StatusBar(id="status")
         yield Footer()
@@ -523,9 +522,9 @@ class MainScreen(Screen[None]):
         if block := self._tools.get(event.call_id):
             block.set_diff(event.diff, event.additions, event.deletions)
         if not event.auto_approved:
-            self._handle_ask(event)
+            await self._handle_ask(event)
 
-    def _handle_ask(self, event: Request | ev.FollowupAsked) -> None:
+    async def _handle_ask(self, event: Request | ev.FollowupAsked) -> None:
         if self._replay is not None or not self.runtime.bus.is_pending(event.request_id):
             return
         if isinstance(event, ev.ApprovalRequested) and event.kind == "followup":
@@ -535,10 +534,10 @@ class MainScreen(Screen[None]):
             return
         self._asks.append(event)
         if len(self._asks) == 1:
-            self._show_next_ask()
+            await self._show_next_ask()
 
     async def _handle_approval_resolved(self, event: ev.ApprovalResolved) -> None:
-        self._drop_ask(event.request_id)
+        await self._drop_ask(event.request_id)
         if event.approved:
             return  # the tool block shows what ran; only refusals need a line of their own
         if event.by == "user":
@@ -547,7 +546,7 @@ class MainScreen(Screen[None]):
             await self._notice(f"✗ {event.tool} denied by {event.by}: {event.rule}", "warning")
 
     async def _handle_followup_answered(self, event: ev.FollowupAnswered) -> None:
-        self._drop_ask(event.request_id)
+        await self._drop_ask(event.request_id)
         await self._add(UserBlock(event.answer))
 
     def _handle_usage(self, event: ev.UsageUpdated) -> None:
@@ -633,7 +632,7 @@ class MainScreen(Screen[None]):
 
     # -------------------------------------------------------- approvals, questions
 
-    def _show_next_ask(self) -> None:
+    async def _show_next_ask(self) -> None:
         if self._reviewing:
             return  # the diff viewer is open; what came meanwhile waits for it
         while self._asks and not self.runtime.bus.is_pending(self._asks[0].request_id):
@@ -645,11 +644,23 @@ class MainScreen(Screen[None]):
         if isinstance(ask, ev.DiffProposed):
             self._review_diffs()
         elif isinstance(ask, ev.FollowupAsked):
+            followup = await self._bar(FollowupBar, "followup")
             self._show_bottom("followup")
-            self.query_one(FollowupBar).ask(ask)
+            followup.ask(ask)
         else:
+            approval = await self._bar(ApprovalBar, "approval")
             self._show_bottom("approval")
-            self.query_one(ApprovalBar).ask(ask)
+            approval.ask(ask)
+
+    async def _bar(self, bar_type: type[BarT], id: str) -> BarT:
+        """The approval or question bar, mounted the first time it is needed (keeping
+        the first frame light)."""
+        existing = self.query(bar_type)
+        if existing:
+            return existing.first()
+        bar = bar_type(id=id)
+        await self.mount(bar, before=self.query_one(PromptArea))
+        return bar
 
     def _review_diffs(self) -> None:
         """Send the proposed edits at the head of the queue to the diff viewer."""
@@ -660,21 +671,21 @@ class MainScreen(Screen[None]):
         self._reviewing = True
         from kilo_tui.tui.screens.diff_review import DiffReviewScreen
 
-        def reviewed(replies: dict[str, ev.ApprovalReply] | None) -> None:
+        async def reviewed(replies: dict[str, ev.ApprovalReply] | None) -> None:
             self._reviewing = False
             for proposal in proposals:
                 reply = (replies or {}).get(proposal.request_id, ev.ApprovalReply(approved=False))
                 self.runtime.bus.reply(proposal.request_id, reply)
-            self._show_next_ask()
+            await self._show_next_ask()
 
         self.app.push_screen(
             DiffReviewScreen(proposals, workspace=self.runtime.workspace), reviewed
         )
 
-    def _drop_ask(self, request_id: str) -> None:
+    async def _drop_ask(self, request_id: str) -> None:
         if self._asks and self._asks[0].request_id == request_id:
             self._asks.popleft()
-            self._show_next_ask()
+            await self._show_next_ask()
         else:
             self._asks = deque(a for a in self._asks if a.request_id != request_id)
 
@@ -686,13 +697,13 @@ class MainScreen(Screen[None]):
             self.query_one(PromptInput).focus()
 
     @on(ApprovalBar.Answered)
-    def _approval_answered(self, event: ApprovalBar.Answered) -> None:
+    async def _approval_answered(self, event: ApprovalBar.Answered) -> None:
         event.stop()
         self.runtime.bus.reply(event.request_id, event.reply)
-        self._drop_ask(event.request_id)
+        await self._drop_ask(event.request_id)
 
     @on(FollowupBar.Answered)
-    def _followup_answered(self, event: FollowupBar.Answered) -> None:
+    async def _followup_answered(self, event: FollowupBar.Answered) -> None:
         event.stop()
         self.runtime.bus.reply(event.request_id, event.answer)
-        self._drop_ask(event.request_id)
+        await self._drop_ask(event.request_id)
