@@ -21,7 +21,7 @@ from textual.theme import Theme
 
 from kilo_tui.core.config import Settings
 from kilo_tui.tui.bridge import Bridge
-from kilo_tui.tui.messages import NewTaskRequested, ResumeRequested, ThemeRequested
+from kilo_tui.tui.messages import ThemeRequested
 from kilo_tui.tui.screens.first_run import (
     FirstRunScreen,
     needs_first_run,
@@ -154,14 +154,6 @@ class KiloApp(App[None]):
         if self.bridge is not None:
             self.bridge.disconnect()
         self.exit()
-
-    @on(ResumeRequested)
-    async def _resume_task(self, message: ResumeRequested) -> None:
-        await self.main_screen.resume(message.task_id)
-
-    @on(NewTaskRequested)
-    async def _new_task(self) -> None:
-        await self.main_screen.new_task()
 
     @on(ThemeRequested)
     def _switch_theme(self, message: ThemeRequested) -> None:
