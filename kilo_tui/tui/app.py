@@ -38,9 +38,11 @@ FALLBACK_THEME = "textual-dark"
 
 
 def _preload() -> None:
-    """Import what the agent and the first reply need (run in a thread)."""
+    """Import what the agent and its first events need (run in a thread)."""
     import kilo_tui.core.agent.runtime
-    import kilo_tui.tui.widgets.reply  # noqa: F401
+    import kilo_tui.tui.event_handler
+    import kilo_tui.tui.widgets.approval_bar
+    import kilo_tui.tui.widgets.followup  # noqa: F401
 
 
 class KiloApp(App[None]):

@@ -9,14 +9,16 @@ to the bus themselves: they receive attributes from the screen that handles
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.app import App
 from textual.message import Message
-from textual.message_pump import MessagePump
 
-from kilo_tui.core.bus import EventBus, Unsubscribe
-from kilo_tui.core.events import Event
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.message_pump import MessagePump
+
+    from kilo_tui.core.bus import EventBus, Unsubscribe
+    from kilo_tui.core.events import Event
 
 
 class BusEvent(Message):

@@ -1,9 +1,13 @@
 """The main screen: the conversation, the prompt and everything the agent asks.
 
-It is the one place where bus events become widget updates (vibe's event handler,
-toad's conversation): :class:`~kilo_tui.tui.bridge.BusEvent` messages arrive in order
-and :meth:`MainScreen.on_bus_event` dispatches them by type. Widgets below only get
-attributes set or methods called; their answers come back up as messages.
+Bus events arrive in order as :class:`~kilo_tui.tui.bridge.BusEvent` messages and go
+to the :class:`~kilo_tui.tui.event_handler.EventHandler`, which updates the widgets.
+The screen owns the layout, the prompt, the slash commands and the queue of
+approvals and questions. Widgets only get attributes set or methods called; their
+answers come back up as messages.
+
+The event vocabulary, the event handler and the approval/question bars are imported
+when first needed, after the first frame: that keeps the start fast.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -23,36 +26,27 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
-from kilo_tui.core import events as ev
 from kilo_tui.core.config import Settings
 from kilo_tui.core.llm.litellm_loader import is_loaded
 from kilo_tui.tui.bridge import BusEvent
 from kilo_tui.tui.commands import COMMANDS, KiloCommands, help_text, parse_command
 from kilo_tui.tui.messages import ThemeRequested
-from kilo_tui.tui.widgets.approval_bar import ApprovalBar, Request
-from kilo_tui.tui.widgets.chat import (
-    Chat,
-    NoticeBlock,
-    ReasoningBlock,
-    UserBlock,
-)
-from kilo_tui.tui.widgets.followup import FollowupBar
+from kilo_tui.tui.widgets.chat import Chat, NoticeBlock
 from kilo_tui.tui.widgets.prompt import PromptArea, PromptInput
 from kilo_tui.tui.widgets.status_bar import StatusBar
 from kilo_tui.tui.widgets.todo_list import TodoList
 from kilo_tui.tui.widgets.tool_block import ToolBlock
 
 if TYPE_CHECKING:
+    from kilo_tui.core import events as ev
     from kilo_tui.core.agent.runtime import AgentRuntime
-    from kilo_tui.tui.widgets.reply import AssistantBlock
+    from kilo_tui.tui.event_handler import EventHandler
+    from kilo_tui.tui.widgets.approval_bar import ApprovalBar, Request
+    from kilo_tui.tui.widgets.followup import FollowupBar
 
 log = logging.getLogger(__name__)
 
-HIDDEN_TOOLS = frozenset({"attempt_completion", "ask_followup_question", "update_todo_list"})
-"""Tools whose effect has its own widget (completion notice, question bar, todo list)."""
-
-Handler = Callable[[Any], Awaitable[None] | None]
-BarT = TypeVar("BarT", ApprovalBar, FollowupBar)
+BarT = TypeVar("BarT", bound=Widget)
 
 
 class MainScreen(Screen[None]):
@@ -77,15 +71,10 @@ class MainScreen(Screen[None]):
         self.settings = settings
         self._runtime: AgentRuntime | None = None
         self._waiting: list[str] = []
-        self._reply: AssistantBlock | None = None
-        self._reasoning: ReasoningBlock | None = None
-        self._tools: dict[str, ToolBlock] = {}
         self._asks: deque[Request | ev.FollowupAsked] = deque()
         self._queued: list[str] = []
-        self._mcp: dict[str, str] = {}
-        self._replay: list[Widget] | None = None
         self._reviewing = False
-        self._handlers: dict[type[ev.Event], Handler] = self._event_handlers()
+        self._events: EventHandler | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -119,7 +108,7 @@ class MainScreen(Screen[None]):
         if self.status.activity == "starting the agent…":
             self.status.activity = ""
         self.refresh_bindings()
-        self._lookup_badge(runtime.model)
+        self.lookup_badge(runtime.model)
 
     @property
     def ready(self) -> bool:
@@ -128,12 +117,21 @@ class MainScreen(Screen[None]):
 
     def attach(self, runtime: AgentRuntime) -> None:
         """Start talking to ``runtime``; messages typed while it was starting go out now."""
+        from kilo_tui.tui.event_handler import EventHandler
+
         self._runtime = runtime
+        self._events = EventHandler(self)
         if self.is_mounted:
             self._show_runtime(runtime)
         waiting, self._waiting = self._waiting, []
         for text in waiting:
             self.call_later(self._handle_text, text)
+
+    @property
+    def events(self) -> EventHandler:
+        """Renders the bus events; exists once the runtime is attached."""
+        assert self._events is not None, "the runtime is not attached yet"
+        return self._events
 
     @property
     def chat(self) -> Chat:
@@ -186,7 +184,7 @@ class MainScreen(Screen[None]):
             await self.runtime.submit(text)
         except Exception as error:  # the runtime reports agent errors as events; not this
             log.exception("the turn failed")
-            await self._notice(f"✗ internal error: {error}", "error")
+            await self.events.notice(f"✗ internal error: {error}", "error")
         finally:
             self.busy = False
             self.status.activity = ""
@@ -225,6 +223,7 @@ class MainScreen(Screen[None]):
         if manager is None:
             self.notify("Checkpoints are turned off in the settings.", severity="warning")
             return
+        from kilo_tui.core import events as ev
         from kilo_tui.tui.screens.checkpoints import CheckpointsScreen, RestoreRequest
 
         async def restored(request: RestoreRequest | None) -> None:
@@ -280,7 +279,7 @@ class MainScreen(Screen[None]):
             case "help":
                 from kilo_tui.tui.widgets.reply import AssistantBlock
 
-                await self._add(AssistantBlock(help_text(list(modes.items()))))
+                await self.events.add(AssistantBlock(help_text(list(modes.items()))))
             case _:
                 return False
         return True
@@ -292,7 +291,7 @@ class MainScreen(Screen[None]):
             self.notify(f"Unknown mode {slug!r}. Modes: {', '.join(modes)}", severity="error")
         else:
             listing = ", ".join(f"{s} ({n})" for s, n in modes.items())
-            await self._add(NoticeBlock(f"Mode: {self.runtime.mode}. Available: {listing}"))
+            await self.events.add(NoticeBlock(f"Mode: {self.runtime.mode}. Available: {listing}"))
 
     def _theme_command(self, name: str) -> None:
         if not name:
@@ -347,6 +346,7 @@ class MainScreen(Screen[None]):
         if manager is None:
             self.notify("Checkpoints are turned off in the settings.", severity="warning")
             return
+        from kilo_tui.core import events as ev
         from kilo_tui.core.checkpoints import CheckpointError
 
         try:
@@ -375,18 +375,11 @@ class MainScreen(Screen[None]):
         """Show a stored task and continue it."""
         events = self.runtime.resume(task_id)
         await self._reset()
-        self._replay = []
-        try:
-            for event in events:
-                await self._dispatch(event)
-        finally:
-            blocks, self._replay = self._replay, None
-        await self.chat.load(blocks)
+        await self.chat.load(await self.events.replay(events))
         self.sub_title = self.runtime.title or str(self.runtime.workspace)
 
     async def _reset(self) -> None:
-        self._reply = self._reasoning = None
-        self._tools.clear()
+        self.events.reset()
         self._asks.clear()
         self._show_bottom("prompt")
         self.query_one(TodoList).set_todos(())
@@ -396,136 +389,15 @@ class MainScreen(Screen[None]):
 
     async def on_bus_event(self, message: BusEvent) -> None:
         message.stop()
-        await self._dispatch(message.event)
+        await self.events.handle(message.event)
 
-    async def _dispatch(self, event: ev.Event) -> None:
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            result = handler(event)
-            if result is not None:
-                await result
+    # -------------------------------------------------------- approvals, questions
 
-    def _event_handlers(self) -> dict[type[ev.Event], Handler]:
-        return {
-            ev.UserMessage: self._handle_user_message,
-            ev.RequestStarted: self._handle_request_started,
-            ev.AssistantDelta: self._handle_assistant_delta,
-            ev.ReasoningDelta: self._handle_reasoning_delta,
-            ev.AssistantMessage: self._handle_assistant_message,
-            ev.RetryScheduled: self._handle_retry,
-            ev.ToolCallStarted: self._handle_tool_started,
-            ev.ToolCallFinished: self._handle_tool_finished,
-            ev.CommandOutput: self._handle_command_output,
-            ev.CommandFinished: self._handle_command_finished,
-            ev.ApprovalRequested: self._handle_ask,
-            ev.DiffProposed: self._handle_diff,
-            ev.FollowupAsked: self._handle_ask,
-            ev.FollowupAnswered: self._handle_followup_answered,
-            ev.ApprovalResolved: self._handle_approval_resolved,
-            ev.UsageUpdated: self._handle_usage,
-            ev.TitleGenerated: self._handle_title,
-            ev.TodoListUpdated: self._handle_todos,
-            ev.ModeChanged: self._handle_mode,
-            ev.ModelChanged: self._handle_model,
-            ev.McpStatusChanged: self._handle_mcp,
-            ev.ContextCondensed: self._handle_condensed,
-            ev.CheckpointRestored: self._handle_checkpoint_restored,
-            ev.SubtaskStarted: self._handle_subtask_started,
-            ev.SubtaskFinished: self._handle_subtask_finished,
-            ev.FileChangedExternally: self._handle_file_changed,
-            ev.TaskCompleted: self._handle_completed,
-            ev.TaskFailed: self._handle_failed,
-            ev.TaskCancelled: self._handle_cancelled,
-            ev.LimitReached: self._handle_limit,
-            ev.TaskIdle: self._handle_idle,
-            ev.ErrorRaised: self._handle_error,
-            ev.Notice: self._handle_notice,
-        }
+    async def ask(self, event: Request | ev.FollowupAsked) -> None:
+        """Queue an approval, a proposed edit or a question for the user."""
+        from kilo_tui.core import events as ev
 
-    async def _add(self, block: Widget) -> None:
-        if self._replay is not None:
-            self._replay.append(block)
-        else:
-            await self.chat.add(block)
-
-    async def _notice(self, text: str, level: str = "info") -> None:
-        await self._end_reply()
-        await self._add(NoticeBlock(text, level))
-
-    async def _end_reply(self, text: str | None = None) -> None:
-        if self._reply is not None:
-            await self._reply.finish(text)
-            self._reply = None
-            self.status.activity = "working…" if self.busy else ""
-        self._reasoning = None
-
-    async def _handle_user_message(self, event: ev.UserMessage) -> None:
-        await self._end_reply()
-        await self._add(UserBlock(event.text))
-
-    def _handle_request_started(self, event: ev.RequestStarted) -> None:
-        if self._replay is None and self.busy:  # not a background title request
-            self.status.activity = "thinking…"
-
-    async def _handle_assistant_delta(self, event: ev.AssistantDelta) -> None:
-        from kilo_tui.tui.widgets.reply import AssistantBlock
-
-        if self._reply is None:
-            self._reply = AssistantBlock()
-            await self._add(self._reply)
-            self.status.activity = "writing…"
-        await self._reply.write(event.text)
-
-    async def _handle_reasoning_delta(self, event: ev.ReasoningDelta) -> None:
-        if self._reasoning is None:
-            self._reasoning = ReasoningBlock()
-            await self._add(self._reasoning)
-        self._reasoning.add(event.text)
-
-    async def _handle_assistant_message(self, event: ev.AssistantMessage) -> None:
-        from kilo_tui.tui.widgets.reply import AssistantBlock
-
-        if self._reply is None and event.text.strip():
-            await self._add(AssistantBlock(event.text))
-        await self._end_reply(event.text)
-
-    async def _handle_retry(self, event: ev.RetryScheduled) -> None:
-        await self._notice(
-            f"⟳ {event.error} — retrying in {event.delay:.0f}s "
-            f"(attempt {event.attempt}/{event.max_attempts})",
-            "warning",
-        )
-
-    async def _handle_tool_started(self, event: ev.ToolCallStarted) -> None:
-        await self._end_reply()
-        if event.name in HIDDEN_TOOLS:
-            return
-        block = ToolBlock(event.call_id, event.name, dict(event.arguments))
-        self._tools[event.call_id] = block
-        await self._add(block)
-
-    def _handle_tool_finished(self, event: ev.ToolCallFinished) -> None:
-        if block := self._tools.get(event.call_id):
-            block.finish(event.result, is_error=event.is_error, summary=event.summary)
-
-    def _handle_command_output(self, event: ev.CommandOutput) -> None:
-        if block := self._tools.get(event.call_id):
-            block.add_output(event.text)
-
-    def _handle_command_finished(self, event: ev.CommandFinished) -> None:
-        if block := self._tools.get(event.call_id):
-            block.finish_command(
-                event.exit_code, timed_out=event.timed_out, cancelled=event.cancelled
-            )
-
-    async def _handle_diff(self, event: ev.DiffProposed) -> None:
-        if block := self._tools.get(event.call_id):
-            block.set_diff(event.diff, event.additions, event.deletions)
-        if not event.auto_approved:
-            await self._handle_ask(event)
-
-    async def _handle_ask(self, event: Request | ev.FollowupAsked) -> None:
-        if self._replay is not None or not self.runtime.bus.is_pending(event.request_id):
+        if not self.runtime.bus.is_pending(event.request_id):
             return
         if isinstance(event, ev.ApprovalRequested) and event.kind == "followup":
             # The gate asks whether the question may be auto-answered; the user answers
@@ -536,101 +408,19 @@ class MainScreen(Screen[None]):
         if len(self._asks) == 1:
             await self._show_next_ask()
 
-    async def _handle_approval_resolved(self, event: ev.ApprovalResolved) -> None:
-        await self._drop_ask(event.request_id)
-        if event.approved:
-            return  # the tool block shows what ran; only refusals need a line of their own
-        if event.by == "user":
-            await self._notice(f"✗ rejected: {event.feedback or event.tool}", "warning")
-        else:
-            await self._notice(f"✗ {event.tool} denied by {event.by}: {event.rule}", "warning")
-
-    async def _handle_followup_answered(self, event: ev.FollowupAnswered) -> None:
-        await self._drop_ask(event.request_id)
-        await self._add(UserBlock(event.answer))
-
-    def _handle_usage(self, event: ev.UsageUpdated) -> None:
-        self.status.usage = event
-
-    def _handle_title(self, event: ev.TitleGenerated) -> None:
-        self.sub_title = event.title
-
-    def _handle_todos(self, event: ev.TodoListUpdated) -> None:
-        self.query_one(TodoList).set_todos(event.todos)
-
-    async def _handle_mode(self, event: ev.ModeChanged) -> None:
-        self.status.mode = event.mode
-        reason = f" ({event.reason})" if event.reason else ""
-        await self._notice(f"mode: {event.previous} → {event.mode}{reason}")
-
-    def _handle_model(self, event: ev.ModelChanged) -> None:
-        self.status.model = event.model
-        self.status.badge = ""
-        self._lookup_badge(event.model)
-        self.notify(f"Model: {event.model}", timeout=3)
+    def abandon_asks(self) -> None:
+        """The turn was cancelled: its requests are answered, so stop showing them."""
+        if self._reviewing:
+            self.app.screen.dismiss(None)  # the diff viewer
+        self._asks.clear()
+        self._show_bottom("prompt")
 
     @work(thread=True, exclusive=True, group="badge", exit_on_error=False)
-    def _lookup_badge(self, model: str) -> None:
+    def lookup_badge(self, model: str) -> None:
         """Ask the catalog whether ``model`` is free or local (reads a large table)."""
         info = self.runtime.catalog.get(model)
         badge = "" if info is None else "local" if info.local else "free" if info.free else ""
         self.app.call_from_thread(setattr, self.status, "badge", badge)
-
-    def _handle_mcp(self, event: ev.McpStatusChanged) -> None:
-        self._mcp[event.server] = event.status
-        self.status.mcp_errors = sum(1 for s in self._mcp.values() if s == "error")
-        if event.status == "error" and self._replay is None:
-            self.notify(f"MCP server {event.server}: {event.error}", severity="error")
-
-    async def _handle_condensed(self, event: ev.ContextCondensed) -> None:
-        await self._notice(
-            f"context condensed: {event.messages_before} → {event.messages_after} messages"
-        )
-
-    async def _handle_checkpoint_restored(self, event: ev.CheckpointRestored) -> None:
-        await self._notice(f"restored checkpoint {event.checkpoint_id[:8]}", "success")
-
-    async def _handle_subtask_started(self, event: ev.SubtaskStarted) -> None:
-        await self._notice(f"subtask in {event.mode} mode: {event.message}")
-
-    async def _handle_subtask_finished(self, event: ev.SubtaskFinished) -> None:
-        await self._notice(f"subtask finished: {event.result}", "success" if event.ok else "error")
-
-    async def _handle_file_changed(self, event: ev.FileChangedExternally) -> None:
-        await self._notice(f"{event.path} was changed outside kilo-tui", "warning")
-
-    async def _handle_completed(self, event: ev.TaskCompleted) -> None:
-        from kilo_tui.tui.widgets.reply import AssistantBlock
-
-        await self._end_reply()
-        await self._add(NoticeBlock("✓ Task completed", "success"))
-        if event.result.strip():
-            await self._add(AssistantBlock(event.result))
-
-    async def _handle_failed(self, event: ev.TaskFailed) -> None:
-        await self._notice(f"✗ {event.error}", "error")
-
-    async def _handle_cancelled(self, event: ev.TaskCancelled) -> None:
-        if self._reviewing:
-            self.app.screen.dismiss(None)  # the diff viewer; its requests were answered
-        self._asks.clear()
-        self._show_bottom("prompt")
-        await self._notice(f"■ {event.reason}", "warning")
-
-    async def _handle_limit(self, event: ev.LimitReached) -> None:
-        await self._notice(f"■ {event.message}", "warning")
-
-    async def _handle_idle(self, event: ev.TaskIdle) -> None:
-        await self._end_reply()
-
-    async def _handle_error(self, event: ev.ErrorRaised) -> None:
-        detail = f"\n{event.detail}" if event.detail else ""
-        await self._notice(f"✗ {event.message}{detail}", "error")
-
-    async def _handle_notice(self, event: ev.Notice) -> None:
-        await self._notice(event.message, event.level)
-
-    # -------------------------------------------------------- approvals, questions
 
     async def _show_next_ask(self) -> None:
         if self._reviewing:
@@ -640,14 +430,20 @@ class MainScreen(Screen[None]):
         if not self._asks:
             self._show_bottom("prompt")
             return
+        from kilo_tui.core import events as ev
+
         ask = self._asks[0]
         if isinstance(ask, ev.DiffProposed):
             self._review_diffs()
         elif isinstance(ask, ev.FollowupAsked):
+            from kilo_tui.tui.widgets.followup import FollowupBar
+
             followup = await self._bar(FollowupBar, "followup")
             self._show_bottom("followup")
             followup.ask(ask)
         else:
+            from kilo_tui.tui.widgets.approval_bar import ApprovalBar
+
             approval = await self._bar(ApprovalBar, "approval")
             self._show_bottom("approval")
             approval.ask(ask)
@@ -664,12 +460,14 @@ class MainScreen(Screen[None]):
 
     def _review_diffs(self) -> None:
         """Send the proposed edits at the head of the queue to the diff viewer."""
+        from kilo_tui.core import events as ev
+        from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+
         proposals: list[ev.DiffProposed] = []
         while self._asks and isinstance(self._asks[0], ev.DiffProposed):
             proposals.append(self._asks.popleft())  # type: ignore[arg-type]
         self._show_bottom("prompt")
         self._reviewing = True
-        from kilo_tui.tui.screens.diff_review import DiffReviewScreen
 
         async def reviewed(replies: dict[str, ev.ApprovalReply] | None) -> None:
             self._reviewing = False
@@ -682,7 +480,8 @@ class MainScreen(Screen[None]):
             DiffReviewScreen(proposals, workspace=self.runtime.workspace), reviewed
         )
 
-    async def _drop_ask(self, request_id: str) -> None:
+    async def drop_ask(self, request_id: str) -> None:
+        """The request was answered (here or elsewhere): show the next one."""
         if self._asks and self._asks[0].request_id == request_id:
             self._asks.popleft()
             await self._show_next_ask()
@@ -696,14 +495,12 @@ class MainScreen(Screen[None]):
         if which == "prompt" and self.is_mounted:
             self.query_one(PromptInput).focus()
 
-    @on(ApprovalBar.Answered)
-    async def _approval_answered(self, event: ApprovalBar.Answered) -> None:
+    async def on_approval_bar_answered(self, event: ApprovalBar.Answered) -> None:
         event.stop()
         self.runtime.bus.reply(event.request_id, event.reply)
-        await self._drop_ask(event.request_id)
+        await self.drop_ask(event.request_id)
 
-    @on(FollowupBar.Answered)
-    async def _followup_answered(self, event: FollowupBar.Answered) -> None:
+    async def on_followup_bar_answered(self, event: FollowupBar.Answered) -> None:
         event.stop()
         self.runtime.bus.reply(event.request_id, event.answer)
-        await self._drop_ask(event.request_id)
+        await self.drop_ask(event.request_id)

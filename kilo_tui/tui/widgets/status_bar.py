@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from kilo_tui.core.events import UsageUpdated
+if TYPE_CHECKING:
+    from kilo_tui.core.events import UsageUpdated
+
 
 LOCAL_PREFIXES = ("ollama/", "ollama_chat/", "lm_studio/", "llamafile/", "hosted_vllm/")
 
