@@ -7,7 +7,7 @@ second: the first frame does not need it, so the app imports it after that frame
 from __future__ import annotations
 
 from textual.widgets import Markdown
-from textual.widgets._markdown import MarkdownStream
+from textual.widgets.markdown import MarkdownStream
 
 
 class AssistantBlock(Markdown):
