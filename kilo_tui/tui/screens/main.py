@@ -411,7 +411,10 @@ class MainScreen(Screen[None]):
     def abandon_asks(self) -> None:
         """The turn was cancelled: its requests are answered, so stop showing them."""
         if self._reviewing:
-            self.app.screen.dismiss(None)  # the diff viewer
+            from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+
+            if isinstance(self.app.screen, DiffReviewScreen):
+                self.app.screen.dismiss(None)
         self._asks.clear()
         self._show_bottom("prompt")
 
