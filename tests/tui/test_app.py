@@ -82,7 +82,7 @@ async def until(pilot: Pilot[None], condition, timeout: float = 15.0) -> None:  
 
 async def idle(pilot: Pilot[None]) -> None:
     app = pilot.app
-    await until(pilot, lambda: not app.screen.busy)  # type: ignore[attr-defined]
+    await until(pilot, lambda: not app.main_screen.busy)
 
 
 async def test_send_streams_reply_and_shows_cost(
@@ -306,3 +306,20 @@ async def test_new_task_then_history_resumes_the_earlier_one(
         await pilot.press("enter")
         await until(pilot, lambda: "Blue, like the sky." in chat_text(app))
         assert "what colour?" in chat_text(app)
+
+
+async def test_cancel_while_reviewing_a_diff_closes_the_viewer(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+
+    llm_env.script(Turn.tool("write_to_file", path="late.txt", content="never\n"))
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(130, 36)) as pilot:
+        await type_and_send(pilot, "create late.txt")
+        await until(pilot, lambda: isinstance(app.screen, DiffReviewScreen))
+        app.main_screen.action_cancel()
+        await idle(pilot)
+        await until(pilot, lambda: not isinstance(app.screen, DiffReviewScreen))
+        assert not (workspace / "late.txt").exists()
+        assert "cancel" in chat_text(app).lower()
