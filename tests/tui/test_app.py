@@ -323,3 +323,15 @@ async def test_cancel_while_reviewing_a_diff_closes_the_viewer(
         await until(pilot, lambda: not isinstance(app.screen, DiffReviewScreen))
         assert not (workspace / "late.txt").exists()
         assert "cancel" in chat_text(app).lower()
+
+
+async def test_app_builds_its_own_agent_and_sends_what_was_typed_meanwhile(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(Turn.tool("attempt_completion", result="Built and answered."))
+    app = KiloApp(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "are you there?")
+        await until(pilot, lambda: "Built and answered." in chat_text(app))
+        assert "are you there?" in chat_text(app)
+        assert app.runtime is not None and app.runtime.workspace == workspace.resolve()
