@@ -488,3 +488,26 @@ async def test_untrusted_project_file_cannot_loosen_the_policy(
     assert (workspace / "now-allowed").exists()
     project_file.write_text(project_file.read_text() + "\n# edited by someone\n")
     assert not trust.is_trusted(project_file)  # any edit needs trusting again
+
+
+async def test_followups_ask_the_question_only_or_auto_answer_by_policy(
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer
+) -> None:
+    question = Turn.tool(
+        "ask_followup_question",
+        question="Which database?",
+        follow_up=[{"text": "Use SQLite"}, {"text": "Use Postgres"}],
+    )
+    runtime = make_runtime()
+    asked = answer_approvals(runtime, lambda e: "Use Postgres")
+    llm_env.script(question, Turn.tool("attempt_completion", result="ok"))
+    await runtime.submit("add storage")
+    assert [type(e).__name__ for e in asked] == ["FollowupAsked"]  # no approval first
+    assert "Use Postgres" in last_tool_result(main_requests(llm_env)[1])
+
+    auto = make_runtime("[auto_approve]\nfollowup_questions = true\n")
+    asked_auto = answer_approvals(auto, lambda e: "never used")
+    llm_env.script(question, Turn.tool("attempt_completion", result="ok"))
+    await auto.submit("add storage")
+    assert asked_auto == []
+    assert "<answer>\nUse SQLite\n</answer>" in last_tool_result(main_requests(llm_env)[-1])

@@ -442,6 +442,10 @@ class AgentRuntime:
             reported_cost=usage.reported_cost,
         )
 
+    def _policy_allows(self, toggle: str) -> bool:
+        settings = self.gate.policy.settings
+        return bool(settings.enabled and getattr(settings, toggle))
+
     def resolve_path(self, raw: str) -> Path:
         """Workspace-relative (or absolute) path → absolute, symlinks resolved."""
         text = str(raw).strip()
@@ -465,6 +469,7 @@ class AgentRuntime:
             "mode_slugs": [m.slug for m in self._modes],
             "run_subtask": lambda mode, message: self._run_subtask(task, mode, message),
             "interactive": self.interactive,
+            "auto_answer_followups": self.yolo or self._policy_allows("followup_questions"),
         }
 
     async def approve(self, task: Task, call_id: str, **kwargs: Any) -> Decision:

@@ -36,11 +36,11 @@ async def _ask_followup(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if not question:
         raise ToolError("ask_followup_question needs a question")
     suggestions = _suggestions(args.get("follow_up"))
-    decision = await ctx.approve(
-        kind="followup", tool="ask_followup_question", title=question, detail="\n".join(suggestions)
-    )
-    if decision.approved and decision.by == "policy" and suggestions:
-        answer = suggestions[0]  # Kilo's auto-approved follow-up: the first suggestion
+    if ctx.extra.get("auto_answer_followups") and suggestions:
+        # Kilo's auto-approved follow-up (auto_approve.followup_questions): the first
+        # suggestion answers. Otherwise the user is asked the question itself.
+        answer = suggestions[0]
+        ctx.publish(FollowupAnswered(task_id=ctx.task_id, request_id="", answer=answer))
     elif ctx.extra.get("interactive", True):
         request_id = ctx.bus.new_request_id()
         answer = str(

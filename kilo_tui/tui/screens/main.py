@@ -395,14 +395,8 @@ class MainScreen(Screen[None]):
 
     async def ask(self, event: Request | ev.FollowupAsked) -> None:
         """Queue an approval, a proposed edit or a question for the user."""
-        from kilo_tui.core import events as ev
 
         if not self.runtime.bus.is_pending(event.request_id):
-            return
-        if isinstance(event, ev.ApprovalRequested) and event.kind == "followup":
-            # The gate asks whether the question may be auto-answered; the user answers
-            # the question itself (FollowupAsked follows), so let it through.
-            self.runtime.bus.reply(event.request_id, ev.ApprovalReply(approved=True))
             return
         self._asks.append(event)
         if len(self._asks) == 1:
