@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS events (
     task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
     type TEXT NOT NULL,
     data TEXT NOT NULL,
-    ts REAL NOT NULL
+    ts REAL NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS events_task ON events(task_id, id);
 """
@@ -272,17 +273,30 @@ class SessionStore:
                 raise
 
     def rewind_to_message(self, task_id: str, message_count: int) -> int:
-        """Keep only the first ``message_count`` active messages (the others stay in the
-        store, inactive). Returns how many were deactivated."""
+        """Keep only the first ``message_count`` active messages, and the chat events
+        recorded before the first one set aside. Nothing is deleted: later messages and
+        events stay in the store, inactive. Returns how many messages were set aside."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
+                "SELECT id, created_at FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
                 (task_id,),
             ).fetchall()
             later = rows[message_count:]
-            self._db.executemany(
-                "UPDATE messages SET active = 0 WHERE id = ?", [(r["id"],) for r in later]
-            )
+            if not later:
+                return 0
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "UPDATE messages SET active = 0 WHERE id = ?", [(r["id"],) for r in later]
+                )
+                self._db.execute(
+                    "UPDATE events SET active = 0 WHERE task_id = ? AND ts >= ?",
+                    (task_id, later[0]["created_at"]),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         return len(later)
 
     # ------------------------------------------------------------ events
@@ -315,7 +329,7 @@ class SessionStore:
 
     def load_events(self, task_id: str, *, include_output: bool = True) -> list[Event]:
         rows = self._exec(
-            "SELECT data FROM events WHERE task_id = ? ORDER BY id", (task_id,)
+            "SELECT data FROM events WHERE task_id = ? AND active = 1 ORDER BY id", (task_id,)
         ).fetchall()
         events: list[Event] = []
         for row in rows:

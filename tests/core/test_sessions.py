@@ -102,3 +102,16 @@ def test_list_newest_first_prefix_lookup_export_and_delete(tmp_path: Path) -> No
     assert store.delete_task("t2-later")
     assert store.get_task("sub") is None  # subtasks go with their parent
     assert [t.id for t in store.list_tasks()] == ["t1"]
+
+
+def test_rewind_also_sets_aside_the_chat_events_after_that_point(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    store.append_message("t1", {"role": "user", "content": "first"})
+    store.record_event(ev.UserMessage(task_id="t1", text="first"))
+    store.append_message("t1", {"role": "assistant", "content": "reply"})
+    store.record_event(ev.AssistantMessage(task_id="t1", text="reply"))
+    store.append_message("t1", {"role": "user", "content": "second"})
+    store.record_event(ev.UserMessage(task_id="t1", text="second"))
+    assert store.rewind_to_message("t1", 1) == 2
+    assert [e.type for e in store.load_events("t1")] == ["user_message"]
+    assert store.count_all_messages("t1") == 3  # still in the store

@@ -254,9 +254,6 @@ class Task:
             raise _Cancelled() from None
         except LLMError as exc:
             raise _Failed(str(exc)) from exc
-        self._record_usage(response)
-        if response.text.strip():
-            self.publish(ev.AssistantMessage(task_id=self.id, text=response.text))
         message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
         if response.tool_calls:
             message["tool_calls"] = [
@@ -267,7 +264,12 @@ class Task:
                 }
                 for c in response.tool_calls
             ]
+        # Stored before it is announced: a rewind of the conversation hides the events
+        # recorded from the first message it sets aside (SessionStore.rewind_to_message).
         self._append(message)
+        self._record_usage(response)
+        if response.text.strip():
+            self.publish(ev.AssistantMessage(task_id=self.id, text=response.text))
         return response
 
     def _record_usage(self, response: LLMResponse) -> None:

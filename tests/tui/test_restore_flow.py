@@ -1,0 +1,86 @@
+"""Issue 6 in the app: `R` restores the files and rewinds the conversation — the chat
+no longer shows the later turn and the model is no longer sent it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kilo_tui.core.config import Settings
+from kilo_tui.tui.screens.checkpoints import CheckpointsScreen, ConfirmRestoreScreen
+from tests.fakeserver import FakeLLMServer, Turn
+from tests.tui.test_app import chat_text, idle, make_app, type_and_send, until
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "notes.txt").write_text("original\n")
+    return root
+
+
+@pytest.fixture
+def settings(llm_env: FakeLLMServer) -> Settings:
+    return Settings(model="openai/fake-model", small_model="openai/fake-small")
+
+
+async def test_restore_files_and_task_rewinds_the_chat(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(
+        Turn.tool("write_to_file", path="draft.txt", content="draft\n"),
+        Turn.tool("attempt_completion", result="FIRST-ANSWER"),
+        Turn(
+            content="Rewriting notes.",
+            tool_calls=[
+                {
+                    "name": "write_to_file",
+                    "arguments": {"path": "notes.txt", "content": "rewritten\n"},
+                }
+            ],
+        ),
+        Turn.tool("attempt_completion", result="SECOND-ANSWER"),
+        Turn.tool("attempt_completion", result="AFTER-REWIND"),
+    )
+    settings = Settings(
+        model=settings.model, small_model=settings.small_model, auto_approve={"write": True}
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_and_send(pilot, "first question")
+        await idle(pilot)
+        await type_and_send(pilot, "now rewrite the notes")
+        await idle(pilot)
+        assert (workspace / "notes.txt").read_text() == "rewritten\n"
+        assert "SECOND-ANSWER" in chat_text(app)
+
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, CheckpointsScreen))
+        await app.workers.wait_for_complete()
+        # Newest first: the end of the second turn, then the end of the first.
+        screen = app.screen
+        assert isinstance(screen, CheckpointsScreen)
+        assert [cp.trigger for cp in screen._shown][:2] == ["end_of_turn", "end_of_turn"]
+        await pilot.press("j", "R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmRestoreScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: "SECOND-ANSWER" not in chat_text(app))
+        await idle(pilot)
+
+        text = chat_text(app)
+        assert "first question" in text and "FIRST-ANSWER" in text
+        assert "now rewrite the notes" not in text
+        assert (workspace / "notes.txt").read_text() == "original\n"
+        assert (workspace / "draft.txt").read_text() == "draft\n"
+
+        await type_and_send(pilot, "carry on")
+        await idle(pilot)
+    last = [b for b in llm_env.chat_requests if b["model"] == "fake-model"][-1]
+    sent = [m.get("content") or "" for m in last["messages"]]
+    assert "first question" in sent and "carry on" in sent
+    assert "now rewrite the notes" not in sent
+    assert not any("rewritten" in c for c in sent)
