@@ -216,12 +216,14 @@ async def conversation(server: FakeLLMServer) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = app.main_screen
         await pilot.press(*"The cart total test fails. Can you find out why?", "enter")
-        bar = screen.query_one(ApprovalBar)
-        await until(pilot, lambda: bar.display and bar.request is not None)
+        # The bars are mounted when first needed, so wait for them to exist.
+        await until(
+            pilot,
+            lambda: any(b.display and b.request is not None for b in screen.query(ApprovalBar)),
+        )
         await shoot(pilot, "approval.svg")
         await pilot.press("y")
-        followup = screen.query_one(FollowupBar)
-        await until(pilot, lambda: followup.display)
+        await until(pilot, lambda: any(f.display for f in screen.query(FollowupBar)))
         for theme, name in [
             ("kilo-light", "chat-kilo-light.svg"),
             ("high-contrast", "chat-high-contrast.svg"),
