@@ -247,6 +247,10 @@ async def test_proposed_edit_opens_the_diff_viewer_and_undo_reverts_it(
         await until(pilot, lambda: not (workspace / "hello.txt").exists())
         await until(pilot, lambda: "restored checkpoint" in chat_text(app))
 
+        await type_and_send(pilot, "/redo")  # the undo is itself undoable
+        await until(pilot, lambda: (workspace / "hello.txt").exists())
+        assert (workspace / "hello.txt").read_text() == "hello from kilo\n"
+
 
 async def test_followup_question_answered_with_a_number(
     workspace: Path, settings: Settings, llm_env: FakeLLMServer

@@ -570,6 +570,31 @@ class AgentRuntime:
                 )
             )
 
+    async def undo(self) -> None:
+        """``/undo``: restore the files to before the agent's last change."""
+        await self._restore_step("undo_last_agent_change", self.task_id)
+
+    async def redo(self) -> None:
+        """``/redo``: take back the last restore (an undo included)."""
+        await self._restore_step("redo")
+
+    async def _restore_step(self, method: str, *args: Any) -> None:
+        """Run a checkpoint restore in a thread and announce it; raises CheckpointError
+        (checkpoints off, nothing to undo or redo) for the client to show."""
+        from kilo_tui.core.checkpoints import CheckpointError
+
+        if self.checkpoints is None:
+            raise CheckpointError("checkpoints are turned off in the settings")
+        result = await asyncio.to_thread(getattr(self.checkpoints, method), *args)
+        self.bus.publish(
+            ev.CheckpointRestored(
+                task_id=self.task_id or "",
+                checkpoint_id=result.target.id,
+                with_task=False,
+                safety_checkpoint_id=result.safety.id,
+            )
+        )
+
     async def system_prompt(self, task: Task, *, include_listing: bool) -> str:
         from kilo_tui.core.agent.rules import build_custom_instructions, environment_details
         from kilo_tui.core.paths import kilocode_home

@@ -12,7 +12,6 @@ when first needed, after the first frame: that keeps the start fast.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import deque
 from pathlib import Path
@@ -270,6 +269,8 @@ class MainScreen(Screen[None]):
                 self.action_checkpoints()
             case "undo":
                 self._undo()
+            case "redo":
+                self._undo(redo=True)
             case "condense":
                 self._condense()
             case "theme":
@@ -340,28 +341,14 @@ class MainScreen(Screen[None]):
             self.status.activity = ""
 
     @work(exclusive=True, group="undo", exit_on_error=False)
-    async def _undo(self) -> None:
-        """Restore the files to before the agent's last change (the restore is undoable)."""
-        manager = self.runtime.checkpoints
-        if manager is None:
-            self.notify("Checkpoints are turned off in the settings.", severity="warning")
-            return
-        from kilo_tui.core import events as ev
+    async def _undo(self, redo: bool = False) -> None:
+        """``/undo`` (or ``/redo``): restore the files through the runtime."""
         from kilo_tui.core.checkpoints import CheckpointError
 
         try:
-            result = await asyncio.to_thread(manager.undo_last_agent_change, self.runtime.task_id)
+            await (self.runtime.redo() if redo else self.runtime.undo())
         except CheckpointError as error:
             self.notify(str(error), severity="warning")
-            return
-        self.runtime.bus.publish(
-            ev.CheckpointRestored(
-                task_id=self.runtime.task_id or "",
-                checkpoint_id=result.target.id,
-                with_task=False,
-                safety_checkpoint_id=result.safety.id,
-            )
-        )
 
     async def new_task(self) -> None:
         """Clear the chat and start a fresh task."""
