@@ -235,14 +235,14 @@ class HumanPrinter:
                 self._line("✓ task completed" + self._totals())
 
     def _totals(self) -> str:
-        from kilo_tui.core.export import format_cost
+        from kilo_tui.core.llm.pricing import format_cost
 
         if self._usage is None:
             return ""
         u = self._usage
         return (
             f" · {u.task_tokens_in:,} tokens in, {u.task_tokens_out:,} out · "
-            f"{'$0.00 (free)' if u.free else format_cost(u.task_cost)}"
+            f"{format_cost(u.task_cost, free=u.free)}"
         )
 
 

@@ -44,13 +44,13 @@ def _list(args: argparse.Namespace) -> int:
     if not tasks:
         print("No sessions yet.")
         return 0
-    from kilo_tui.core.export import format_cost
+    from kilo_tui.core.llm.pricing import format_cost
 
     for t in tasks:
         when = datetime.fromtimestamp(t.updated_at).strftime("%Y-%m-%d %H:%M")
         print(
             f"{t.id}  {when}  {t.model:<28} {t.tokens_in + t.tokens_out:>8,} tok  "
-            f"{format_cost(t.cost):>13}  {t.title or '(untitled)'}"
+            f"{format_cost(t.cost, free=False):>13}  {t.title or '(untitled)'}"
         )
     return 0
 

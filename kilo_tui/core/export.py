@@ -7,13 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kilo_tui.core import events as ev
+from kilo_tui.core.llm.pricing import format_cost
 
 if TYPE_CHECKING:
     from kilo_tui.core.sessions import TaskRecord
-
-
-def format_cost(cost: float | None) -> str:
-    return "price unknown" if cost is None else f"${cost:.4f}"
 
 
 def task_to_markdown(record: TaskRecord, events: list[ev.Event]) -> str:
@@ -26,7 +23,7 @@ def task_to_markdown(record: TaskRecord, events: list[ev.Event]) -> str:
         f"- Created: {created}",
         f"- Model: `{record.model}` · mode `{record.mode}`",
         f"- Tokens: {record.tokens_in:,} in / {record.tokens_out:,} out · cost "
-        f"{format_cost(record.cost)}",
+        f"{format_cost(record.cost, free=False)}",
         "",
     ]
     for event in events:

@@ -202,8 +202,16 @@ class EventHandler:
         await self.screen.drop_ask(event.request_id)
         await self.add(UserBlock(event.answer))
 
-    def _handle_usage(self, event: ev.UsageUpdated) -> None:
+    async def _handle_usage(self, event: ev.UsageUpdated) -> None:
+        """The task's totals go to the status bar; each request's own line to the chat."""
+        from kilo_tui.core.llm.pricing import format_cost, format_count
+
         self.screen.status.usage = event
+        line = (
+            f"↑{format_count(event.tokens_in)} ↓{format_count(event.tokens_out)} · "
+            f"{format_cost(event.cost, free=event.free)}"
+        )
+        await self.add(NoticeBlock(line, "usage"))
 
     def _handle_title(self, event: ev.TitleGenerated) -> None:
         self.screen.sub_title = event.title

@@ -88,7 +88,7 @@ async def test_lists_this_workspaces_tasks_newest_first(app: KiloApp) -> None:
         ]
         table = screen.query_one(DataTable)
         newest = [str(cell) for cell in table.get_row_at(0)]
-        assert newest[2:] == ["openai/fake-model", "12K / 3K", "$0.0123"]
+        assert newest[2:] == ["openai/fake-model", "12.0k / 3.0k", "$0.0123"]
         assert str(table.get_row_at(2)[4]) == "price unknown"
         assert status(screen) == "3 of 3 tasks"
 

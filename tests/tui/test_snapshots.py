@@ -76,6 +76,7 @@ def publish_conversation(runtime: StandInRuntime) -> None:
             model="openai/fake-model",
             tokens_in=5400,
             tokens_out=320,
+            cost=0.0042,
             task_tokens_in=5400,
             task_tokens_out=320,
             task_cost=0.0042,

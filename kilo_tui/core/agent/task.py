@@ -267,9 +267,9 @@ class Task:
         # Stored before it is announced: a rewind of the conversation hides the events
         # recorded from the first message it sets aside (SessionStore.rewind_to_message).
         self._append(message)
-        self._record_usage(response)
         if response.text.strip():
             self.publish(ev.AssistantMessage(task_id=self.id, text=response.text))
+        self._record_usage(response)
         return response
 
     def _record_usage(self, response: LLMResponse) -> None:

@@ -93,6 +93,15 @@ def format_price(per_million: float | None) -> str:
     return f"${per_million:.2f}" if per_million >= 0.1 else f"${per_million:.3g}"
 
 
+def format_count(count: int) -> str:
+    """A token count as used by a request or a task: ``950``, ``12.3k``, ``1.2M``."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
 def format_tokens(count: int | None) -> str:
     """A context size for tables: ``200K``, ``8K``, ``1M``, ``1.05M``, ``?``."""
     if not count:

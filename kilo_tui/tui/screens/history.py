@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label
 
 from kilo_tui.core.config import LOCAL_PROVIDERS, model_provider
-from kilo_tui.core.llm.pricing import format_cost, format_tokens
+from kilo_tui.core.llm.pricing import format_cost, format_count
 
 if TYPE_CHECKING:
     from kilo_tui.core.agent.runtime import AgentRuntime
@@ -42,7 +42,7 @@ def task_row(record: TaskRecord) -> tuple[str, str, str, str, str]:
 
 
 def _count(tokens: int) -> str:
-    return format_tokens(tokens) if tokens else "0"
+    return format_count(tokens) if tokens else "0"
 
 
 def _cost(record: TaskRecord) -> str:

@@ -83,6 +83,7 @@ class NoticeBlock(Static):
         &.-error { color: $text-error; background: $error-muted; }
         &.-warning { color: $text-warning; }
         &.-success { color: $text-success; }
+        &.-usage { color: $text-disabled; text-align: right; margin: 0; }
     }
     """
 

@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from kilo_tui.core.llm.pricing import format_cost, format_count
+
 if TYPE_CHECKING:
     from kilo_tui.core.events import UsageUpdated
 
@@ -24,24 +26,6 @@ def model_badge(model: str | None, *, free: bool = False) -> str:
     if free or model.endswith(":free"):
         return "free"
     return ""
-
-
-def format_tokens(count: int) -> str:
-    """``950``, ``12.3k``, ``1.2M``."""
-    if count < 1000:
-        return str(count)
-    if count < 1_000_000:
-        return f"{count / 1000:.1f}k"
-    return f"{count / 1_000_000:.1f}M"
-
-
-def format_cost(cost: float | None, *, free: bool) -> str:
-    """A task cost as the user should read it; an unknown price is never shown as 0."""
-    if free:
-        return "$0.00 (free)"
-    if cost is None:
-        return "price unknown"
-    return f"${cost:.4f}"
 
 
 def context_bar(used: int, reserved: int, window: int, width: int = 12) -> Text:
@@ -96,9 +80,7 @@ class StatusBar(Widget):
 
     @staticmethod
     def _usage(usage: UsageUpdated) -> Text:
-        text = Text(
-            f"↑{format_tokens(usage.task_tokens_in)} ↓{format_tokens(usage.task_tokens_out)}"
-        )
+        text = Text(f"↑{format_count(usage.task_tokens_in)} ↓{format_count(usage.task_tokens_out)}")
         if usage.context_window:
             text.append(" ")
             text.append_text(
