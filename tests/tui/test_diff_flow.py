@@ -10,6 +10,7 @@ import pytest
 
 from kilo_tui.core.config import Settings
 from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+from kilo_tui.tui.widgets.tool_block import ToolBlock
 from tests.fakeserver import FakeLLMServer, Turn
 from tests.tui.test_app import idle, make_app, type_and_send, until
 
@@ -70,6 +71,9 @@ async def test_accept_one_hunk_reject_the_other_with_feedback(
         await pilot.pause()
         await pilot.press("enter")  # submit the per-hunk decisions
         await idle(pilot)
+        await pilot.pause()
+        # The chat reports what was written (one hunk), not what was proposed (two).
+        assert app.screen.query_one(ToolBlock).summary == "+1 −1"
     text = (workspace / "numbers.txt").read_text()
     assert "line three\n" in text and "line 35\n" in text and "thirty-five" not in text
     report = last_tool_result(llm_env)

@@ -155,13 +155,14 @@ async def _write_to_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     return ToolResult(
         outcome.report,
         is_error=not outcome.applied,
-        summary=_edit_summary(rel, outcome.applied, old, outcome.content),
+        summary=_edit_summary(outcome.applied, old, outcome.content),
     )
 
 
-def _edit_summary(rel: str, applied: bool, old: str | None, new: str | None) -> str:
+def _edit_summary(applied: bool, old: str | None, new: str | None) -> str:
+    """What was written, as +added −removed lines (not what was proposed)."""
     if not applied:
-        return f"{rel}: not applied"
+        return "not applied"
     import difflib
 
     added = removed = 0
@@ -170,7 +171,7 @@ def _edit_summary(rel: str, applied: bool, old: str | None, new: str | None) -> 
             added += 1
         elif line.startswith("-") and not line.startswith("---"):
             removed += 1
-    return f"{rel} +{added} −{removed}"
+    return f"+{added} −{removed}"
 
 
 WRITE_TO_FILE = FunctionTool(
@@ -220,7 +221,7 @@ async def _apply_diff(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     return ToolResult(
         report,
         is_error=not outcome.applied,
-        summary=_edit_summary(rel, outcome.applied, old, outcome.content),
+        summary=_edit_summary(outcome.applied, old, outcome.content),
     )
 
 

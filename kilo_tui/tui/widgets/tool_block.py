@@ -122,8 +122,9 @@ class ToolBlock(Vertical):
             self.status = "error"
         elif self.status == "running":
             self.status = "done"
-        if summary and self.exit_code is None and not self.diff:
-            # The core's summary often restates the call ("read a.py (3 lines)").
+        if summary and self.exit_code is None:
+            # The core's summary often restates the call ("read a.py (3 lines)"). For an
+            # edit it says what was written, which may be less than what was proposed.
             self.summary = summary.removeprefix(self.title).strip() or summary
         if not self.output and not self.diff:
             self.output = result
