@@ -382,3 +382,10 @@ def default_model(settings: Settings) -> str:
         if provider_key_available(settings, model):
             return model
     return DEFAULT_MODELS["openai"]
+
+
+def needs_first_run(settings: Settings) -> bool:
+    """True when no model is configured and no provider key is in the config or env."""
+    if settings.model is not None:
+        return False
+    return not any(provider_key_available(settings, f"{p}/any") for p in PROVIDER_KEY_ENV)

@@ -19,14 +19,9 @@ from textual.app import App, CSSPathType
 from textual.binding import Binding, BindingType
 from textual.theme import Theme
 
-from kilo_tui.core.config import Settings
+from kilo_tui.core.config import Settings, needs_first_run
 from kilo_tui.tui.bridge import Bridge
 from kilo_tui.tui.messages import ThemeRequested
-from kilo_tui.tui.screens.first_run import (
-    FirstRunScreen,
-    needs_first_run,
-    settings_after_first_run,
-)
 from kilo_tui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -87,10 +82,14 @@ class KiloApp(App[None]):
         return screen
 
     def on_mount(self) -> None:
-        from kilo_tui.tui.themes import load_themes
+        from kilo_tui.tui.themes import load_theme
 
-        for theme in load_themes():
-            self.register_theme(theme)
+        # Only the theme in use is read before the first frame; the others are
+        # registered right after it (see _start).
+        if self.settings.theme not in self.available_themes:
+            theme = load_theme(self.settings.theme)
+            if theme is not None:
+                self.register_theme(theme)
         self.theme = (
             self.settings.theme if self.settings.theme in self.available_themes else FALLBACK_THEME
         )
@@ -104,6 +103,8 @@ class KiloApp(App[None]):
         self.call_after_refresh(self._start)
         # An agent handed in ready-made (tests, embedding) was configured by its maker.
         if self.runtime is None and needs_first_run(self.settings):
+            from kilo_tui.tui.screens.first_run import FirstRunScreen
+
             self.push_screen(FirstRunScreen(self.settings), self._first_run_done)
 
     def _first_run_done(self, model: str | None) -> None:
@@ -111,6 +112,8 @@ class KiloApp(App[None]):
         then it is built with these settings)."""
         if model is None:
             return
+        from kilo_tui.tui.screens.first_run import settings_after_first_run
+
         self.settings = settings_after_first_run(self.settings, model)
         if self.runtime is not None:
             self.runtime.settings = self.settings
@@ -123,6 +126,7 @@ class KiloApp(App[None]):
         self.main_screen.attach(runtime)
 
     async def _start(self) -> None:
+        self._register_themes()
         if self.runtime is None:
             self._connect(await self._build_runtime())
         runtime = self.runtime
@@ -138,6 +142,15 @@ class KiloApp(App[None]):
                 await self.main_screen.resume(task_id)
             except KeyError:
                 self.notify(f"No task {task_id!r} in this workspace.", severity="error")
+
+    def _register_themes(self) -> None:
+        """Every shipped and user theme, for /theme and the palette (after the first
+        frame: only the one in use was needed for it)."""
+        from kilo_tui.tui.themes import load_themes
+
+        for theme in load_themes():
+            if theme.name not in self.available_themes or theme.name == self.theme:
+                self.register_theme(theme)
 
     async def _build_runtime(self) -> AgentRuntime:
         # Importing the agent (MCP SDK, approval policy, …) takes a while; a thread

@@ -80,6 +80,16 @@ def load_themes(directories: Iterable[Path] | None = None) -> list[Theme]:
     return list(themes.values())
 
 
+def load_theme(name: str) -> Theme | None:
+    """Just the theme saved as ``<name>.toml`` (the user's copy wins), for the first
+    frame; :func:`load_themes` reads them all afterwards."""
+    for folder in reversed([*shipped_theme_dirs(), user_theme_dir()]):
+        path = folder / f"{name}.toml"
+        if path.is_file() and (theme := _load_file(path)) is not None and theme.name == name:
+            return theme
+    return None
+
+
 def _load_file(path: Path) -> Theme | None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

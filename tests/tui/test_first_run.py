@@ -14,9 +14,15 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, OptionList
 
-from kilo_tui.core.config import PROVIDER_KEY_ENV, Settings, load_settings, provider_credentials
+from kilo_tui.core.config import (
+    PROVIDER_KEY_ENV,
+    Settings,
+    load_settings,
+    needs_first_run,
+    provider_credentials,
+)
 from kilo_tui.tui.app import KiloApp
-from kilo_tui.tui.screens.first_run import FirstRunScreen, needs_first_run
+from kilo_tui.tui.screens.first_run import FirstRunScreen
 from kilo_tui.tui.widgets.status_bar import StatusBar
 from tests.fakeserver import FakeLLMServer
 from tests.tui.test_app import chat_text, idle, type_and_send, until

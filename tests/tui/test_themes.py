@@ -110,6 +110,8 @@ async def test_switching_theme_persists_to_the_config_file(home: Path) -> None:
     app = make_app("kilo-dark")
     config = home / "config.toml"
     async with app.run_test(size=(100, 30)) as pilot:
+        # All themes are registered just after the first frame.
+        await until(pilot, lambda: "high-contrast-light" in app.available_themes)
         app.theme = "high-contrast-light"
         await until(pilot, lambda: config.exists() and "high-contrast-light" in config.read_text())
     assert tomllib.loads(config.read_text())["theme"] == "high-contrast-light"

@@ -31,7 +31,6 @@ from kilo_tui.core.config import (
     PROVIDER_KEY_ENV,
     Settings,
     load_settings,
-    provider_key_available,
     save_settings_value,
 )
 
@@ -110,15 +109,6 @@ HOSTED = (
         "https://console.mistral.ai/api-keys",
     ),
 )
-
-
-def needs_first_run(settings: Settings) -> bool:
-    """True when no model is configured and no provider key is in the config or env."""
-    if settings.model is not None:
-        return False
-    return not any(
-        provider_key_available(settings, f"{provider}/any") for provider in PROVIDER_KEY_ENV
-    )
 
 
 def settings_after_first_run(settings: Settings, model: str) -> Settings:

@@ -8,8 +8,6 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from kilo_tui.core.llm.pricing import format_cost, format_count
-
 if TYPE_CHECKING:
     from kilo_tui.core.events import UsageUpdated
 
@@ -80,6 +78,9 @@ class StatusBar(Widget):
 
     @staticmethod
     def _usage(usage: UsageUpdated) -> Text:
+        # Imported here: the price table module is not needed for the first frame.
+        from kilo_tui.core.llm.pricing import format_cost, format_count
+
         text = Text(f"↑{format_count(usage.task_tokens_in)} ↓{format_count(usage.task_tokens_out)}")
         if usage.context_window:
             text.append(" ")
