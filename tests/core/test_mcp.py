@@ -491,6 +491,28 @@ def test_killing_our_process_group_kills_every_server(workspace, sig) -> None:
     assert [p for p in pids if alive(p)] == []
 
 
+def test_sigkill_of_our_process_alone_stops_the_servers(workspace) -> None:
+    """No group signal, no clean stop: the servers still go (parent-death signal)."""
+    project_settings(workspace, {"toy": TOY_ENTRY, "hang": {"command": "sleep", "args": ["1000"]}})
+    proc = subprocess.Popen(
+        [sys.executable, str(RUN_MANAGER), str(workspace)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    try:
+        report = json.loads(proc.stdout.readline())
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    pids = report["pids"]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 5
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p for p in pids if alive(p)] == []
+
+
 # ------------------------------------------------------------------- CLI
 
 

@@ -22,6 +22,7 @@ from kilo_tui.core.tools.files import (
     WRITE_TO_FILE,
 )
 from kilo_tui.core.tools.flow import UPDATE_TODO_LIST, parse_todos
+from tests.mcp_servers.helpers import alive
 
 
 class Harness:
@@ -181,15 +182,6 @@ async def test_cancel_kills_the_command_and_its_children(ws: Path) -> None:
             break
         await asyncio.sleep(0.1)
     assert not alive(child)
-
-
-def alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for a (container) init to reap it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_long_output_reaches_the_model_as_head_and_tail() -> None:

@@ -13,7 +13,9 @@ cancelled connection can neither leak the process nor hang on it.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
+import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,7 +65,7 @@ async def stdio_transport(
     from mcp.client.stdio import get_default_environment
 
     process = await anyio.open_process(
-        [command, *args],
+        [*_parent_death_prefix(), command, *args],
         env=get_default_environment() | env,
         cwd=cwd,
     )
@@ -156,3 +158,12 @@ async def _exited(process: Process, timeout: float) -> bool:
         while process.returncode is None:
             await anyio.sleep(0.02)
     return process.returncode is not None
+
+
+def _parent_death_prefix() -> list[str]:
+    """On Linux, ``setpriv --pdeathsig TERM --``: the server is told to stop when kilo-tui
+    dies, even by SIGKILL of its process alone (no clean stop, no group signal)."""
+    if sys.platform != "linux":
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
