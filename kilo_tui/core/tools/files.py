@@ -151,9 +151,16 @@ async def _write_to_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return ToolResult(
             f"No changes: {rel} already has exactly this content.", summary=f"{rel} unchanged"
         )
-    outcome = await ctx.propose_edit(tool="write_to_file", path=rel, old=old, new=new)
+    return await _propose(ctx, "write_to_file", rel, old, new)
+
+
+async def _propose(
+    ctx: ToolContext, tool: str, rel: str, old: str | None, new: str, note: str = ""
+) -> ToolResult:
+    """Hand the change to the user's review; the result says what was written."""
+    outcome = await ctx.propose_edit(tool=tool, path=rel, old=old, new=new)
     return ToolResult(
-        outcome.report,
+        outcome.report + note,
         is_error=not outcome.applied,
         summary=_edit_summary(outcome.applied, old, outcome.content),
     )
@@ -214,15 +221,10 @@ async def _apply_diff(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     result = apply_search_replace(old, str(args.get("diff", "")), fuzzy_threshold=threshold)
     if result.content is None or result.applied == 0:
         raise ToolError(describe_failures(result))
-    outcome = await ctx.propose_edit(tool="apply_diff", path=rel, old=old, new=result.content)
-    report = outcome.report
+    note = ""
     if result.failures:
-        report += "\n\nSome SEARCH/REPLACE blocks were not applied:\n" + describe_failures(result)
-    return ToolResult(
-        report,
-        is_error=not outcome.applied,
-        summary=_edit_summary(outcome.applied, old, outcome.content),
-    )
+        note = "\n\nSome SEARCH/REPLACE blocks were not applied:\n" + describe_failures(result)
+    return await _propose(ctx, "apply_diff", rel, old, result.content, note)
 
 
 APPLY_DIFF = FunctionTool(
