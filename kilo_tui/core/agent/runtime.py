@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.prompt import build_system_prompt
-from kilo_tui.core.agent.task import Task, TurnOutcome, default_shell, new_task_id
+from kilo_tui.core.agent.task import Task, TurnOutcome, new_task_id
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import (
     Settings,
@@ -610,7 +611,7 @@ class AgentRuntime:
         )
         environment = await asyncio.to_thread(
             environment_details,
-            now=task.environment_context()["now"],
+            now=datetime.now().astimezone(),
             mode=mode,
             model=task.model,
             cost=task.totals.cost,
@@ -632,7 +633,7 @@ class AgentRuntime:
             role_definition=mode.role_definition,
             mode_instructions=mode.custom_instructions,
             workspace=self.workspace,
-            shell=default_shell(),
+            shell=os.environ.get("SHELL") or "/bin/sh",
             custom_instructions=custom,
             mcp_section=mcp_section,
             environment=environment,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import events as ev
-from kilo_tui.core.agent.prompt import NO_TOOL_NUDGE, build_system_prompt
+from kilo_tui.core.agent.prompt import NO_TOOL_NUDGE
 from kilo_tui.core.tools.base import (
     Decision,
     EditOutcome,
@@ -167,8 +166,7 @@ class Task:
         return TurnOutcome("cancelled")
 
     def _limit_hit(self) -> TurnOutcome | None:
-        policy = self.runtime.limits()
-        max_requests, max_cost = policy
+        max_requests, max_cost = self.runtime.limits()
         if max_requests and self._turn_requests >= max_requests:
             message = (
                 f"Stopped after {self._turn_requests} requests (auto_approve.max_requests = "
@@ -457,17 +455,6 @@ class Task:
             extra=runtime.tool_extras(self),
         )
 
-    # ----------------------------------------------------------- prompt
-
-    def environment_context(self) -> dict[str, Any]:
-        return {
-            "now": datetime.now().astimezone(),
-            "mode": self.mode,
-            "model": self.model,
-            "cost": self.totals.cost,
-            "todos": self.runtime.state.todos,
-        }
-
 
 class _Cancelled(Exception):
     pass
@@ -493,10 +480,3 @@ def _parse_arguments(raw: str) -> tuple[dict[str, Any], str | None]:
 
 def new_task_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-
-
-def default_shell() -> str:
-    return os.environ.get("SHELL") or "/bin/sh"
-
-
-__all__ = ["Task", "TurnOutcome", "build_system_prompt", "new_task_id"]
