@@ -13,6 +13,8 @@ cancelled connection can neither leak the process nor hang on it.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import shutil
 import signal
 import sys
@@ -64,11 +66,12 @@ async def stdio_transport(
     """
     from mcp.client.stdio import get_default_environment
 
-    process = await anyio.open_process(
-        [*_parent_death_prefix(), command, *args],
-        env=get_default_environment() | env,
-        cwd=cwd,
-    )
+    full_env = get_default_environment() | env
+    prefix = _parent_death_prefix()
+    if prefix:
+        # Behind setpriv a missing command would only show as setpriv's own error.
+        _require_executable(command, full_env.get("PATH"), cwd)
+    process = await anyio.open_process([*prefix, command, *args], env=full_env, cwd=cwd)
     watch.pid = process.pid
     to_session, read_stream = anyio.create_memory_object_stream["SessionMessage | Exception"](0)
     write_stream, from_session = anyio.create_memory_object_stream["SessionMessage"](0)
@@ -167,3 +170,14 @@ def _parent_death_prefix() -> list[str]:
         return []
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+
+
+def _require_executable(command: str, search_path: str | None, cwd: Path | None) -> None:
+    """Raise FileNotFoundError, as starting it would, if ``command`` cannot be run."""
+    if os.sep in command:
+        candidate = Path(command) if os.path.isabs(command) else Path(cwd or ".") / command
+        found = candidate.is_file() and os.access(candidate, os.X_OK)
+    else:
+        found = shutil.which(command, path=search_path) is not None
+    if not found:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), command)
