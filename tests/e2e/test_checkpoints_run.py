@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_run import CONFIG, MODEL, env_for, run
+from tests.e2e.cli import CONFIG, MODEL, env_for, run
 from tests.fakeserver import FakeLLMServer, Turn
 
 

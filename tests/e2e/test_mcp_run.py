@@ -8,19 +8,17 @@ both approval paths (it is slow: the run loads litellm).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.cli import BIN, env_for
 from tests.fakeserver import FakeLLMServer, Turn
 from tests.mcp_servers.helpers import TIME_ENTRY, project_settings
 
-BIN = Path(sys.executable).parent / "kilo-tui"
 UTC_CALL = {
     "server_name": "time",
     "tool_name": "get_current_time",
@@ -37,16 +35,9 @@ def home(tmp_path: Path) -> Path:
 
 
 def run_task(server: FakeLLMServer, home: Path, workspace: Path) -> list[dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "KILO_TUI"))}
-    env.update(
-        OPENAI_API_KEY="sk-test",
-        OPENAI_API_BASE=server.base_url,
-        KILO_TUI_HOME=str(home),
-        HOME=str(home),
-    )
     proc = subprocess.run(
         [str(BIN), "run", "--json", "--model", "openai/fake-model", "what time is it?"],
-        env=env,
+        env=env_for(server, home),
         cwd=workspace,
         capture_output=True,
         text=True,

@@ -7,7 +7,6 @@ session store is a real SQLite file, checkpoints use real git.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -18,13 +17,17 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.cli import (
+    BIN,
+    CONFIG,
+    MODEL,
+    agent_requests,
+    env_for,
+    events,
+    run,
+    tool_messages,
+)
 from tests.fakeserver import FakeLLMServer, Turn, tool_call
-
-BIN = Path(sys.executable).parent / "kilo-tui"
-MODEL = "openai/fake-model"
-# Fast retries, so error tests take milliseconds; titles on the fake small model, whose
-# replies are queued apart from the main loop's.
-CONFIG = 'small_model = "openai/fake-small"\n[agent]\nretry_base_delay = 0.01\n'
 
 
 @pytest.fixture
@@ -41,49 +44,6 @@ def workspace(tmp_path: Path) -> Path:
     ws.mkdir()
     (ws / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     return ws
-
-
-def env_for(server: FakeLLMServer, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "KILO_TUI"))}
-    env.update(
-        OPENAI_API_KEY="sk-test",
-        OPENAI_API_BASE=server.base_url,
-        KILO_TUI_HOME=str(home),
-        HOME=str(home),
-    )
-    return env
-
-
-def run(
-    args: list[str],
-    *,
-    env: dict[str, str],
-    cwd: Path,
-    timeout: float = 90,
-    stdin: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN), *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin,
-    )
-
-
-def events(stdout: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
-
-
-def agent_requests(server: FakeLLMServer) -> list[dict[str, Any]]:
-    """The loop's requests (on the main model; titles go to the small model)."""
-    return [body for body in server.chat_requests if body.get("model") == "fake-model"]
-
-
-def tool_messages(request: dict[str, Any]) -> list[str]:
-    return [m["content"] for m in request["messages"] if m["role"] == "tool"]
 
 
 FIX_DIFF = """<<<<<<< SEARCH

@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-from textual.pilot import Pilot
-from textual.widgets import Markdown
 
-from kilo_tui.core.agent.runtime import AgentRuntime
 from kilo_tui.core.config import Settings
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.widgets.approval_bar import ApprovalBar
-from kilo_tui.tui.widgets.chat import Chat
 from kilo_tui.tui.widgets.followup import FollowupBar
 from kilo_tui.tui.widgets.status_bar import StatusBar
 from kilo_tui.tui.widgets.tool_block import ToolBlock
 from tests.fakeserver import FakeLLMServer, Turn, tool_call
+from tests.tui.pilot import asking, chat_text, idle, make_app, type_and_send, until
 
 pytestmark = pytest.mark.timeout(60)
-
-Bar = TypeVar("Bar", ApprovalBar, FollowupBar)
 
 
 @pytest.fixture
@@ -35,54 +29,6 @@ def workspace(tmp_path: Path) -> Path:
     root.mkdir()
     (root / "README.md").write_text("# demo\n")
     return root
-
-
-@pytest.fixture
-def settings(llm_env: FakeLLMServer) -> Settings:
-    return Settings(model="openai/fake-model", small_model="openai/fake-small")
-
-
-def make_app(workspace: Path, settings: Settings, **kwargs: object) -> KiloApp:
-    ApprovalBar.grace_period = 0
-    runtime = AgentRuntime(workspace=workspace, settings=settings, start_mcp=False)
-    return KiloApp(workspace, settings, runtime=runtime, **kwargs)  # type: ignore[arg-type]
-
-
-def chat_text(app: KiloApp) -> str:
-    parts = []
-    for block in app.screen.query_one(Chat).blocks:
-        if isinstance(block, Markdown):
-            parts.append(block.source)
-        elif isinstance(block, ToolBlock):
-            parts.append(f"{block.title} {block.summary}\n{block.output}")
-        else:
-            parts.append(str(block.render()))
-    return "\n".join(parts)
-
-
-def asking(app: KiloApp, bar_type: type[Bar]) -> Bar | None:
-    """The approval or question bar, if it is on screen (it is mounted on first use)."""
-    bars = app.screen.query(bar_type)
-    return bars.first() if bars and bars.first().display else None
-
-
-async def type_and_send(pilot: Pilot[None], text: str) -> None:
-    await pilot.press(*text)
-    await pilot.press("enter")
-
-
-async def until(pilot: Pilot[None], condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    """Pause until ``condition()`` holds (the agent runs in real time)."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
-
-
-async def idle(pilot: Pilot[None]) -> None:
-    app = pilot.app
-    await until(pilot, lambda: not app.main_screen.busy)
 
 
 async def test_send_streams_reply_and_shows_cost(

@@ -12,7 +12,7 @@ from kilo_tui.core.config import Settings
 from kilo_tui.tui.screens.diff_review import DiffReviewScreen
 from kilo_tui.tui.widgets.tool_block import ToolBlock
 from tests.fakeserver import FakeLLMServer, Turn
-from tests.tui.test_app import idle, make_app, type_and_send, until
+from tests.tui.pilot import idle, make_app, type_and_send, until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -39,11 +39,6 @@ def workspace(tmp_path: Path) -> Path:
     root.mkdir()
     (root / "numbers.txt").write_text(ORIGINAL)
     return root
-
-
-@pytest.fixture
-def settings(llm_env: FakeLLMServer) -> Settings:
-    return Settings(model="openai/fake-model", small_model="openai/fake-small")
 
 
 def last_tool_result(server: FakeLLMServer) -> str:

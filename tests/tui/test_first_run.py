@@ -25,7 +25,7 @@ from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.screens.first_run import FirstRunScreen
 from kilo_tui.tui.widgets.status_bar import StatusBar
 from tests.fakeserver import FakeLLMServer
-from tests.tui.test_app import chat_text, idle, type_and_send, until
+from tests.tui.pilot import chat_text, idle, type_and_send, until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,7 +15,7 @@ from kilo_tui.core.sessions import SessionStore
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.screens.history import ConfirmDelete, HistoryScreen
 from tests.fakeserver import FakeLLMServer
-from tests.tui.test_app import chat_text, type_and_send, until
+from tests.tui.pilot import chat_text, type_and_send, until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,7 +10,7 @@ import pytest
 from kilo_tui.core.config import Settings
 from kilo_tui.tui.screens.checkpoints import CheckpointsScreen, ConfirmRestoreScreen
 from tests.fakeserver import FakeLLMServer, Turn
-from tests.tui.test_app import chat_text, idle, make_app, type_and_send, until
+from tests.tui.pilot import chat_text, idle, make_app, type_and_send, until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -21,11 +21,6 @@ def workspace(tmp_path: Path) -> Path:
     root.mkdir()
     (root / "notes.txt").write_text("original\n")
     return root
-
-
-@pytest.fixture
-def settings(llm_env: FakeLLMServer) -> Settings:
-    return Settings(model="openai/fake-model", small_model="openai/fake-small")
 
 
 async def test_restore_files_and_task_rewinds_the_chat(

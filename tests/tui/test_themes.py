@@ -14,7 +14,7 @@ from kilo_tui.core.config import Settings, load_settings
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.themes import load_themes, shipped_theme_dirs
 from tests.tui.helpers import StandInRuntime
-from tests.tui.test_app import until
+from tests.tui.pilot import until
 
 pytestmark = pytest.mark.timeout(60)
 
