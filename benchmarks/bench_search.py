@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from kilo_tui.core.bus import EventBus
-from kilo_tui.core.ignore import IgnoreMatcher
 from kilo_tui.core.tools.base import Decision, TaskState, ToolContext
 from kilo_tui.core.tools.files import LIST_FILES, SEARCH_FILES
+from kilo_tui.core.trust.ignore import IgnoreMatcher
 
 
 def make_tree(root: Path, count: int) -> None:

@@ -50,7 +50,7 @@ def _show(args: argparse.Namespace) -> int:
 def _trust(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from kilo_tui.core import trust
+    from kilo_tui.core.trust import project as trust
 
     project_file = Path(args.path).expanduser().resolve() / ".kilocode" / "kilo-tui.toml"
     if not project_file.is_file():

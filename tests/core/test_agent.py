@@ -458,7 +458,7 @@ def test_events_are_json_serialisable() -> None:
 async def test_untrusted_project_file_cannot_loosen_the_policy(
     make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, workspace: Path
 ) -> None:
-    from kilo_tui.core import trust
+    from kilo_tui.core.trust import project as trust
 
     project_file = workspace / ".kilocode" / "kilo-tui.toml"
     project_file.parent.mkdir()

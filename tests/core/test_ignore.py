@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kilo_tui.core.ignore import IgnoreMatcher
+from kilo_tui.core.trust.ignore import IgnoreMatcher
 
 
 def write(root: Path, rel: str, text: str = "x\n") -> Path:

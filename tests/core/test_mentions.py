@@ -14,7 +14,7 @@ import pytest
 
 from kilo_tui.core.agent import mentions
 from kilo_tui.core.agent.mentions import MENTION_RE, detect_problems_commands, expand_mentions
-from kilo_tui.core.ignore import IgnoreMatcher
+from kilo_tui.core.trust.ignore import IgnoreMatcher
 
 
 def write(path: Path, text: str) -> Path:

@@ -11,7 +11,6 @@ import pytest
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.bus import EventBus
-from kilo_tui.core.ignore import IgnoreMatcher
 from kilo_tui.core.tools.base import Decision, EditOutcome, TaskState, ToolContext, ToolError
 from kilo_tui.core.tools.command import EXECUTE_COMMAND, head_and_tail
 from kilo_tui.core.tools.files import (
@@ -22,6 +21,7 @@ from kilo_tui.core.tools.files import (
     WRITE_TO_FILE,
 )
 from kilo_tui.core.tools.flow import UPDATE_TODO_LIST, parse_todos
+from kilo_tui.core.trust.ignore import IgnoreMatcher
 from tests.mcp_servers.helpers import alive
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kilo_tui.core.ignore import KILOCODEIGNORE, IgnoreMatcher
+from kilo_tui.core.trust.ignore import KILOCODEIGNORE, IgnoreMatcher
 
 if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode

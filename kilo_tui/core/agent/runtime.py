@@ -57,7 +57,7 @@ class AgentRuntime:
         start_mcp: bool = True,
     ) -> None:
         from kilo_tui.core.agent.modes import load_modes
-        from kilo_tui.core.ignore import IgnoreMatcher
+        from kilo_tui.core.trust.ignore import IgnoreMatcher
 
         self.workspace = workspace.resolve()
         self.settings = settings
@@ -92,13 +92,13 @@ class AgentRuntime:
     def _build_gate(self) -> Any:
         """The gate over the global ``[auto_approve]`` merged with the project's override
         in ``.kilocode/kilo-tui.toml``."""
-        from kilo_tui.core import trust
         from kilo_tui.core.approval import (
             ApprovalGate,
             AutoApprovePolicy,
             AutoApproveSettings,
             merge,
         )
+        from kilo_tui.core.trust import project as trust
 
         project_file = self.workspace / ".kilocode" / "kilo-tui.toml"
         project = _read_project_auto_approve(project_file)
@@ -483,7 +483,7 @@ class AgentRuntime:
         action = Action(task_id=task.id, call_id=call_id, outside_workspace=outside, **kwargs)
         decision = await self.gate.decide(action)
         if decision.always and self.gate.project_config is not None:
-            from kilo_tui.core import trust
+            from kilo_tui.core.trust import project as trust
 
             # The user just wrote this rule through us: the file stays trusted.
             trust.trust(self.gate.project_config)

@@ -277,7 +277,7 @@ async def _list_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
 
 
 def _list_entries(ctx: ToolContext, root: Path, recursive: bool) -> tuple[list[str], bool]:
-    from kilo_tui.core.ignore import IgnoreMatcher
+    from kilo_tui.core.trust.ignore import IgnoreMatcher
 
     matcher: IgnoreMatcher = ctx.extra.get("ignore") or IgnoreMatcher(ctx.workspace)
     base = ctx.workspace.resolve()
@@ -353,7 +353,7 @@ def _search(
 ) -> tuple[list[str], int]:
     import fnmatch
 
-    from kilo_tui.core.ignore import IgnoreMatcher
+    from kilo_tui.core.trust.ignore import IgnoreMatcher
 
     matcher: IgnoreMatcher = ctx.extra.get("ignore") or IgnoreMatcher(ctx.workspace)
     base = ctx.workspace.resolve()

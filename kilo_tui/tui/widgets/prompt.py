@@ -46,7 +46,7 @@ class PathIndex:
         self._paths = None
 
     def _scan(self) -> list[str]:
-        from kilo_tui.core.ignore import IgnoreMatcher
+        from kilo_tui.core.trust.ignore import IgnoreMatcher
 
         matcher = IgnoreMatcher(self.workspace)
         root = matcher.workspace
