@@ -220,7 +220,7 @@ class HumanPrinter:
             case ev.RetryScheduled(attempt=a, max_attempts=m, delay=d, error=error):
                 self._line(f"! {error} — retry {a}/{m} in {d:.1f} s")
             case ev.CheckpointsUnavailable(reason=reason):
-                self._line(f"! checkpoints disabled: {reason}")
+                self._line(f"! checkpoint failed: {reason}")
             case ev.ErrorRaised(message=message) | ev.Notice(message=message, level="warning"):
                 self._line(f"! {message}")
             case ev.TaskFailed(error=error):

@@ -18,26 +18,35 @@ costs. A restore first checkpoints the current state, then runs a two-tree
 anything the snapshot does not hold.
 
 Every method is synchronous (git subprocesses); the agent calls them through
-``asyncio.to_thread``.
+``asyncio.to_thread``. Each public operation holds an ``flock`` on a lock file next to
+the shadow repository (handed down to its git processes too), so two kilo-tui processes
+on one workspace take turns instead of failing on each other's ``index.lock``; and a git
+lock file found while holding it is a leftover of a killed process, safe to remove.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
+import errno
+import fcntl
 import json
+import logging
 import os
 import shutil
 import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import paths
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from kilo_tui.core.config import CheckpointSettings
@@ -94,6 +103,9 @@ _UNDO_FILE = "kilo-tui-undo.json"
 _MAX_ACTIONS = 500
 _LARGE_FILES = "kilo-tui-large-files.json"
 _FEW_NEW_FILES = 200
+_GIT_LOCKS = ("index.lock", "index.restore.lock", "HEAD.lock", "packed-refs.lock", "config.lock")
+"""Lock files git leaves behind when it is killed (ref locks are found under refs/)."""
+WAITING_MESSAGE = "waiting for another kilo-tui's checkpoint…"
 """Up to this many new files are added by name; more, and ``git add -A`` is faster."""
 
 # Applied to every git call: the user's config, hooks, signing and filters never apply.
@@ -226,6 +238,8 @@ class CheckpointManager:
     ``timeout`` bounds a snapshot; ``max_file_size`` (bytes, 0 = no cap) skips files
     above it; ``extra_excludes`` adds gitignore patterns to the defaults;
     ``retention_days`` is what :meth:`prune` removes when given no limits.
+    ``lock_wait`` bounds the wait for another process's operation on the same
+    workspace; ``on_wait(message)`` is called (from the calling thread) when it starts.
     """
 
     def __init__(
@@ -237,6 +251,8 @@ class CheckpointManager:
         extra_excludes: Sequence[str] = (),
         timeout: float = 15.0,
         retention_days: float | None = 30.0,
+        lock_wait: float = 60.0,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.workspace = Path(workspace).resolve()
         self.git_dir = paths.checkpoints_dir(self.workspace)
@@ -245,7 +261,11 @@ class CheckpointManager:
         self.extra_excludes = tuple(extra_excludes)
         self.timeout = timeout
         self.retention_days = retention_days
+        self.lock_wait = lock_wait
+        self.on_wait = on_wait
         self._lock = threading.RLock()
+        self._lock_depth = 0
+        self._lock_fd = -1
         self._ready = False
 
     @classmethod
@@ -277,7 +297,7 @@ class CheckpointManager:
         """
         if not self.enabled:
             return None
-        with self._lock:
+        with self.locked():
             self._setup()
             latest = self._latest()
             tree, changes = self._snapshot(latest.tree if latest else _EMPTY_TREE)
@@ -295,7 +315,7 @@ class CheckpointManager:
         """All checkpoints (or one task's), oldest first."""
         if not self.enabled:
             return []
-        with self._lock:
+        with self.locked():
             self._setup()
             fmt = "%(objectname)%00%(tree)%00%(contents)%00"
             out = self._git("for-each-ref", f"--format={fmt}", _REF_PREFIX).decode(errors="replace")
@@ -323,20 +343,20 @@ class CheckpointManager:
 
     def diff(self, a: str, b: str | None = None) -> str:
         """Unified diff from checkpoint ``a`` to ``b`` (None: the working tree now)."""
-        with self._lock:
+        with self.locked():
             old, new = self._trees(a, b)
             args = ("diff-tree", "-p", "-r", "--no-renames", "--no-ext-diff", "--no-color")
             return self._git(*args, old, new).decode(errors="replace")
 
     def changed_files(self, a: str, b: str | None = None) -> builtins.list[FileChange]:
         """The files that differ from checkpoint ``a`` to ``b`` (None: now), with stats."""
-        with self._lock:
+        with self.locked():
             old, new = self._trees(a, b)
             return self._changes(old, new)
 
     def file_at(self, checkpoint: str, path: str) -> bytes | None:
         """A file's content at a checkpoint, or None if it did not exist there."""
-        with self._lock:
+        with self.locked():
             tree = self.get(checkpoint).tree
             out = self._git("ls-tree", "-z", tree, "--", path).decode(errors="surrogateescape")
             entry = out.split("\0")[0]
@@ -346,7 +366,7 @@ class CheckpointManager:
 
     def plan_restore(self, checkpoint_id: str) -> RestorePlan:
         """What restoring this checkpoint would change, without changing anything."""
-        with self._lock:
+        with self.locked():
             target = self.get(checkpoint_id)
             latest = self._latest()
             current, _ = self._snapshot(latest.tree if latest else _EMPTY_TREE)
@@ -359,7 +379,7 @@ class CheckpointManager:
         snapshot holds them (ignored and oversized files are never touched). Undo it by
         restoring ``result.safety``, or with :meth:`undo_last_restore`.
         """
-        with self._lock:
+        with self.locked():
             result = self._restore(checkpoint_id, task_id)
             if result.checkpoint is not None:
                 state = self._load_undo_state()
@@ -373,7 +393,7 @@ class CheckpointManager:
         Restores are undone newest first, so after several ``/undo`` steps each
         ``/redo`` brings one back. A new agent change empties this stack.
         """
-        with self._lock:
+        with self.locked():
             self._check_enabled()
             state = self._load_undo_state()
             if not state["redo"]:
@@ -395,7 +415,7 @@ class CheckpointManager:
         tree is restored: edits the user made since then are undone too (and come back
         with :meth:`undo_last_restore`).
         """
-        with self._lock:
+        with self.locked():
             self._check_enabled()
             self._setup()
             state = self._load_undo_state()
@@ -422,7 +442,7 @@ class CheckpointManager:
         days (neither: the ``retention_days`` setting). The newest is always kept.
         Returns how many were deleted."""
         self._check_enabled()
-        with self._lock:
+        with self.locked():
             if keep is None and older_than is None:
                 older_than = self.retention_days
             checkpoints = self.list()
@@ -448,6 +468,76 @@ class CheckpointManager:
                 }
             )
             return len(victims)
+
+    # ------------------------------------------------------------------- locks
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the workspace's checkpoint lock, against other threads and processes.
+
+        Re-entrant. The first entry takes an ``flock`` on ``<shadow dir>.lock``, waiting
+        at most ``lock_wait`` seconds for another kilo-tui, then clears git lock files a
+        killed process left: nobody else can be using them while we hold the lock.
+        An OS error on the shadow directory becomes a :class:`CheckpointError`.
+        """
+        with self._lock:
+            if self._lock_depth == 0:
+                self._lock_fd = self._acquire_flock()
+                self._clear_stale_git_locks()
+            self._lock_depth += 1
+            try:
+                yield
+            except OSError as error:  # the shadow directory itself: full disk, perms…
+                raise CheckpointError(f"checkpoint storage {self.git_dir}: {error}") from error
+            finally:
+                self._lock_depth -= 1
+                if self._lock_depth == 0:
+                    os.close(self._lock_fd)
+                    self._lock_fd = -1
+
+    def _acquire_flock(self) -> int:
+        path = self.git_dir.with_name(self.git_dir.name + ".lock")
+        try:
+            paths.ensure_dir(path.parent)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            message = f"cannot open the checkpoint lock {path}: {error.strerror}"
+            raise CheckpointError(message) from error
+        deadline = time.monotonic() + self.lock_wait
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise CheckpointError(f"cannot lock {path}: {error.strerror}") from error
+            if time.monotonic() >= deadline:
+                owner = _read_owner(fd)
+                os.close(fd)
+                raise CheckpointError(
+                    f"another kilo-tui{owner} has been taking a checkpoint of "
+                    f"{self.workspace} for over {self.lock_wait:g} s; try again when it is done"
+                )
+            if not announced and self.on_wait is not None:
+                self.on_wait(WAITING_MESSAGE)
+            announced = True
+            time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return fd
+
+    def _clear_stale_git_locks(self) -> None:
+        """Remove lock files left by a git that was killed with its kilo-tui."""
+        if not self.git_dir.is_dir():
+            return
+        stale = [self.git_dir / name for name in _GIT_LOCKS]
+        stale += (self.git_dir / "refs").rglob("*.lock")
+        for lock in stale:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+                log.warning("removed a stale checkpoint lock left by a killed process: %s", lock)
 
     # ------------------------------------------------------------------- setup
 
@@ -540,6 +630,8 @@ class CheckpointManager:
                 input=input,
                 capture_output=True,
                 timeout=timeout,
+                # An orphaned git (its kilo-tui killed) keeps the workspace locked.
+                pass_fds=(self._lock_fd,) if self._lock_fd >= 0 else (),
             )
         except FileNotFoundError as error:
             raise CheckpointError("checkpoints need git, and git is not installed") from error
@@ -818,6 +910,15 @@ class CheckpointManager:
 
     def _save_undo_state(self, state: dict[str, Any]) -> None:
         _write_atomically(self.git_dir / _UNDO_FILE, json.dumps(state))
+
+
+def _read_owner(fd: int) -> str:
+    """`` (pid N)`` from the lock file, for the message; empty if unreadable."""
+    try:
+        pid = os.pread(fd, 32, 0).decode().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -267,8 +267,12 @@ class CheckpointRestored(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CheckpointsUnavailable(Event):
+    """A checkpoint could not be taken (``trigger``: what it was for); later ones are
+    tried again, and a tool's change waits for the user's go-ahead."""
+
     type: ClassVar[str] = "checkpoints_unavailable"
     reason: str
+    trigger: str = ""
 
 
 # ----------------------------------------------------------------- mode, model

@@ -92,6 +92,8 @@ class EventHandler:
             ev.McpStatusChanged: self._handle_mcp,
             ev.ContextCondensed: self._handle_condensed,
             ev.CheckpointRestored: self._handle_checkpoint_restored,
+            ev.CheckpointCreated: self._handle_checkpoint_created,
+            ev.CheckpointsUnavailable: self._handle_checkpoint_failed,
             ev.SubtaskStarted: self._handle_subtask_started,
             ev.SubtaskFinished: self._handle_subtask_finished,
             ev.FileChangedExternally: self._handle_file_changed,
@@ -243,6 +245,13 @@ class EventHandler:
 
     async def _handle_checkpoint_restored(self, event: ev.CheckpointRestored) -> None:
         await self.notice(f"restored checkpoint {event.checkpoint_id[:8]}", "success")
+
+    async def _handle_checkpoint_created(self, event: ev.CheckpointCreated) -> None:
+        self.screen.status.checkpoint_failure = ""
+
+    async def _handle_checkpoint_failed(self, event: ev.CheckpointsUnavailable) -> None:
+        self.screen.status.checkpoint_failure = event.reason
+        await self.notice(f"checkpoint failed: {event.reason}", "error")
 
     async def _handle_subtask_started(self, event: ev.SubtaskStarted) -> None:
         await self.notice(f"subtask in {event.mode} mode: {event.message}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -524,3 +525,109 @@ def test_many_new_files_at_once(tmp_path: Path) -> None:
     assert second is not None
     assert (second.files_changed, second.insertions, second.deletions) == (203, 202, 2)
     assert manager.file_at(second.id, "b/big.txt") is None
+
+
+# ------------------------------------------------------------ issue 12: locks
+
+_SAVER = """
+import sys
+from pathlib import Path
+from kilo_tui.core.checkpoints import CheckpointManager
+
+ws, name, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+manager = CheckpointManager(ws)
+for n in range(rounds):
+    (ws / f"{name}-{n}.txt").write_text(f"{name} {n}\\n")
+    checkpoint = manager.save(f"write_to_file {name}-{n}.txt")
+    print(checkpoint.id if checkpoint else "-", flush=True)
+"""
+
+
+def _python(*args: str, **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def test_two_processes_on_one_workspace_both_keep_their_checkpoints(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {f"base/{n}.txt": f"{n}\n" for n in range(300)})
+    CheckpointManager(ws).save("user_message")
+    procs = [_python("-c", _SAVER, str(ws), name, "15") for name in ("left", "right")]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err  # no "index.lock exists", no checkpoint lost
+    manager = CheckpointManager(ws)
+    taken = {line for out, _ in outputs for line in out.split() if line != "-"}
+    assert taken <= {cp.id for cp in manager.list()}
+    # A save finds nothing new only when the other process's save took the file along.
+    latest = manager.list()[-1]
+    names = {f"{side}-{n}.txt" for side in ("left", "right") for n in range(15)}
+    assert all(manager.file_at(latest.id, name) is not None for name in names)
+
+
+def test_a_stale_index_lock_from_a_killed_process_is_cleared(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {f"d{n}/f{m}.txt": f"{n}{m}\n" for n in range(30) for m in range(100)})
+    CheckpointManager(ws).save("user_message")
+    for n in range(30):
+        (ws / f"d{n}/f0.txt").write_text("changed\n")
+    # A kilo-tui killed mid-checkpoint: its git leaves index.lock behind.
+    proc = _python("-c", _SAVER, str(ws), "victim", "1000")
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.kill()
+    proc.wait()
+    lock = paths.checkpoints_dir(ws) / "index.lock"
+    lock.write_text("")  # whether or not the kill landed inside git: the worst case
+    (ws / "after.txt").write_text("after the kill\n")
+    manager = CheckpointManager(ws)
+    checkpoint = manager.save("write_to_file after.txt")
+    assert checkpoint is not None
+    assert manager.file_at(checkpoint.id, "after.txt") == b"after the kill\n"
+    assert not lock.exists()
+
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from kilo_tui.core.checkpoints import CheckpointManager
+
+manager = CheckpointManager(Path(sys.argv[1]))
+with manager.locked():
+    (manager.git_dir / "index.lock").write_text("")
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+    (manager.git_dir / "index.lock").unlink()
+"""
+
+
+def test_a_live_kilo_tui_keeps_its_lock_and_the_other_waits_visibly(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "a\n"})
+    CheckpointManager(ws).save("user_message")
+    holder = _python("-c", _HOLDER, str(ws), "60")
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    try:
+        waits: list[str] = []
+        impatient = CheckpointManager(ws, lock_wait=0.5, on_wait=waits.append)
+        (ws / "a.txt").write_text("a2\n")
+        with pytest.raises(CheckpointError, match="another kilo-tui"):
+            impatient.save("write_to_file a.txt")
+        assert waits == ["waiting for another kilo-tui's checkpoint…"]
+        # The live holder's lock was left alone.
+        assert (paths.checkpoints_dir(ws) / "index.lock").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    holder = _python("-c", _HOLDER, str(ws), "1")
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    waits.clear()
+    patient = CheckpointManager(ws, lock_wait=60, on_wait=waits.append)
+    assert patient.save("write_to_file a.txt") is not None  # once the other is done
+    assert waits == ["waiting for another kilo-tui's checkpoint…"]
+    holder.wait(timeout=30)

@@ -121,3 +121,55 @@ def test_every_step_is_restorable_and_user_git_untouched(
     assert files(ws) == after_task  # the agent's result is back
     if with_git:
         assert git_fingerprint(ws) == fingerprint
+
+
+def _break_checkpoints(home: Path, ws: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file where the shadow repository should be: every checkpoint fails (we run as
+    root in CI, so an unwritable directory would not stop anything)."""
+    from kilo_tui.core import paths
+
+    monkeypatch.setenv("KILO_TUI_HOME", str(home))
+    shadow = paths.checkpoints_dir(ws)
+    shadow.parent.mkdir(parents=True)
+    shadow.write_text("not a directory\n")
+    return shadow
+
+
+@pytest.mark.parametrize("yolo", [True, False], ids=["yolo-goes-on", "headless-stops"])
+def test_a_failed_checkpoint_is_reported_before_the_write(
+    fake_llm: FakeLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yolo: bool
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG + "[auto_approve]\nwrite = true\n")
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "a.txt").write_text("original\n")
+    shadow = _break_checkpoints(home, ws, monkeypatch)
+    fake_llm.script(
+        Turn.tool("write_to_file", path="a.txt", content="changed\n"),
+        Turn.tool("attempt_completion", result="done"),
+    )
+    args = ["run", "--json", "--model", MODEL, *(["--yolo"] if yolo else []), "edit a.txt"]
+    proc = run(args, env=env_for(fake_llm, home), cwd=ws)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    failures = [
+        i
+        for i, e in enumerate(lines)
+        if e["type"] == "checkpoints_unavailable" and e["trigger"] == "write_to_file a.txt"
+    ]
+    assert failures, "the failed checkpoint before the write was not reported"
+    assert str(shadow) in lines[failures[0]]["reason"]  # says where the problem is
+    finished = next(
+        i
+        for i, e in enumerate(lines)
+        if e["type"] == "tool_call_finished" and e["name"] == "write_to_file"
+    )
+    assert failures[0] < finished
+    if yolo:
+        assert (ws / "a.txt").read_text() == "changed\n"
+    else:
+        assert (ws / "a.txt").read_text() == "original\n"  # never changed without one
+        told = [m["content"] for m in fake_llm.chat_requests[-1]["messages"] if m["role"] == "tool"]
+        assert any("the checkpoint before it failed" in t for t in told)

@@ -78,7 +78,6 @@ class AgentRuntime:
         self._state = TaskState()
         self.gate = self._build_gate()
         self.checkpoints = self._build_checkpoints()
-        self._checkpoints_failed = False
         self._mcp_settled = False
         self.mcp: McpManager | None = self._build_mcp() if start_mcp else None
         self._tools = self._build_tools()
@@ -545,19 +544,35 @@ class AgentRuntime:
         return outcome
 
     async def checkpoint(self, task: Task, trigger: str) -> None:
-        """Snapshot the workspace (only when it differs from the last checkpoint)."""
-        manager = self.checkpoints
-        if manager is None or self._checkpoints_failed:
-            return
-        from kilo_tui.core.checkpoints import CheckpointError
+        """Snapshot the workspace (only when it differs from the last checkpoint).
 
+        A failure is announced (``CheckpointsUnavailable``: the status bar, ``--json``)
+        and every later checkpoint is tried again. Before a tool's change the user then
+        decides whether it may go on without one; headless, only ``--yolo`` goes on.
+        Raises :class:`ToolError` when it may not.
+        """
+        manager = self.checkpoints
+        if manager is None:
+            return
+        from kilo_tui.core.checkpoints import CheckpointError, trigger_kind
+
+        loop = asyncio.get_running_loop()
+
+        def waiting(message: str) -> None:  # called from the worker thread
+            notice = ev.Notice(task_id=task.id, message=message, level="warning")
+            loop.call_soon_threadsafe(self.bus.publish, notice)
+
+        manager.on_wait = waiting
         try:
             cp = await asyncio.to_thread(
                 manager.save, trigger, task_id=task.id, message_index=len(task.messages)
             )
         except CheckpointError as exc:
-            self._checkpoints_failed = True
-            self.bus.publish(ev.CheckpointsUnavailable(task_id=task.id, reason=str(exc)))
+            self.bus.publish(
+                ev.CheckpointsUnavailable(task_id=task.id, reason=str(exc), trigger=trigger)
+            )
+            if trigger_kind(trigger) == "tool":
+                await self._go_on_without_checkpoint(task, trigger, str(exc))
             return
         if cp is not None:
             self.bus.publish(
@@ -570,6 +585,30 @@ class AgentRuntime:
                     deletions=cp.deletions,
                 )
             )
+
+    async def _go_on_without_checkpoint(self, task: Task, trigger: str, reason: str) -> None:
+        """Ask (through the gate) whether a tool may change files without a checkpoint."""
+        from kilo_tui.core.approval import Action
+
+        action = Action(
+            kind="checkpoint",
+            tool=trigger.split(" ", 1)[0],
+            title=f"checkpoint failed: {reason} — continue without a checkpoint?",
+            detail=trigger,
+            task_id=task.id,
+        )
+        decision = await self.gate.decide(action)
+        if decision.approved:
+            return
+        why = (
+            "the user chose not to go on without one"
+            if self.interactive
+            else "a headless run changes no files without a checkpoint (--yolo allows it)"
+        )
+        raise ToolError(
+            f"Not run: the checkpoint before it failed ({reason}) and {why}. "
+            "Tell the user; do not retry until the checkpoint problem is fixed."
+        )
 
     async def undo(self) -> None:
         """``/undo``: restore the files to before the agent's last change."""

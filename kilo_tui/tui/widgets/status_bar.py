@@ -58,6 +58,8 @@ class StatusBar(Widget):
     badge: reactive[str] = reactive("")
     """``free`` / ``local`` from the model catalog; guessed from the model name if empty."""
     mcp_errors: reactive[int] = reactive(0)
+    checkpoint_failure: reactive[str] = reactive("")
+    """Why the last checkpoint failed; cleared by the next one that succeeds."""
     usage: reactive[UsageUpdated | None] = reactive(None)
 
     def render(self) -> Text:
@@ -72,6 +74,8 @@ class StatusBar(Widget):
             parts.append(self._usage(usage))
         if self.mcp_errors:
             parts.append(Text(f"MCP ✗{self.mcp_errors}", style="bold red"))
+        if self.checkpoint_failure:
+            parts.append(Text("checkpoint ✗", style="bold red"))
         if self.activity:
             parts.append(Text(self.activity, style="italic"))
         return Text(" · ").join(parts)
