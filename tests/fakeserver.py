@@ -48,7 +48,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-_SECRET_HEADERS = {"authorization", "api-key", "x-api-key", "proxy-authorization"}
+_SECRET_HEADERS = {
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "x-goog-api-key",
+    "proxy-authorization",
+}
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "invalid_api_key",
@@ -158,6 +164,8 @@ def _estimate_tokens(value: Any) -> int:
 class FakeLLMServer:
     """The server object tests use: ``base_url``, ``script()``, ``requests``."""
 
+    handler: type[BaseHTTPRequestHandler]  # set below, once _Handler is defined
+
     def __init__(self, *, models: list[str] | None = None, port: int = 0) -> None:
         self.models: list[str] = list(models or ["fake-model", "fake-model-large"])
         self.requests: list[dict[str, Any]] = []
@@ -168,7 +176,9 @@ class FakeLLMServer:
         # they cannot steal the turns scripted for the main loop.
         self._model_turns: dict[str, deque[Turn]] = {SMALL_MODEL: deque()}
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self.credentials: list[dict[str, str]] = []
+        """Per request, its credential headers (kept in memory only, never in the log)."""
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self.handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._httpd.fake = self  # type: ignore[attr-defined]
@@ -242,6 +252,7 @@ class FakeLLMServer:
             return queue.popleft() if queue else _default_turn(body)
 
     def _record(self, method: str, path: str, headers: dict[str, str], body: Any) -> None:
+        secrets = {k.lower(): v for k, v in headers.items() if k.lower() in _SECRET_HEADERS}
         entry = {
             "method": method,
             "path": path,
@@ -250,6 +261,7 @@ class FakeLLMServer:
             "time": time.time(),
         }
         with self._lock:
+            self.credentials.append({"path": path, **secrets})
             self.requests.append(entry)
             if self.log_path is not None:
                 with self.log_path.open("a", encoding="utf-8") as log:
@@ -358,6 +370,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):  # already gone
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+FakeLLMServer.handler = _Handler
 
 
 def _error_body(status: int, message: str) -> dict[str, Any]:

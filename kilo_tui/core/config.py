@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kilo_tui.core import paths
+from kilo_tui.core.llm import providers
 
 
 class ConfigError(Exception):
@@ -188,6 +189,11 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
     for name, conf in providers.items():
         if not isinstance(conf, dict):
             raise fail(f"providers.{name}", "expected a table, e.g. [providers.ollama]")
+        if conf.get("kind") == "openai_compatible" and not conf.get("api_base"):
+            raise fail(
+                f"providers.{name}.kind",
+                'an OpenAI-compatible server needs api_base, e.g. "http://host:8000/v1"',
+            )
     agent = _section(AgentSettings, data.get("agent", {}), "agent", fail)
     checkpoints = _section(CheckpointSettings, data.get("checkpoints", {}), "checkpoints", fail)
     return Settings(
@@ -303,15 +309,11 @@ def save_settings_value(key: str, value: Any, *, config_path: Path | None = None
 # -------------------------------------------------------------- providers/keys
 
 PROVIDER_KEY_ENV = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-    "gemini": "GEMINI_API_KEY",
-    "mistral": "MISTRAL_API_KEY",
-    "groq": "GROQ_API_KEY",
-    "deepseek": "DEEPSEEK_API_KEY",
-    "xai": "XAI_API_KEY",
+    name: env
+    for name, env in providers.KEY_ENV.items()
+    if name not in ("bedrock", "vertex_ai")  # ambient cloud credentials choose no model
 }
+"""Providers whose key, set alone, makes them the default (see :func:`default_model`)."""
 LOCAL_PROVIDERS = ("ollama", "ollama_chat", "lm_studio")
 
 DEFAULT_MODELS = {
@@ -323,25 +325,12 @@ DEFAULT_MODELS = {
     "deepseek": "deepseek/deepseek-chat",
 }
 """The model used when none is configured: the first provider (in this order) that has
-a key in the config or the environment."""
+a key in the config or the environment. A Kilo token comes first: see
+:func:`default_model`."""
 
 
 def model_provider(model: str) -> str:
-    return model.split("/", 1)[0] if "/" in model else "openai"
-
-
-def provider_credentials(settings: Settings, model: str) -> tuple[str | None, str | None]:
-    """``(api_base, api_key)`` for ``model`` from the config; ``None`` lets litellm use
-    the provider's usual environment variables."""
-    provider = model_provider(model)
-    conf = settings.providers.get(provider, {})
-    api_key = conf.get("api_key")
-    if api_key is None and (env := conf.get("api_key_env")):
-        api_key = os.environ.get(str(env))
-    api_base = conf.get("api_base")
-    if api_base is None and provider == "lm_studio":
-        api_base = "http://localhost:1234/v1"  # never fall through to OpenAI's servers
-    return api_base, api_key
+    return providers.split_model(model)[0]
 
 
 def provider_key_available(settings: Settings, model: str | None) -> bool:
@@ -351,11 +340,10 @@ def provider_key_available(settings: Settings, model: str | None) -> bool:
     provider = model_provider(model)
     if provider in LOCAL_PROVIDERS:
         return True
+    if provider == "kilo":
+        return providers.kilo_token(settings.providers.get("kilo", {})) is not None
     conf = settings.providers.get(provider, {})
-    if conf.get("api_key") or (conf.get("api_key_env") and os.environ.get(conf["api_key_env"])):
-        return True
-    env = PROVIDER_KEY_ENV.get(provider)
-    return bool(env and os.environ.get(env))
+    return providers.configured_key(conf, PROVIDER_KEY_ENV.get(provider, "")) is not None
 
 
 def kilocode_small_model() -> str | None:
@@ -375,13 +363,21 @@ def kilocode_small_model() -> str | None:
 
 
 def default_model(settings: Settings) -> str:
-    """The configured model, else a default for the first provider with a key."""
+    """The configured model, else a default for the first provider with a key.
+
+    With a Kilo token that is the gateway's default model (as last fetched from it);
+    with no key at all, the gateway's default free model.
+    """
+    from kilo_tui.core.llm import gateway
+
     if settings.model:
         return settings.model
+    if provider_key_available(settings, "kilo/any"):
+        return gateway.cached_default(anonymous=False)
     for model in DEFAULT_MODELS.values():
         if provider_key_available(settings, model):
             return model
-    return DEFAULT_MODELS["openai"]
+    return gateway.cached_default(anonymous=True)
 
 
 def needs_first_run(settings: Settings) -> bool:

@@ -106,7 +106,8 @@ def test_free_and_local_flags() -> None:
     assert free and all(m.input_price == 0 and m.output_price == 0 for m in free)
     ollama = Catalog(OFFLINE).get("ollama/llama3")
     assert ollama is not None and ollama.id == "ollama_chat/llama3"
-    assert ollama.local and ollama.free
+    # Free, but "local" only once a server on this machine has answered.
+    assert ollama.free and not ollama.local
     assert catalog_mod.is_free(None, None, "openrouter/x/y:free")
     assert not catalog_mod.is_free(None, 0.0, "openrouter/x/y")
 
@@ -298,7 +299,7 @@ async def test_discovery_finds_local_and_openrouter_models(server: str, tmp_path
     assert qwen is not None and qwen.local and qwen.free and qwen.source == "ollama"
     assert qwen.supports_tools and qwen.context_window == 40960
 
-    local = catalog.get("openai/local-coder")
+    local = catalog.get("local/local-coder")
     assert local is not None and local.local and local.free
     assert local.provider == "local" and local.api_base == f"{server}/v1"
 
@@ -314,7 +315,7 @@ async def test_discovery_finds_local_and_openrouter_models(server: str, tmp_path
     assert auto is not None and auto.input_price is None and not auto.free
 
     free_local = {m.id for m in filter_models(catalog.models(), local=True)}
-    assert {"ollama_chat/qwen3:8b", "openai/local-coder"} <= free_local
+    assert {"ollama_chat/qwen3:8b", "local/local-coder"} <= free_local
 
 
 async def test_discovery_is_cached_for_offline_use(server: str, tmp_path: Path) -> None:
@@ -324,14 +325,14 @@ async def test_discovery_is_cached_for_offline_use(server: str, tmp_path: Path) 
     assert cached["fetched_at"] > 0 and cached["models"][0]["id"] == "ollama_chat/qwen3:8b"
 
     offline = Catalog(providers, cache_dir=tmp_path / "models")
-    assert offline.get("openai/local-coder") is not None
+    assert offline.get("local/local-coder") is not None
     assert offline.get("openrouter/vendor/paid") is not None
     # A provider switched off no longer contributes its cached models.
     off = Catalog(
         {**providers, "local": {**providers["local"], "enabled": False}},
         cache_dir=tmp_path / "models",
     )
-    assert off.get("openai/local-coder") is None
+    assert off.get("local/local-coder") is None
 
 
 async def test_refresh_reports_errors_and_never_raises(server: str, tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ import pytest
 from kilo_tui.core.config import (
     ConfigError,
     load_settings,
-    provider_credentials,
     save_settings_value,
 )
+from kilo_tui.core.llm.gateway import save_defaults
+from kilo_tui.core.llm.providers import LM_STUDIO_DEFAULT_BASE, route
 
 
 @pytest.fixture
@@ -79,13 +80,12 @@ def test_save_is_atomic_and_private(home: Path) -> None:
     settings = load_settings()
     assert settings.theme == "kilo-dark"
     assert settings.providers["openrouter"]["api_key"] == "sk-or-secret"
-    assert provider_credentials(settings, "openrouter/x") == (None, "sk-or-secret")
+    assert route(settings.providers, "openrouter/x").api_key == "sk-or-secret"
     assert not list(home.glob(".config.toml.*"))  # no temp file left behind
 
 
 def test_lm_studio_never_falls_through_to_openai(home: Path) -> None:
-    base, _key = provider_credentials(load_settings(), "lm_studio/qwen")
-    assert base == "http://localhost:1234/v1"
+    assert route(load_settings().providers, "lm_studio/qwen").api_base == LM_STUDIO_DEFAULT_BASE
 
 
 def test_config_path_command(home: Path) -> None:
@@ -103,10 +103,38 @@ def test_default_model_follows_the_available_key(
 ) -> None:
     from kilo_tui.core.config import PROVIDER_KEY_ENV, default_model
 
-    for env in PROVIDER_KEY_ENV.values():
+    for env in [*PROVIDER_KEY_ENV.values(), "KILO_API_KEY"]:
         monkeypatch.delenv(env, raising=False)
+    # No key at all: the Kilo gateway's free default, as Kilo's CLI does.
+    assert default_model(load_settings()) == "kilo/auto-free"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     assert default_model(load_settings()) == "openai/gpt-4o-mini"
+    monkeypatch.delenv("OPENAI_API_KEY")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-x")
     assert default_model(load_settings()) == "anthropic/claude-sonnet-4-5"
     (home / "config.toml").write_text('model = "ollama_chat/qwen3"\n')
     assert default_model(load_settings()) == "ollama_chat/qwen3"
+
+
+def test_with_only_a_kilo_token_the_default_is_the_gateways(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kilo_tui.core.config import PROVIDER_KEY_ENV, default_model
+
+    for env in PROVIDER_KEY_ENV.values():
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("KILOCODE_TOKEN", "kilo-token")
+    assert default_model(load_settings()) == "kilo/anthropic/claude-sonnet-4.5"  # never fetched
+    save_defaults(
+        {"defaultModel": "kilo/openai/gpt-5", "defaultFreeModel": "kilo/a:free"}, anonymous=False
+    )
+    assert default_model(load_settings()) == "kilo/openai/gpt-5"
+    monkeypatch.delenv("KILOCODE_TOKEN")
+    assert default_model(load_settings()) == "kilo/a:free"
+
+
+def test_an_openai_compatible_server_needs_a_base(home: Path) -> None:
+    (home / "config.toml").write_text('[providers.box]\nkind = "openai_compatible"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "line 2" in str(info.value) and "needs api_base" in str(info.value)

@@ -19,8 +19,8 @@ from kilo_tui.core.config import (
     Settings,
     load_settings,
     needs_first_run,
-    provider_credentials,
 )
+from kilo_tui.core.llm.providers import route
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.screens.first_run import FirstRunScreen
 from kilo_tui.tui.widgets.status_bar import StatusBar
@@ -142,7 +142,7 @@ async def test_a_local_lm_studio_is_offered_and_needs_no_key(
     settings = load_settings()
     assert settings.model == "lm_studio/fake-model"
     assert "api_key" not in settings.providers["lm_studio"]
-    assert provider_credentials(settings, settings.model)[0] == fake_llm.base_url
+    assert route(settings.providers, settings.model).api_base == fake_llm.base_url
 
 
 async def test_without_local_servers_only_hosted_providers_are_listed(home: Path) -> None:

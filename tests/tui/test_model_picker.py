@@ -163,12 +163,12 @@ async def test_local_server_models_are_flagged_local_and_free(tmp_path: Path) ->
             # Discovery runs in a worker after the first paint.
             await app.workers.wait_for_complete()
             await pilot.pause()
-            assert [m.id for m in picker.shown_models] == ["openai/qwen-local-coder"]
+            assert [m.id for m in picker.shown_models] == ["box/qwen-local-coder"]
             row = _rows(picker)[0]
             assert "local" in row and "box" in row and "$0/$0" in row
             await pilot.press("ctrl+l")
             await pilot.pause()
-            assert picker.highlighted_model == "openai/qwen-local-coder"
+            assert picker.highlighted_model == "box/qwen-local-coder"
 
 
 async def test_choosing_with_the_mouse(tmp_path: Path) -> None:

@@ -50,17 +50,17 @@ Conversation:
 async def _ask(runtime: AgentRuntime, model: str, prompt: str, max_tokens: int) -> str:
     from kilo_tui.core.llm.client import stream_completion
 
-    target, api_base, api_key = runtime.resolve_model(model)
+    route = runtime.route(model)
     response = await asyncio.wait_for(
         stream_completion(
-            model=target,
+            model=route.model,
             messages=[{"role": "user", "content": prompt}],
-            api_base=api_base,
-            api_key=api_key,
+            api_base=route.api_base,
+            api_key=route.api_key,
             max_retries=1,
             base_delay=0.5,
             request_timeout=HELPER_TIMEOUT,
-            extra_params={"max_tokens": max_tokens},
+            extra_params={**route.params(), "max_tokens": max_tokens},
         ),
         HELPER_TIMEOUT * 2,
     )

@@ -20,12 +20,7 @@ from kilo_tui.core import events as ev
 from kilo_tui.core.agent.prompt import build_system_prompt
 from kilo_tui.core.agent.task import Task, TurnOutcome, new_task_id
 from kilo_tui.core.bus import EventBus
-from kilo_tui.core.config import (
-    Settings,
-    default_model,
-    kilocode_small_model,
-    provider_credentials,
-)
+from kilo_tui.core.config import Settings, default_model, kilocode_small_model
 from kilo_tui.core.sessions import SessionStore
 from kilo_tui.core.tools.base import Decision, EditOutcome, TaskState, Tool, ToolError
 
@@ -34,6 +29,7 @@ if TYPE_CHECKING:
     from kilo_tui.core.checkpoints import CheckpointManager
     from kilo_tui.core.llm.catalog import Catalog, ModelInfo
     from kilo_tui.core.llm.client import Usage
+    from kilo_tui.core.llm.providers import Route
     from kilo_tui.core.mcp import McpManager
 
 log = logging.getLogger(__name__)
@@ -406,26 +402,11 @@ class AgentRuntime:
         s = self.gate.policy.settings
         return s.max_requests, s.max_cost
 
-    def resolve_model(self, model: str) -> tuple[str, str | None, str | None]:
-        """``(litellm model string, api_base, api_key)`` for a catalog model id.
+    def route(self, model: str) -> Route:
+        """Where requests for ``model`` go and with which key (see ``core/llm/providers``)."""
+        from kilo_tui.core.llm.providers import route
 
-        The config's provider settings come first, then what discovery recorded (the
-        base of an Ollama, LM Studio or OpenAI-compatible server). Kilo gateway models
-        (``kilo/…``) speak the OpenAI protocol at the gateway's base.
-        """
-        from kilo_tui.core.llm.catalog import is_local_base
-
-        api_base, api_key = provider_credentials(self.settings, model)
-        info = self.model_info(model)
-        if api_base is None and info is not None and info.api_base:
-            api_base = info.api_base
-        target = model
-        if model.startswith("kilo/"):
-            target = "openai/" + model.removeprefix("kilo/")
-            api_key = api_key or os.environ.get("KILOCODE_TOKEN")
-        if api_key is None and is_local_base(api_base) and target.startswith("openai/"):
-            api_key = "not-needed"  # local servers take any key; litellm insists on one
-        return target, api_base, api_key
+        return route(self.settings.providers, model)
 
     def model_info(self, model: str) -> ModelInfo | None:
         return self.catalog.get(model)

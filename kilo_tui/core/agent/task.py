@@ -208,7 +208,7 @@ class Task:
         tools = self.runtime.tools_for(self.mode)
         system = await self.runtime.system_prompt(self, include_listing=self._first_request)
         self._first_request = False
-        litellm_model, api_base, api_key = self.runtime.resolve_model(self.model)
+        route = self.runtime.route(self.model)
         agent = self.runtime.settings.agent
         await self.runtime.wait_for_llm()
         streamed: list[str] = []
@@ -231,11 +231,12 @@ class Task:
 
         try:
             response = await stream_completion(
-                model=litellm_model,
+                model=route.model,
                 messages=[{"role": "system", "content": system}, *self.messages],
                 tools=[openai_tool_spec(t) for t in tools] or None,
-                api_base=api_base,
-                api_key=api_key,
+                api_base=route.api_base,
+                api_key=route.api_key,
+                extra_params=route.params(),
                 on_text=on_text,
                 on_reasoning=lambda t: self.publish(ev.ReasoningDelta(task_id=self.id, text=t)),
                 on_retry=on_retry,

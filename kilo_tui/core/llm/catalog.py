@@ -16,19 +16,19 @@ Provider settings are a plain dict, ``{name: {key: value}}``, taken from the con
 ``lmstudio``
     ``api_base`` (default ``http://localhost:1234/v1``), ``enabled`` (default true).
 ``openrouter``
-    ``api_base`` (default ``https://openrouter.ai/api/v1``), ``api_key_env``
-    (default ``OPENROUTER_API_KEY``), ``enabled``. Discovered only when ``enabled`` is
-    true, or when it is unset and the key variable is set.
+    ``api_base`` (default ``https://openrouter.ai/api/v1``), ``api_key`` /
+    ``api_key_env`` (default ``OPENROUTER_API_KEY``), ``enabled``. Discovered only when
+    ``enabled`` is true, or when it is unset and a key is set.
 ``kilo``
-    The Kilo Code gateway's OpenRouter-shaped list: ``models_url`` (default
-    ``https://api.kilo.ai/api/openrouter/models``), ``api_base`` (default
-    ``https://api.kilo.ai/api/openrouter``), ``api_key_env`` (default
-    ``KILOCODE_TOKEN``), ``enabled``; same opt-in rule as ``openrouter``. Its models
-    are listed as ``kilo/<id>`` with ``api_base`` set.
-any other name
-    ``kind = "openai_compatible"`` (required), ``api_base`` (required, given as
-    ``…/v1``), ``api_key_env`` (optional), ``enabled`` (default true). Its models are
-    ``openai/<id>``; they are local and free when the base is on this machine.
+    The Kilo gateway (:mod:`kilo_tui.core.llm.gateway`): ``api_base`` (its root,
+    default ``$KILO_API_URL`` or ``https://api.kilo.ai``), ``api_key`` (default
+    ``$KILOCODE_TOKEN``), ``organization_id``, ``enabled``. Discovered when enabled, a
+    token is set or a base is configured; without a token only free models are listed.
+    Its models are ``kilo/<gateway id>``.
+``glama``, ``unbound``, ``requesty`` and any other name with ``kind = "openai_compatible"``
+    ``api_base`` (required for other names, given as ``…/v1``), ``api_key`` /
+    ``api_key_env``, ``enabled``. Its models are ``<name>/<id>``; they are local and free
+    when the base is on this machine.
 
 Prices are USD per million tokens; ``None`` means unknown, which is never free.
 """
@@ -54,7 +54,6 @@ SortKey = Literal["name", "price", "context"]
 LM_STUDIO_DEFAULT_BASE = "http://localhost:1234/v1"
 BUNDLED_FILE = "model_prices_and_context_window_backup.json"
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
-_LOCAL_PREFIXES = ("ollama/", "ollama_chat/", "lm_studio/")
 # Rows of the bundled table that are pricing rules, not models a user can call.
 _SKIP_KEY_PARTS = ("*", "-commitment/")
 _SKIP_KEY_PREFIXES = ("ft:", "fireworks-ai-", "together-ai-", "sample_spec")
@@ -90,6 +89,8 @@ class ModelInfo:
     """Where to send requests, for discovered models that need one."""
     long_context_prices: tuple[PriceTier, ...] = ()
     """Rates for prompts longer than a threshold (litellm's ``*_above_200k_tokens``)."""
+    preferred_index: int | None = None
+    """The Kilo gateway's recommendation rank (``preferredIndex``): lower is listed first."""
 
     @property
     def price_known(self) -> bool:
@@ -213,7 +214,7 @@ def _bundled_info(model_id: str, entry: Mapping[str, Any]) -> ModelInfo:
     provider, _, name = model_id.partition("/")
     input_price = per_million(entry.get("input_cost_per_token"))
     output_price = per_million(entry.get("output_cost_per_token"))
-    local = model_id.startswith(_LOCAL_PREFIXES)
+    local = False  # "local" means a server on this machine answered: discovery says so
     return ModelInfo(
         id=model_id,
         provider="ollama" if provider == "ollama_chat" else provider,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import paths
+from kilo_tui.core.llm import gateway, providers
 from kilo_tui.core.llm.catalog import (
     LM_STUDIO_DEFAULT_BASE,
     ModelInfo,
@@ -33,9 +34,10 @@ if TYPE_CHECKING:
     import httpx
 
 TIMEOUT = 2.0
-OLLAMA_DEFAULT_BASE = "http://localhost:11434"
+OLLAMA_DEFAULT_BASE = providers.OLLAMA_DEFAULT_BASE
 OPENROUTER_DEFAULT_BASE = "https://openrouter.ai/api/v1"
-KILO_DEFAULT_BASE = "https://api.kilo.ai/api/openrouter"
+CACHE_FORMAT = 2
+"""Bumped when model ids change shape: older caches are ignored, not misread."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,15 @@ class SourceSpec:
     api_key: str | None = None
 
 
-def sources(providers: Mapping[str, Mapping[str, Any]]) -> list[SourceSpec]:
-    """The enabled discovery sources for a providers config (local ones default on)."""
+def sources(provider_settings: Mapping[str, Mapping[str, Any]]) -> list[SourceSpec]:
+    """The enabled discovery sources for a providers config (local ones default on).
+
+    LM Studio's section may be spelled ``lmstudio`` or ``lm_studio``.
+    """
+    settings: dict[str, Mapping[str, Any]] = {"ollama": {}, **provider_settings}
+    settings.pop("lm_studio", None)
+    settings["lmstudio"] = providers.section(provider_settings, "lm_studio")
     specs = []
-    settings = {"ollama": {}, "lmstudio": {}, **providers}
     for name, entry in settings.items():
         spec = _spec(name, entry)
         if spec is not None:
@@ -67,57 +74,79 @@ def _spec(name: str, entry: Mapping[str, Any]) -> SourceSpec | None:
     if enabled is False:
         return None
     base = str(entry.get("api_base") or "").rstrip("/")
-    key = os.environ.get(str(entry["api_key_env"])) if entry.get("api_key_env") else None
     if name == "ollama":
         base = base or OLLAMA_DEFAULT_BASE
         return SourceSpec(name, "ollama", f"{base}/api/tags", base)
     if name == "lmstudio":
         base = base or LM_STUDIO_DEFAULT_BASE
+        key = providers.configured_key(entry, "LM_STUDIO_API_KEY")
         return SourceSpec(name, "lmstudio", f"{base}/models", base, key)
-    if name in ("openrouter", "kilo"):
-        key = os.environ.get(str(entry.get("api_key_env") or _KEY_ENVS[name]))
+    if name == "openrouter":
+        key = providers.configured_key(entry, "OPENROUTER_API_KEY")
         if enabled is not True and not key:
             return None  # internet sources are opt-in or key-gated
-        base = base or (OPENROUTER_DEFAULT_BASE if name == "openrouter" else KILO_DEFAULT_BASE)
+        base = base or OPENROUTER_DEFAULT_BASE
         url = str(entry.get("models_url") or f"{base}/models")
-        return SourceSpec(name, "openrouter" if name == "openrouter" else "kilo", url, base, key)
-    if entry.get("kind") == "openai_compatible" and base:
+        return SourceSpec(name, "openrouter", url, base, key)
+    if name == "kilo":
+        token = providers.kilo_token(entry)
+        configured = base or os.environ.get("KILO_API_URL")
+        if enabled is not True and not token and not configured:
+            return None  # first run (or the user) turns the gateway on
+        urls = gateway.endpoints(entry)
+        return SourceSpec(name, "kilo", urls["models"], urls["chat"], token)
+    if providers.is_compatible(name, entry):
+        base = base or str(providers.BY_NAME[name].default_base)
+        key = providers.configured_key(entry, providers.KEY_ENV.get(name, ""))
+        if name in providers.BY_NAME and enabled is not True and not key:
+            return None  # hosted gateways: listed once their key is set
         return SourceSpec(name, "openai_compatible", f"{base}/models", base, key)
     return None
-
-
-_KEY_ENVS = {"openrouter": "OPENROUTER_API_KEY", "kilo": "KILOCODE_TOKEN"}
 
 
 # --------------------------------------------------------------------------- parsers
 
 
 def parse_ollama_tags(data: Any, spec: SourceSpec) -> list[ModelInfo]:
-    """Ollama's ``GET /api/tags`` → ``ollama_chat/<name>`` models (local and free)."""
-    return [
-        ModelInfo(
-            id=f"ollama_chat/{item['name']}",
-            provider="ollama",
-            name=item["name"],
-            input_price=0.0,
-            output_price=0.0,
-            free=True,
-            local=True,
-            source="ollama",
-            api_base=spec.api_base,
+    """Ollama's ``GET /api/tags`` → ``ollama_chat/<name>`` models.
+
+    They are local and free when the server is on this machine, except the ``*-cloud``
+    tags, which Ollama runs on its own servers (price unknown).
+    """
+    models = []
+    for item in data["models"]:
+        local = is_local_base(spec.api_base) and not _is_cloud_tag(str(item["name"]))
+        price = 0.0 if local else None
+        models.append(
+            ModelInfo(
+                id=f"ollama_chat/{item['name']}",
+                provider="ollama",
+                name=item["name"],
+                input_price=price,
+                output_price=price,
+                free=local,
+                local=local,
+                source="ollama",
+                api_base=spec.api_base,
+            )
         )
-        for item in data["models"]
-    ]
+    return models
+
+
+def _is_cloud_tag(name: str) -> bool:
+    """``gpt-oss:120b-cloud``, ``qwen3-coder:cloud``: routed to Ollama's cloud."""
+    tag = name.rpartition(":")[2]
+    return tag == "cloud" or tag.endswith("-cloud")
 
 
 def parse_openai_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
-    """An OpenAI-compatible ``GET /v1/models`` → ``lm_studio/<id>`` or ``openai/<id>``.
+    """An OpenAI-compatible ``GET /v1/models`` → ``lm_studio/<id>`` or ``<section>/<id>``.
 
     These lists carry no prices: a server on this machine is free, anything else is
     "price unknown". Tool support is not reported, so it is not claimed.
     """
     local = is_local_base(spec.api_base)
-    prefix = "lm_studio" if spec.kind == "lmstudio" else "openai"
+    prefix = "lm_studio" if spec.kind == "lmstudio" else spec.name
     price = 0.0 if local else None
     return [
         ModelInfo(
@@ -136,14 +165,16 @@ def parse_openai_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
 
 
 def parse_openrouter_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
-    """OpenRouter's (or the Kilo gateway's) ``GET /models`` → ``openrouter/<id>`` models.
+    """OpenRouter's ``GET /models`` → ``openrouter/<id>`` chat models.
 
     Prices are per-token strings (``"0"`` is free, ``"-1"`` variable, i.e. unknown);
     tool support is listed in ``supported_parameters``.
     """
-    prefix = "openrouter" if spec.kind == "openrouter" else "kilo"
+    prefix = "openrouter"
     models = []
     for item in data["data"]:
+        if not gateway.is_chat_model(item):
+            continue
         pricing = item.get("pricing") or {}
         model_id = f"{prefix}/{item['id']}"
         input_price = per_million(pricing.get("prompt"))
@@ -165,7 +196,6 @@ def parse_openrouter_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
                 supports_vision="image" in modalities,
                 free=is_free(input_price, output_price, model_id),
                 source=spec.kind,
-                api_base=None if spec.kind == "openrouter" else spec.api_base,
             )
         )
     return models
@@ -175,7 +205,7 @@ def parse_openrouter_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
 
 
 async def refresh_all(
-    providers: Mapping[str, Mapping[str, Any]],
+    provider_settings: Mapping[str, Mapping[str, Any]],
     cache_dir: Path,
     *,
     max_age: float | None = None,
@@ -184,20 +214,43 @@ async def refresh_all(
 
     Returns one error message per failed source; never raises.
     """
-    pending = [s for s in sources(providers) if not _fresh(cache_dir, s, max_age)]
+    pending = [s for s in sources(provider_settings) if not _fresh(cache_dir, s, max_age)]
     if not pending:
         return []
     # httpx takes ~150 ms to import: do it off the event loop so the UI keeps drawing.
     httpx = await asyncio.to_thread(importlib.import_module, "httpx")
+    kilo = providers.section(provider_settings, "kilo")
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-        results = await asyncio.gather(*(_refresh_one(client, s, cache_dir) for s in pending))
+        results = await asyncio.gather(
+            *(
+                _refresh_kilo(client, s, kilo, cache_dir)
+                if s.kind == "kilo"
+                else _refresh_one(client, s, cache_dir)
+                for s in pending
+            )
+        )
     return [error for error in results if error]
+
+
+async def _refresh_kilo(
+    client: httpx.AsyncClient, spec: SourceSpec, conf: Mapping[str, Any], cache_dir: Path
+) -> str:
+    """The gateway's list and default models (see :mod:`kilo_tui.core.llm.gateway`)."""
+    try:
+        models, defaults = await gateway.fetch_models(client, conf)
+    except gateway.GatewayError as exc:
+        return f"kilo: {exc}"
+    gateway.save_defaults(defaults, anonymous=spec.api_key is None)
+    _write_cache(cache_dir, spec, models)
+    return ""
 
 
 async def _refresh_one(client: httpx.AsyncClient, spec: SourceSpec, cache_dir: Path) -> str:
     import httpx
 
     headers = {"Authorization": f"Bearer {spec.api_key}"} if spec.api_key else {}
+    if spec.kind == "openrouter":
+        headers.update(providers.ATTRIBUTION_HEADERS)
     try:
         response = await client.get(spec.url, headers=headers)
         response.raise_for_status()
@@ -248,7 +301,6 @@ _PARSERS = {
     "lmstudio": parse_openai_models,
     "openai_compatible": parse_openai_models,
     "openrouter": parse_openrouter_models,
-    "kilo": parse_openrouter_models,
 }
 
 
@@ -263,6 +315,7 @@ def _write_cache(cache_dir: Path, spec: SourceSpec, models: list[ModelInfo]) -> 
     paths.ensure_dir(cache_dir)
     payload = {
         "fetched_at": time.time(),
+        "format": CACHE_FORMAT,
         "source": spec.kind,
         "url": spec.url,
         "models": [m.to_dict() for m in models],
@@ -281,6 +334,8 @@ def _read_cache(cache_dir: Path, spec: SourceSpec) -> dict[str, Any] | None:
     # A cache written for another URL (the config changed) describes another server.
     if not isinstance(payload, dict) or payload.get("url") != spec.url:
         return None
+    if payload.get("format") != CACHE_FORMAT:
+        return None
     return payload
 
 
@@ -291,10 +346,12 @@ def _fresh(cache_dir: Path, spec: SourceSpec, max_age: float | None) -> bool:
     return payload is not None and time.time() - float(payload.get("fetched_at", 0)) < max_age
 
 
-def load_cached(providers: Mapping[str, Mapping[str, Any]], cache_dir: Path) -> list[ModelInfo]:
+def load_cached(
+    provider_settings: Mapping[str, Mapping[str, Any]], cache_dir: Path
+) -> list[ModelInfo]:
     """The cached discoveries of the currently enabled sources."""
     models: list[ModelInfo] = []
-    for spec in sources(providers):
+    for spec in sources(provider_settings):
         payload = _read_cache(cache_dir, spec)
         if payload is not None:
             models.extend(ModelInfo.from_dict(m) for m in payload.get("models", []))
