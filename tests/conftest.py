@@ -22,6 +22,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:litellm")
 
 
+@pytest.fixture(autouse=True)
+def no_real_kilo_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the Kilo gateway at a closed local port: a test never reaches api.kilo.ai.
+
+    Tests of the gateway set ``KILO_API_URL`` to their fake gateway instead.
+    """
+    monkeypatch.setenv("KILO_API_URL", "http://127.0.0.1:9")
+
+
 @pytest.fixture
 def fake_llm() -> Iterator[FakeLLMServer]:
     """A fake OpenAI-compatible server on 127.0.0.1: ``.base_url``, ``.script()``, ``.requests``."""

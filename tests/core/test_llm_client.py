@@ -262,7 +262,7 @@ async def test_a_long_retry_after_is_not_waited_for(fake_llm: FakeLLMServer) -> 
     with pytest.raises(LLMError) as caught:
         await complete(fake_llm)
     assert caught.value.message == (
-        "Rate limited (HTTP 429): Daily quota exceeded (the provider asks to wait 3600 s)"
+        "Rate limited (HTTP 429): Daily quota exceeded (the provider asks to wait 60 min)"
     )
     assert not caught.value.retryable
 

@@ -21,7 +21,7 @@ import pytest
 from kilo_tui.core.agent.runtime import AgentRuntime
 from kilo_tui.core.config import Settings
 from kilo_tui.core.llm.client import LLMError, stream_completion
-from kilo_tui.core.llm.providers import KEY_ENV
+from kilo_tui.core.llm.providers import KEY_ENV, route
 from tests.fakegateway import FakeGateway
 from tests.fakeserver import FakeLLMServer
 
@@ -244,3 +244,16 @@ async def test_bedrock_signs_with_the_configured_aws_keys_only(
     assert "Credential=AKIAFAKEBEDROCK01/" in headers["authorization"]
     assert "/eu-west-3/bedrock/" in headers["authorization"]
     assert leaked(headers, None) == []
+
+
+def test_the_gateway_url_defaults_to_api_kilo_ai_and_is_configurable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KILO_API_URL", raising=False)
+    assert route({}, "kilo/x/y").api_base == "https://api.kilo.ai/api/gateway"
+    monkeypatch.setenv("KILO_API_URL", "http://gw.test:8080/")
+    assert route({}, "kilo/x/y").api_base == "http://gw.test:8080/api/gateway"
+    # The config wins; a base given with Kilo's legacy path means the same server.
+    legacy = {"kilo": {"api_base": "http://other.test/api/openrouter"}}
+    assert route(legacy, "kilo/x/y").api_base == "http://other.test/api/gateway"
+    assert route(legacy, "kilo/auto").model == "openai/kilo/auto"

@@ -66,6 +66,8 @@ class AgentRuntime:
         self.startup_warnings: list[str] = list(self.mode_errors)
         self._mode = self._resolve_mode(settings.mode)
         self._model = default_model(settings)
+        # No model configured and the Kilo gateway chosen: ask it for its default first.
+        self._ask_gateway_default = settings.model is None and self._model.startswith("kilo/")
         self.task: Task | None = None
         self._turn: asyncio.Task[TurnOutcome] | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -242,6 +244,7 @@ class AgentRuntime:
         if self.busy:
             raise RuntimeError("a turn is already running")
         if self.task is None:
+            await self._settle_default_model()
             self.task = self._new_task()
         self._turn = asyncio.get_running_loop().create_task(self.task.run_turn(text))
         try:
@@ -251,6 +254,20 @@ class AgentRuntime:
             raise
         finally:
             self._pending.clear()
+
+    async def _settle_default_model(self) -> None:
+        """Use the Kilo gateway's current default model, once, when none is configured.
+
+        Offline or refused, the default last fetched (or Kilo's fallback) stays.
+        """
+        if not self._ask_gateway_default:
+            return
+        self._ask_gateway_default = False
+        from kilo_tui.core.llm.gateway import resolve_default
+
+        model = await resolve_default(self.settings.providers)
+        if model != self._model:
+            self.set_model(model, persist=False)
 
     def _new_task(self, *, parent: Task | None = None, mode: Mode | None = None) -> Task:
         task = Task(

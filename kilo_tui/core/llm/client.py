@@ -153,7 +153,7 @@ async def stream_completion(
                 raise
             delay = _retry_delay(exc, retries, base_delay, max_delay)
             if delay > MAX_RETRY_AFTER:
-                message = f"{error.message} (the provider asks to wait {delay:.0f} s)"
+                message = f"{error.message} (the provider asks to wait {_duration(delay)})"
                 error = LLMError(message, error.status, retryable=False, kind=error.kind)
             if not error.retryable or retries >= max_retries:
                 raise error from exc
@@ -445,6 +445,15 @@ def _retry_after(exc: Exception) -> float | None:
         if (value := headers.get("retry-after")) is not None:
             return _parse_retry_after(value)
     return None
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``30 min``, ``2 h``: how long a provider asks to wait, readably."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
 
 
 def _parse_retry_after(value: str) -> float | None:

@@ -58,7 +58,7 @@ def sources(provider_settings: Mapping[str, Mapping[str, Any]]) -> list[SourceSp
 
     LM Studio's section may be spelled ``lmstudio`` or ``lm_studio``.
     """
-    settings: dict[str, Mapping[str, Any]] = {"ollama": {}, **provider_settings}
+    settings: dict[str, Mapping[str, Any]] = {"ollama": {}, "kilo": {}, **provider_settings}
     settings.pop("lm_studio", None)
     settings["lmstudio"] = providers.section(provider_settings, "lm_studio")
     specs = []
