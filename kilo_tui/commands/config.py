@@ -18,8 +18,9 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=_show)
     trust = actions.add_parser(
         "trust",
-        help="trust this workspace's .kilocode/kilo-tui.toml (its current content) "
-        "so settings that loosen the approval policy apply",
+        help="trust this workspace's .kilocode/mcp.json, .kilocode/kilo-tui.toml and "
+        ".kilocodemodes (their current content): print what each would run or loosen, "
+        "then let it",
     )
     trust.add_argument("--path", default=".", help="workspace directory (default: .)")
     trust.set_defaults(func=_trust)
@@ -52,11 +53,17 @@ def _trust(args: argparse.Namespace) -> int:
 
     from kilo_tui.core.trust import project as trust
 
-    project_file = Path(args.path).expanduser().resolve() / ".kilocode" / "kilo-tui.toml"
-    if not project_file.is_file():
-        print(f"kilo-tui config trust: no {project_file}")
+    workspace = Path(args.path).expanduser().resolve()
+    files = [workspace / name for name in trust.TRUSTABLE_FILES]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        names = ", ".join(str(n) for n in trust.TRUSTABLE_FILES)
+        print(f"kilo-tui config trust: none of {names} in {workspace}")
         return 1
-    print(project_file.read_text(encoding="utf-8"))
-    trust.trust(project_file)
-    print(f"Trusted {project_file} as shown above. Editing it by hand needs trusting again.")
+    for path in files:
+        print(f"{path}:")
+        for line in trust.describe(workspace, path):
+            print(f"  {line}")
+        trust.trust(path)
+    print("Trusted the files above as they are now. Any change to one needs trusting again.")
     return 0

@@ -83,6 +83,8 @@ def _print_servers(servers: list[ServerState], workspace: Path) -> None:
         return
     for state in servers:
         print("  ".join(_headline(state)))
+        if state.status == "untrusted":
+            print(f"  would run: {state.description}")
         for line in state.error.splitlines():
             print(f"  ! {line}")
         if state.status != "connected":

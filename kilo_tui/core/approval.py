@@ -41,7 +41,8 @@ from kilo_tui.core.tools.base import Decision
 Verdict = Literal["allow", "deny", "ask"]
 
 PROJECT_CONFIG = Path(".kilocode") / "kilo-tui.toml"
-"""Where a project's overrides and remembered "always allow" rules live."""
+"""Where a project's overrides live. Remembered "always allow" rules are the user's and
+live apart from the project (:func:`kilo_tui.core.trust.project.remembered_rules_file`)."""
 
 DEFAULT_ALLOWED_COMMANDS = ("git log", "git diff", "git show", "git status")
 """Kilo's default allow list plus ``git status``; only used when ``execute`` is on."""
@@ -685,7 +686,7 @@ class AutoApprovePolicy:
     def remember(self, action: Action, project_config: Path) -> str:
         """Persist the "always allow" rule for ``action`` into ``project_config``.
 
-        The file (``<ws>/.kilocode/kilo-tui.toml``) is rewritten atomically, keeping
+        The file (the workspace's remembered-rules file) is rewritten atomically, keeping
         everything else in it; this policy is updated too. Returns the rule text
         (empty when the action cannot be remembered).
         """

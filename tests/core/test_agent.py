@@ -248,9 +248,11 @@ async def test_interactive_rejection_with_feedback_reaches_the_model(
     assert "use pytest -q instead" in last_tool_result(main_requests(llm_env)[1])
 
 
-async def test_always_allow_becomes_a_visible_project_rule(
+async def test_always_allow_becomes_a_visible_rule_of_the_users(
     make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, workspace: Path
 ) -> None:
+    from kilo_tui.core.trust import project as trust
+
     runtime = make_runtime()
     asked = answer_approvals(runtime, lambda e: ApprovalReply(approved=True, always=True))
     llm_env.script(
@@ -261,8 +263,9 @@ async def test_always_allow_becomes_a_visible_project_rule(
     await runtime.submit("echo twice")
     assert len(asked) == 1  # the second run went through on the remembered rule
     assert asked[0].always_allow_rule == 'always_allow += "command:echo again"'
-    project = (workspace / ".kilocode" / "kilo-tui.toml").read_text()
-    assert '"command:echo again"' in project
+    remembered = trust.remembered_rules_file(workspace).read_text()
+    assert '"command:echo again"' in remembered
+    assert not (workspace / ".kilocode" / "kilo-tui.toml").exists()  # the repo is not ours
     assert "Exit code: 0" in last_tool_result(main_requests(llm_env)[2])
 
 

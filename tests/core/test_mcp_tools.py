@@ -64,6 +64,7 @@ async def manager(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mcp
             "trusted": {**TIME_ENTRY, "alwaysAllow": ["get_current_time"]},
             "toy": TOY_ENTRY,
         },
+        home=root / "home",
     )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("KILO_TUI_HOME", str(root / "home"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kilo_tui.core.agent.modes import (
     BUILTIN_MODES,
     TOOL_GROUPS,
@@ -13,6 +15,7 @@ from kilo_tui.core.agent.modes import (
     get_mode,
     load_modes,
 )
+from kilo_tui.core.trust import project as trust
 
 ALL_TOOLS = list(TOOL_GROUPS)
 CORE_TOOLS = [
@@ -125,9 +128,12 @@ def test_kilo_json_modes_file_works_unchanged(tmp_path: Path) -> None:
     assert writer.groups[1].description is None
 
 
-def test_project_overrides_global_overrides_builtin(tmp_path: Path) -> None:
+def test_project_overrides_global_overrides_builtin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
+    monkeypatch.setenv("KILO_TUI_HOME", str(home))
     (home / "custom_modes.yaml").write_text(
         "customModes:\n"
         "  - {slug: reviewer, name: Global Reviewer, roleDefinition: g, groups: [read]}\n"
@@ -137,6 +143,7 @@ def test_project_overrides_global_overrides_builtin(tmp_path: Path) -> None:
         "customModes:\n"
         "  - {slug: reviewer, name: Project Reviewer, roleDefinition: p, groups: [read, mcp]}\n"
     )
+    trust.trust(tmp_path / ".kilocodemodes")  # redefinitions need it (tests/security)
     modes, errors = load_modes(tmp_path, home)
     assert errors == []
     reviewer = get_mode(modes, "reviewer")

@@ -62,6 +62,7 @@ def test_mcp_results_reach_the_model_and_approval_follows_always_allow(
             "trusted": {**TIME_ENTRY, "alwaysAllow": ["get_current_time"]},
             "time": TIME_ENTRY,
         },
+        home=home,
     )
     fake_llm.script(
         Turn.tool("use_mcp_tool", **{**UTC_CALL, "server_name": "trusted"}),

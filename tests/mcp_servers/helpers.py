@@ -14,8 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kilo_tui.core.events import McpStatusChanged
 from kilo_tui.core.mcp import McpManager, ServerState
+from kilo_tui.core.trust import project as trust
 
 TOY = Path(__file__).with_name("toy_server.py")
 TOY_ENTRY: dict[str, Any] = {"command": sys.executable, "args": [str(TOY)]}
@@ -29,8 +32,19 @@ def write_settings(path: Path, servers: dict[str, Any]) -> Path:
     return path
 
 
-def project_settings(workspace: Path, servers: dict[str, Any]) -> Path:
-    return write_settings(workspace / ".kilocode" / "mcp.json", servers)
+def project_settings(
+    workspace: Path, servers: dict[str, Any], *, trusted: bool = True, home: Path | None = None
+) -> Path:
+    """Write the project's ``.kilocode/mcp.json``, trusted (as ``kilo-tui config trust``
+    would) in ``home``, or in the current ``KILO_TUI_HOME`` if not given."""
+    path = write_settings(workspace / ".kilocode" / "mcp.json", servers)
+    if trusted:
+        with pytest.MonkeyPatch.context() as env:
+            if home is not None:
+                env.setenv("KILO_TUI_HOME", str(home))
+            assert os.environ.get("KILO_TUI_HOME"), "trust in a test home, not the user's"
+            trust.trust(path)
+    return path
 
 
 class StatusLog:

@@ -263,9 +263,12 @@ def load_modes(workspace: Path, global_dir: Path) -> tuple[list[Mode], list[str]
     """All modes, and the problems found loading custom ones.
 
     Built-ins, overridden by ``<global_dir>/custom_modes.yaml``, overridden by
-    ``<workspace>/.kilocodemodes``, matched by slug. A broken mode (or file) is
-    reported in the errors, naming the file and field; the valid modes still load.
+    ``<workspace>/.kilocodemodes``, matched by slug — the project's redefinitions only
+    once the user trusted that file. A broken mode (or file) is reported in the
+    errors, naming the file and field; the valid modes still load.
     """
+    from kilo_tui.core.trust import project as trust
+
     modes: dict[str, Mode] = {m.slug: m for m in BUILTIN_MODES}
     errors: list[str] = []
     for path, source in (
@@ -274,6 +277,12 @@ def load_modes(workspace: Path, global_dir: Path) -> tuple[list[Mode], list[str]
     ):
         found, problems = read_modes_file(path, source)
         errors += problems
+        if source == "project":
+            # An untrusted project may add modes but not redefine the user's.
+            overrides = trust.project_modes(path, found, modes)
+            found = overrides.allowed
+            if (warning := overrides.warning(path)) is not None:
+                errors.append(warning)
         for mode in found:
             modes[mode.slug] = mode
     return list(modes.values()), errors

@@ -87,8 +87,9 @@ class AgentRuntime:
     # -------------------------------------------------------------- services
 
     def _build_gate(self) -> Any:
-        """The gate over the global ``[auto_approve]`` merged with the project's override
-        in ``.kilocode/kilo-tui.toml``."""
+        """The gate over the global ``[auto_approve]``, merged with the project's override
+        in ``.kilocode/kilo-tui.toml`` (its loosening part only once trusted), merged
+        with the user's remembered "always allow" rules for this workspace."""
         from kilo_tui.core.approval import (
             ApprovalGate,
             AutoApprovePolicy,
@@ -97,7 +98,7 @@ class AgentRuntime:
         )
         from kilo_tui.core.trust import project as trust
 
-        project_file = self.workspace / ".kilocode" / "kilo-tui.toml"
+        project_file = self.workspace / trust.POLICY_FILE
         project = _read_project_auto_approve(project_file)
         if project and not trust.is_trusted(project_file):
             project, dropped = trust.restrictive_part(project, self.settings.auto_approve)
@@ -107,9 +108,11 @@ class AgentRuntime:
                     "is not trusted yet, so those settings are ignored. Review the file, then "
                     "run `kilo-tui config trust` in this workspace to apply them."
                 )
+        remembered_file = trust.remembered_rules_file(self.workspace)
+        remembered = _read_project_auto_approve(remembered_file)
         source = str(project_file) if project else self.settings.source
         settings = AutoApproveSettings.from_dict(
-            merge(self.settings.auto_approve, project), source=source
+            merge(merge(self.settings.auto_approve, project), remembered), source=source
         )
         policy = AutoApprovePolicy(
             settings, mcp_always_allowed=self._mcp_always_allowed, workspace=self.workspace
@@ -119,7 +122,7 @@ class AgentRuntime:
             policy,
             yolo=self.yolo,
             interactive=self.interactive,
-            project_config=project_file,
+            project_config=remembered_file,
         )
 
     def preview(self, action: Any) -> tuple[str, str, str]:
@@ -478,13 +481,7 @@ class AgentRuntime:
         if path and not outside:
             outside = self.is_outside(self.resolve_path(path))
         action = Action(task_id=task.id, call_id=call_id, outside_workspace=outside, **kwargs)
-        decision = await self.gate.decide(action)
-        if decision.always and self.gate.project_config is not None:
-            from kilo_tui.core.trust import project as trust
-
-            # The user just wrote this rule through us: the file stays trusted.
-            trust.trust(self.gate.project_config)
-        return decision
+        return await self.gate.decide(action)
 
     async def propose_edit(
         self, task: Task, call_id: str, *, tool: str, path: str, old: str | None, new: str | None

@@ -78,19 +78,33 @@ class McpConfig:
     """Where each name (valid or broken) is defined."""
     file_errors: tuple[ConfigError, ...] = ()
     """Problems with a whole file (invalid JSON, ``mcpServers`` not an object)."""
+    untrusted: dict[str, str] = field(default_factory=dict)
+    """Servers of a project file the user has not trusted, by name: what each would run
+    (its command line or URL, as written). None of them starts."""
 
 
 def load_config(workspace: Path) -> McpConfig:
-    """Read the global then the project file; project entries replace global ones by name."""
+    """Read the global then the project file; project entries replace global ones by
+    name, once the user trusted the project file (until then they are only listed)."""
+    from kilo_tui.core.trust import project as trust
+
     servers: dict[str, ServerConfig] = {}
     broken: dict[str, ConfigError] = {}
     sources: dict[str, Path] = {}
+    untrusted: dict[str, str] = {}
     file_errors: list[ConfigError] = []
-    for path in (global_config_path(), project_config_path(workspace)):
+    project = project_config_path(workspace)
+    for path in (global_config_path(), project):
         try:
-            entries = _read_entries(path)
+            entries = read_entries(path)
         except ConfigError as exc:
             file_errors.append(exc)
+            continue
+        if path == project and entries and not trust.is_trusted(path):
+            for name, raw in entries.items():
+                if name not in sources:
+                    sources[name] = path
+                    untrusted[name] = describe_raw(raw)
             continue
         for name, raw in entries.items():
             servers.pop(name, None)
@@ -100,10 +114,26 @@ def load_config(workspace: Path) -> McpConfig:
                 servers[name] = parse_server(name, raw, path, workspace)
             except ConfigError as exc:
                 broken[name] = exc
-    return McpConfig(servers, broken, sources, tuple(file_errors))
+    return McpConfig(servers, broken, sources, tuple(file_errors), untrusted)
 
 
-def _read_entries(path: Path) -> dict[str, Any]:
+def describe_raw(raw: Any) -> str:
+    """What an entry would run, from its text as written (``${env:…}`` left unresolved,
+    so showing it never reveals a variable's value)."""
+    if not isinstance(raw, dict):
+        return "(not a server entry)"
+    if "command" in raw:
+        words = [raw.get("command"), *(raw.get("args") or [])]
+        line = " ".join(str(w) for w in words)
+        if isinstance(raw.get("cwd"), str):
+            line += f"  (in {raw['cwd']})"
+        if isinstance(raw.get("env"), dict) and raw["env"]:
+            line += f"  (env: {', '.join(map(str, raw['env']))})"
+        return line
+    return f"{raw.get('url')} ({raw.get('type', 'sse')})"
+
+
+def read_entries(path: Path) -> dict[str, Any]:
     """The ``mcpServers`` object of one file ({} if the file does not exist)."""
     try:
         text = path.read_text(encoding="utf-8")

@@ -39,6 +39,7 @@ from kilo_tui.core.mcp.results import (
     format_resource_contents,
 )
 from kilo_tui.core.mcp.stdio import StdioProcess, stdio_transport
+from kilo_tui.core.trust import project as trust
 
 MAX_RESTARTS = 5
 BACKOFF_BASE = 1.0
@@ -74,7 +75,8 @@ class ServerState:
 
     name: str
     status: str
-    """``starting``, ``connected``, ``error``, ``disabled`` or ``stopped``."""
+    """``starting``, ``connected``, ``error``, ``disabled``, ``stopped`` or ``untrusted``
+    (defined in a project file the user has not trusted: it never starts)."""
     source: Path
     transport: str = ""
     description: str = ""
@@ -145,12 +147,15 @@ class _Server:
         source: Path,
         config: ServerConfig | None,
         config_error: ConfigError | None,
+        untrusted: str | None = None,
     ) -> None:
         self.manager = manager
         self.name = name
         self.source = source
         self.config = config
         self.config_error = config_error
+        self.untrusted = untrusted
+        """What the server would run, when its project file is not trusted (else None)."""
         self.status = "stopped"
         self.error = ""
         self.process = StdioProcess()
@@ -174,7 +179,7 @@ class _Server:
             status=self.status,
             source=self.source,
             transport=cfg.transport if cfg else "",
-            description=cfg.describe() if cfg else "",
+            description=cfg.describe() if cfg else (self.untrusted or ""),
             error=self.error,
             stderr_tail=self.process.stderr_tail(),
             tools=self.tools,
@@ -202,7 +207,7 @@ class _Server:
             return None
         if self.status == "disabled":
             return f"MCP server '{self.name}' is disabled."
-        if self.status == "error":
+        if self.status in ("error", "untrusted"):
             return f"MCP server '{self.name}' is not available: {self.error}"
         return f"MCP server '{self.name}' is not connected (status: {self.status})."
 
@@ -215,7 +220,9 @@ class _Server:
 
     def launch(self) -> None:
         """Start connecting in the background (or record why it will not)."""
-        if self.config_error is not None:
+        if self.untrusted is not None:
+            self.set_status("untrusted", untrusted_reason(self.source, self.manager.workspace))
+        elif self.config_error is not None:
             self.set_status("error", str(self.config_error))
         elif self.config is None or self.config.disabled:
             self.set_status("disabled")
@@ -423,7 +430,10 @@ class McpManager:
     async def set_enabled(self, name: str, enabled: bool) -> None:
         """Enable or disable a server, persisting ``disabled`` in the file it comes from."""
         server = self._get(name)
-        update_entry(server.source, name, lambda entry: entry.__setitem__("disabled", not enabled))
+        with trust.keeping_trust(server.source):
+            update_entry(
+                server.source, name, lambda entry: entry.__setitem__("disabled", not enabled)
+            )
         await self.reload()
 
     async def wait_until_settled(self, timeout: float) -> None:
@@ -462,7 +472,8 @@ class McpManager:
             if tool not in allowed:
                 allowed.append(tool)
 
-        update_entry(entry.source, server, add)
+        with trust.keeping_trust(entry.source):
+            update_entry(entry.source, server, add)
         always = (*entry.config.always_allow, tool)
         entry.config = dataclasses.replace(entry.config, always_allow=always)
         self._publish(entry)
@@ -595,7 +606,12 @@ class McpManager:
 
     def _new_server(self, config: McpConfig, name: str) -> _Server:
         return _Server(
-            self, name, config.sources[name], config.servers.get(name), config.broken.get(name)
+            self,
+            name,
+            config.sources[name],
+            config.servers.get(name),
+            config.broken.get(name),
+            config.untrusted.get(name),
         )
 
     def _publish(self, server: _Server) -> None:
@@ -610,9 +626,20 @@ class McpManager:
         )
 
 
+def untrusted_reason(source: Path, workspace: Path) -> str:
+    """Why a project server is not started, and how the user can start it."""
+    return (
+        f"not trusted: {source} has not been trusted, so its servers do not start. "
+        f"Review it, then run `kilo-tui config trust --path {workspace}` "
+        "(or answer the prompt in kilo-tui)."
+    )
+
+
 def _same_connection(old: _Server, new: _Server) -> bool:
     """True if ``new`` can keep ``old``'s connection (only alwaysAllow/timeout changed)."""
     if old.config_error is not None or new.config_error is not None:
+        return False
+    if old.untrusted is not None or new.untrusted is not None:
         return False
     if old.config is None or new.config is None:
         return False
