@@ -387,6 +387,7 @@ class AgentRuntime:
 
     def set_model(self, model: str, *, persist: bool = True) -> None:
         previous = self.model
+        self._ask_gateway_default = False  # a chosen model is never replaced by a default
         self._model = model
         if self.task is not None:
             self.task.model = model
