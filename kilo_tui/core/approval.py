@@ -12,7 +12,8 @@ snake_case; a project may add to them in ``<workspace>/.kilocode/kilo-tui.toml``
 (see :func:`merge`). Our defaults differ from Kilo's in one place on purpose:
 ``write`` is off, because nothing mutates without approval unless the user says so.
 
-Command rules are the security-critical part; see :func:`evaluate_command`.
+Command rules are the security-critical part; they live in
+:mod:`kilo_tui.core.trust.commands`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ import contextlib
 import dataclasses
 import os
 import posixpath
-import re
-import shlex
 import tempfile
 import tomllib
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import ConfigError
 from kilo_tui.core.events import ApprovalReply, ApprovalRequested, ApprovalResolved
 from kilo_tui.core.tools.base import Decision
+from kilo_tui.core.trust import commands
 
 Verdict = Literal["allow", "deny", "ask"]
 
@@ -169,6 +169,9 @@ class Action:
     detail: str = ""
     path: str | None = None
     command: str | None = None
+    cwd: str | None = None
+    """A command's working directory: None for the workspace root, else relative to it
+    (absolute, with ``outside_workspace``, when outside)."""
     outside_workspace: bool = False
     protected: bool = False
     server: str | None = None
@@ -220,275 +223,6 @@ def action_path(workspace: Path, path: str | os.PathLike[str]) -> tuple[str, boo
         return str(full), True
 
 
-# ----------------------------------------------------------------- commands
-
-_SEPARATORS = ("&&", "||", "|&", ";;", ";", "|", "&", "\n")
-_WRAPPERS = frozenset({"sudo", "doas", "su", "eval", "exec", "source", ".", "command", "builtin"})
-_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "csh", "tcsh", "busybox"})
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
-_FD_DUP = re.compile(r"^&?(?:\d+|-)$")
-_SAFE_REDIRECT_TARGETS = frozenset({"/dev/null"})
-
-
-class _Unsafe(Exception):
-    """A construct that is never auto-approved; the message says which."""
-
-
-def split_command(command: str) -> list[str]:
-    """Split a shell command line into its simple commands, honouring quotes.
-
-    Splits on ``&&``, ``||``, ``;``, ``|``, ``|&``, ``&`` and newlines outside quotes,
-    drops comments, and raises ``ValueError`` naming the first construct that makes
-    the command unsafe to approve automatically (substitutions, subshells, output
-    redirection into files, ``${…}`` expansions, unbalanced quotes).
-    """
-    try:
-        return _Scanner(command).parts()
-    except _Unsafe as exc:
-        raise ValueError(str(exc)) from None
-
-
-class _Scanner:
-    """A small bash-lexer: just enough to find operators and dangerous constructs.
-
-    When in doubt it errs towards "unsafe" (ask), never towards "allowed".
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.i = 0
-        self.current: list[str] = []
-        self.out: list[str] = []
-
-    def parts(self) -> list[str]:
-        text = self.text
-        while self.i < len(text):
-            ch = text[self.i]
-            if ch == "\\":
-                self._escape()
-            elif ch == "'":
-                self._single_quote()
-            elif ch == '"':
-                self._double_quote()
-            elif ch == "`":
-                raise _Unsafe("command substitution with backticks")
-            elif ch == "$":
-                self._dollar(quoted=False)
-            elif ch in "()":
-                raise _Unsafe("a subshell or process substitution")
-            elif ch == "#" and self._at_word_start():
-                while self.i < len(text) and text[self.i] != "\n":
-                    self.i += 1
-            elif ch == ">" or (ch == "&" and text.startswith("&>", self.i)):
-                self._redirect()
-            elif (sep := self._separator()) is not None:
-                self._finish()
-                self.i += len(sep)
-            else:
-                self.current.append(ch)
-                self.i += 1
-        self._finish()
-        return self.out
-
-    # -- pieces
-
-    def _finish(self) -> None:
-        part = "".join(self.current).strip()
-        if part:
-            self.out.append(part)
-        self.current = []
-
-    def _at_word_start(self) -> bool:
-        return not self.current or self.current[-1] in " \t"
-
-    def _separator(self) -> str | None:
-        for sep in _SEPARATORS:
-            if self.text.startswith(sep, self.i):
-                return sep
-        return None
-
-    def _escape(self) -> None:
-        nxt = self.text[self.i + 1 : self.i + 2]
-        if nxt == "\n":  # line continuation
-            self.i += 2
-            return
-        self.current.append(self.text[self.i : self.i + 2])
-        self.i += 2
-
-    def _single_quote(self) -> None:
-        end = self.text.find("'", self.i + 1)
-        if end < 0:
-            raise _Unsafe("an unterminated quote")
-        self.current.append(self.text[self.i : end + 1])
-        self.i = end + 1
-
-    def _double_quote(self) -> None:
-        start = self.i
-        self.i += 1
-        text = self.text
-        while self.i < len(text):
-            ch = text[self.i]
-            if ch == "\\":
-                self.i += 2
-            elif ch == '"':
-                self.i += 1
-                self.current.append(text[start : self.i])
-                return
-            elif ch == "`":
-                raise _Unsafe("command substitution with backticks")
-            elif ch == "$":
-                self._dollar(quoted=True)
-            else:
-                self.i += 1
-        raise _Unsafe("an unterminated quote")
-
-    def _dollar(self, *, quoted: bool) -> None:
-        nxt = self.text[self.i + 1 : self.i + 2]
-        if nxt == "(":
-            raise _Unsafe("command substitution $(…)")
-        if nxt == "{":
-            raise _Unsafe("a ${…} parameter expansion")
-        if nxt == "'" and not quoted:
-            raise _Unsafe("ANSI-C $'…' quoting")
-        if not quoted:
-            self.current.append("$")
-        self.i += 1
-
-    def _redirect(self) -> None:
-        """Output redirection: fd duplication and /dev/null are fine, files are not."""
-        text = self.text
-        j = self.i + 1
-        if text[self.i] == "&":  # &> and &>>
-            j += 1
-        if j < len(text) and text[j] in ">|":
-            j += 1
-        dup = j < len(text) and text[j] == "&"
-        if dup:
-            j += 1
-        while j < len(text) and text[j] in " \t":
-            j += 1
-        k = j
-        while k < len(text) and text[k] not in " \t\n;&|<>()":
-            k += 1
-        target = text[j:k]
-        if dup and _FD_DUP.match("&" + target):
-            pass
-        elif target not in _SAFE_REDIRECT_TARGETS:
-            shown = target or "?"
-            raise _Unsafe(f"output redirection into a file ({shown})")
-        self.current.append(" ")
-        self.i = k
-
-
-def _words(part: str) -> list[str]:
-    lexer = shlex.shlex(part, posix=True)
-    lexer.whitespace = " \t"
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    return list(lexer)
-
-
-def _part_hazard(words: list[str]) -> str | None:
-    """Why this simple command must never be auto-approved, or None."""
-    if not words:
-        return None
-    if _ASSIGNMENT.match(words[0]):
-        return f"an environment assignment ({words[0].split('=', 1)[0]}=…)"
-    head = words[0].rsplit("/", 1)[-1]
-    if head in _WRAPPERS:
-        return f"'{head}' runs another command"
-    if head in _SHELLS and any(w.startswith("-") and "c" in w for w in words[1:]):
-        return f"'{head} -c' runs a command string"
-    if head in {"{", "}", "function"}:
-        return "a command group"
-    for word in words[1:]:
-        if word == "--output" or word.startswith("--output="):
-            return "an option that writes a file (--output)"
-    return None
-
-
-def _longest(words: list[str], prefixes: tuple[str, ...] | list[str]) -> str | None:
-    """The longest of ``prefixes`` that is a whole-word prefix of ``words``."""
-    best: str | None = None
-    best_len = -1
-    for prefix in prefixes:
-        if prefix.strip() == "*":
-            words_of, length = [], 0
-        else:
-            try:
-                words_of = _words(prefix)
-            except ValueError:
-                continue
-            length = len(" ".join(words_of))
-        if words[: len(words_of)] == words_of and length > best_len:
-            best, best_len = prefix, length
-    return best
-
-
-def evaluate_command(command: str, allowed: list[str], denied: list[str]) -> tuple[str, str]:
-    """Decide one command line against allow and deny prefix lists.
-
-    Returns ``("allow" | "deny" | "ask", reason)``. The rules:
-
-    - the line is split into simple commands (``&&``, ``||``, ``;``, ``|``, ``&``,
-      newlines; quotes respected) and **every** part must be allowed;
-    - a part matches a prefix on whole words, case-sensitively (``git status``
-      matches ``git status -s``, not ``git statusx``); ``*`` matches everything;
-    - the longest matching prefix wins between the lists; a tie goes to ``denied``;
-      a denied part denies the whole line;
-    - substitutions (``$(…)``, backticks, ``<(…)``, ``${…}``), subshells, output
-      redirection into a file, leading ``VAR=…`` assignments, ``sudo``/``eval``/
-      ``exec``/``source``, ``sh -c``/``bash -c`` and ``--output`` are never allowed
-      automatically: the answer is ``ask``.
-    """
-    verdict, reason, _ = _evaluate(command, allowed, denied)
-    return verdict, reason
-
-
-def _evaluate(
-    command: str, allowed: list[str], denied: list[str]
-) -> tuple[Verdict, str, list[str]]:
-    """:func:`evaluate_command` plus the allowed prefixes that matched, in order."""
-    if not command.strip():
-        return "ask", "empty command", []
-    try:
-        parts = [_words(part) for part in split_command(command)]
-    except ValueError as exc:
-        return "ask", f"never auto-approved: {exc}", []
-    matches: list[str | None] = []
-    for words in parts:
-        deny = _longest(words, denied)
-        allow = _longest(words, allowed)
-        if deny is not None and (allow is None or _rank(deny) >= _rank(allow)):
-            return "deny", f"denied_commands: {deny}", []
-        matches.append(allow)
-    for words in parts:
-        if (hazard := _part_hazard(words)) is not None:
-            return "ask", f"never auto-approved: {hazard}", []
-    missing = [shlex.join(w) for w, m in zip(parts, matches, strict=True) if m is None]
-    if missing:
-        listed = ", ".join(f"'{m}'" for m in missing)
-        return "ask", f"not in allowed_commands: {listed}", []
-    used = list(dict.fromkeys(m for m in matches if m is not None))
-    return "allow", "; ".join(f"allowed_commands: {m}" for m in used), used
-
-
-def _rank(prefix: str) -> int:
-    return 0 if prefix.strip() == "*" else len(" ".join(_words(prefix)))
-
-
-def _command_rules(command: str, allowed: list[str]) -> list[str]:
-    """The prefixes an "always allow" would add: every part not already allowed."""
-    rules: list[str] = []
-    for part in split_command(command):
-        words = _words(part)
-        if _part_hazard(words) is None and _longest(words, allowed) is None:
-            rule = shlex.join(words)
-            if rule not in rules:
-                rules.append(rule)
-    return rules
-
-
 # ------------------------------------------------------------------- policy
 
 _KIND_TOGGLE = {
@@ -518,7 +252,7 @@ class AutoApprovePolicy:
         """Allow, deny or ask for ``action``, with the deciding rule in words."""
         s = self.settings
         if action.kind == "command":
-            return self._command(action.command or "")
+            return self._command(action)
         if not s.enabled:
             return PolicyDecision("ask", "auto_approve.enabled = false")
         match action.kind:
@@ -603,23 +337,28 @@ class AutoApprovePolicy:
                 out.append(what.strip())
         return out
 
-    def _command(self, command: str) -> PolicyDecision:
+    def _command(self, action: Action) -> PolicyDecision:
         s = self.settings
         if not s.enabled:
             return PolicyDecision("ask", "auto_approve.enabled = false")
-        verdict, reason, used = _evaluate(
-            command, self._allowed_commands(), list(s.denied_commands)
+        decision = commands.decide(
+            action.command or "",
+            self._allowed_commands(),
+            s.denied_commands,
+            cwd=action.cwd,
+            cwd_outside=action.outside_workspace,
         )
-        if verdict == "allow":
+        reason = decision.rule
+        if decision.verdict == "allow":
             reason = "; ".join(
                 f"allowed_commands: {m}"
                 if s.execute and m in s.allowed_commands
                 else f"always_allow: command:{m}"
-                for m in used
+                for m in decision.used
             )
-        elif verdict == "ask" and not s.execute and reason.startswith("not in"):
+        elif decision.verdict == "ask" and not s.execute and reason.startswith("not in"):
             reason = "execute = false"
-        return PolicyDecision(verdict, reason)
+        return PolicyDecision(decision.verdict, reason)
 
     def _allowed_commands(self) -> list[str]:
         """Prefixes that allow a command: the list when ``execute`` is on, plus grants."""
@@ -657,19 +396,14 @@ class AutoApprovePolicy:
 
     def _always_change(self, action: Action) -> tuple[str, list[str]] | None:
         if action.kind == "command":
-            command = action.command or ""
-            allowed = self._allowed_commands()
-            denied = list(self.settings.denied_commands)
-            if evaluate_command(command, allowed, denied)[0] == "deny":
-                return None
-            try:
-                rules = _command_rules(command, allowed)
-            except ValueError:
-                return None
-            verdict, _ = evaluate_command(command, allowed + rules, denied)
-            if verdict != "allow" or not rules:
-                return None
-            return "always_allow", [f"command:{r}" for r in rules]
+            rules = commands.always_allow_prefixes(
+                action.command or "",
+                self._allowed_commands(),
+                self.settings.denied_commands,
+                cwd=action.cwd,
+                cwd_outside=action.outside_workspace,
+            )
+            return ("always_allow", [f"command:{r}" for r in rules]) if rules else None
         if action.kind in ("read", "write"):
             action = self._normalized(action)
             if not action.path:

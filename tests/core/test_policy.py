@@ -11,13 +11,12 @@ from kilo_tui.core.approval import (
     Action,
     AutoApprovePolicy,
     AutoApproveSettings,
-    evaluate_command,
     is_protected_path,
     load_project_settings,
     merge,
-    split_command,
 )
 from kilo_tui.core.config import ConfigError
+from kilo_tui.core.trust.commands import analyze, evaluate_command
 
 ONLY_GIT_STATUS = ["git status"]
 
@@ -144,10 +143,16 @@ def test_output_option_that_writes_files_asks() -> None:
     assert "--output" in reason
 
 
-def test_split_command_respects_quotes() -> None:
-    assert split_command("a 'b;c' && d \"e|f\" | g") == ["a 'b;c'", 'd "e|f"', "g"]
-    with pytest.raises(ValueError, match="substitution"):
-        split_command("a $(b)")
+def test_parsing_respects_quotes() -> None:
+    parsed, _ = analyze("a 'b;c' && d \"e|f\" | g")
+    assert [c.text for c in parsed.commands] == ["a 'b;c'", 'd "e|f"', "g"]
+    assert [[w.value for w in c.words] for c in parsed.commands] == [
+        ["a", "b;c"],
+        ["d", "e|f"],
+        ["g"],
+    ]
+    parsed, _ = analyze("a $(b)")
+    assert "substitution" in parsed.hazards[0]
 
 
 # ------------------------------------------------------------------- settings

@@ -79,6 +79,7 @@ class Approver(Protocol):
         detail: str = "",
         path: str | None = None,
         command: str | None = None,
+        cwd: str | None = None,
         outside_workspace: bool = False,
         server: str | None = None,
         mcp_tool: str | None = None,

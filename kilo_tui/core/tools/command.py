@@ -24,6 +24,8 @@ from kilo_tui.core.tools.base import (
     denial_text,
     schema,
 )
+from kilo_tui.core.trust.commands import blocked_read
+from kilo_tui.core.trust.ignore import IgnoreMatcher
 
 FLUSH_INTERVAL = 0.05
 """Seconds between CommandOutput events: output is batched, not sent byte by byte."""
@@ -122,8 +124,20 @@ async def _execute_command(args: dict[str, Any], ctx: ToolContext) -> ToolResult
     cwd = ctx.resolve_path(args["cwd"]) if args.get("cwd") else ctx.workspace
     if not cwd.is_dir():
         raise ToolError(f"cwd is not a directory: {args.get('cwd')}")
+    if (blocked := _blocked_read(command, cwd, ctx)) is not None:
+        return blocked
+    where, outside = _where(cwd, ctx.workspace)
+    title = command
+    if where is not None:
+        title += f"  (in {where}, outside the workspace)" if outside else f"  (in {where}/)"
     decision = await ctx.approve(
-        kind="command", tool="execute_command", title=command, command=command, detail=f"cwd: {cwd}"
+        kind="command",
+        tool="execute_command",
+        title=title,
+        command=command,
+        detail=f"{command}\ncwd: {cwd}" + (" (outside the workspace)" if outside else ""),
+        cwd=where,
+        outside_workspace=outside,
     )
     if not decision.approved:
         text = denial_text(f"running this command: {command}", decision.feedback)
@@ -163,6 +177,34 @@ async def _execute_command(args: dict[str, Any], ctx: ToolContext) -> ToolResult
         is_error=bool(timed_out or cancelled or code),
         summary=status if (timed_out or cancelled) else f"exit {code}",
     )
+
+
+def _where(cwd: Path, workspace: Path) -> tuple[str | None, bool]:
+    """``(cwd as the policy sees it, outside_workspace)``: None for the workspace root."""
+    root = workspace.resolve()
+    real = cwd.resolve()
+    if real == root:
+        return None, False
+    if real.is_relative_to(root):
+        return real.relative_to(root).as_posix(), False
+    return str(real), True
+
+
+def _blocked_read(command: str, cwd: Path, ctx: ToolContext) -> ToolResult | None:
+    """Kilo Code refuses, before any approval, a command that reads an ignored file."""
+    matcher: IgnoreMatcher = ctx.extra.get("ignore") or IgnoreMatcher(ctx.workspace)
+    if not matcher.has_kilocodeignore:
+        return None
+    found = blocked_read(command, cwd, matcher.kilocode_rule)
+    if found is None:
+        return None
+    path, rule = found
+    text = (
+        f"Not run: this command reads {path}, which is blocked by the user's "
+        f".kilocodeignore (rule: {rule}). Do not try to read it another way; continue "
+        "without it, or ask the user to change .kilocodeignore."
+    )
+    return ToolResult(text, is_error=True, summary="blocked by .kilocodeignore")
 
 
 EXECUTE_COMMAND = FunctionTool(

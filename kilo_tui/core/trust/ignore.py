@@ -213,3 +213,21 @@ class IgnoreMatcher:
         if self._dir_cache(parent):
             return True
         return _check(self._chain_for(parent), rel_dir, True)
+
+    def kilocode_rule(self, path: str | os.PathLike[str]) -> str | None:
+        """The ``.kilocodeignore`` line that blocks ``path``, or None if nothing does.
+
+        For messages that name the rule (a command refused for reading an ignored file).
+        """
+        if not self.is_kilocode_ignored(path):
+            return None
+        rel = self.relative(path) or ""
+        parts = rel.split("/")
+        for i in range(1, len(parts) + 1):  # the outermost blocked directory first
+            sub = "/".join(parts[:i])
+            is_dir = i < len(parts) or self._is_dir(rel)
+            for _, spec in self._kilo:
+                result = spec.check_file(sub + "/" if is_dir else sub)
+                if result.include and result.index is not None:
+                    return str(spec.patterns[result.index].pattern)
+        return KILOCODEIGNORE
