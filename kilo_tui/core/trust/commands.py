@@ -249,10 +249,11 @@ class _Walker:
                 return
             if body is not None:
                 self.statement(body, top)
+            # Redirections of a loop or a group: a command with no words of its own.
             holder = SimpleCommand([], self._text(node), top=False)
+            self.parsed.commands.append(holder)
             for redirect in redirects:
                 self.redirect(redirect, holder)
-            self.parsed.hazards.extend(holder.hazards)
         elif kind == "ERROR":
             self.descend(node)  # the error is recorded; what it hides is still checked
         elif kind in _WORD_TYPES:
