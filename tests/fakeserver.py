@@ -18,6 +18,12 @@ tool (so an agent loop always terminates), otherwise the text ``"done"``.
 Every request is logged (parsed JSON body plus headers, minus credentials) in
 ``server.requests`` so tests can assert on exactly what the model received.
 
+Like OpenAI and Anthropic, the server checks the message order of every chat request
+(:func:`message_order_error`) and answers HTTP 400 with OpenAI's error body when it is
+broken, e.g. an assistant tool call that no ``tool`` message answers. So every test
+that drives the agent also checks that the history it sends is one a strict provider
+accepts. A rejected request does not consume a scripted turn.
+
 Streaming uses HTTP/1.1 chunked transfer encoding, flushed per SSE event, so a
 ``drop_after`` turn closes the socket mid-body and the client sees a truly broken
 stream (not a short but well-formed one).
@@ -313,6 +319,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send_json(404, _error_body(404, f"no route {self.path}"))
             return
+        invalid = message_order_error(body.get("messages"))
+        if invalid is not None:
+            message, param = invalid
+            self._send_json(400, _error_body(400, message, param=param))
+            return
         turn = self.fake._next_turn(body)
         if turn.status is not None:
             self._send_error_turn(turn)
@@ -375,9 +386,120 @@ class _Handler(BaseHTTPRequestHandler):
 FakeLLMServer.handler = _Handler
 
 
-def _error_body(status: int, message: str) -> dict[str, Any]:
+def _error_body(status: int, message: str, *, param: str | None = None) -> dict[str, Any]:
     kind = _ERROR_TYPES.get(status, "server_error")
-    return {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+    return {"error": {"message": message, "type": kind, "param": param, "code": kind}}
+
+
+# ------------------------------------------------------------ message order
+
+_ROLES = ("system", "assistant", "user", "function", "tool", "developer")
+_UNANSWERED = (
+    "An assistant message with 'tool_calls' must be followed by tool messages responding "
+    "to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
+)
+_ORPHAN_TOOL = (
+    "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+    "message with 'tool_calls'."
+)
+
+
+def message_order_error(messages: Any) -> tuple[str, str] | None:
+    """Why a strict provider would reject this ``messages`` array, or None if it is valid.
+
+    Returns ``(message, param)`` in OpenAI's wording. The rules are those OpenAI and
+    Anthropic enforce: valid roles; an assistant message has text or tool calls; every
+    assistant ``tool_calls`` entry is answered by exactly one ``tool`` message (matching
+    ``tool_call_id``) before any other message; a ``tool`` message answers a call of the
+    assistant message just before it; tool call ids are unique; a user message is not
+    empty (Anthropic).
+    """
+    if not isinstance(messages, list) or not messages:
+        return "[] is too short - 'messages'", "messages"
+    pending: dict[str, int] = {}  # unanswered call id -> index of its assistant message
+    for index, message in enumerate(messages):
+        where = f"messages.[{index}]"
+        if not isinstance(message, dict):
+            return f"Invalid type for '{where}': expected an object.", where
+        role = message.get("role")
+        if role not in _ROLES:
+            supported = ", ".join(f"'{r}'" for r in _ROLES[:-1]) + f", and '{_ROLES[-1]}'"
+            return f"Invalid value: '{role}'. Supported values are: {supported}.", f"{where}.role"
+        if role == "tool":
+            error = _tool_message_error(message, pending, where)
+            if error is not None:
+                return error
+            continue
+        if pending:
+            return _unanswered(pending)
+        if role == "assistant":
+            error = _assistant_error(message, pending, index, where)
+        elif role == "user":
+            error = _user_error(message, where)
+        else:
+            error = None
+        if error is not None:
+            return error
+    return _unanswered(pending) if pending else None
+
+
+def _unanswered(pending: dict[str, int]) -> tuple[str, str]:
+    first = min(pending.values())
+    return _UNANSWERED + ", ".join(pending), f"messages.[{first}].role"
+
+
+def _tool_message_error(
+    message: dict[str, Any], pending: dict[str, int], where: str
+) -> tuple[str, str] | None:
+    call_id = message.get("tool_call_id")
+    if not isinstance(call_id, str) or not call_id:
+        return "Missing required parameter: 'tool_call_id'.", f"{where}.tool_call_id"
+    if call_id not in pending:
+        return _ORPHAN_TOOL, f"{where}.role"
+    if not isinstance(message.get("content"), str | list):
+        return _content_type_error(message, where)
+    del pending[call_id]
+    return None
+
+
+def _assistant_error(
+    message: dict[str, Any], pending: dict[str, int], index: int, where: str
+) -> tuple[str, str] | None:
+    calls = message.get("tool_calls")
+    if calls is None:
+        if message.get("content") is None and message.get("function_call") is None:
+            return _content_type_error(message, where)
+        return None
+    if not isinstance(calls, list) or not calls:
+        return f"[] is too short - '{where}.tool_calls'", f"{where}.tool_calls"
+    for number, call in enumerate(calls):
+        call_where = f"{where}.tool_calls.[{number}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        call_id = call.get("id") if isinstance(call, dict) else None
+        if not isinstance(call_id, str) or not call_id:
+            return "Missing required parameter: 'id'.", f"{call_where}.id"
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            return "Missing required parameter: 'function.name'.", f"{call_where}.function"
+        if not isinstance(function.get("arguments"), str):
+            return "Invalid type for 'function.arguments': expected a string.", call_where
+        if call_id in pending:
+            return f"Duplicate tool call id '{call_id}'.", f"{call_where}.id"
+        pending[call_id] = index
+    return None
+
+
+def _user_error(message: dict[str, Any], where: str) -> tuple[str, str] | None:
+    content = message.get("content")
+    if not isinstance(content, str | list):
+        return _content_type_error(message, where)
+    if not content:  # Anthropic: "all messages must have non-empty content"
+        return f"{where}: all messages must have non-empty content", f"{where}.content"
+    return None
+
+
+def _content_type_error(message: dict[str, Any], where: str) -> tuple[str, str]:
+    got = "null" if message.get("content") is None else type(message["content"]).__name__
+    return f"Invalid value for 'content': expected a string, got {got}.", f"{where}.content"
 
 
 def _arguments_text(arguments: Any) -> str:

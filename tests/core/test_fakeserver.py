@@ -54,8 +54,9 @@ def test_non_streaming_reply_and_request_log(fake_llm: FakeLLMServer) -> None:
 
 def test_error_turn_has_openai_body_and_retry_after(fake_llm: FakeLLMServer) -> None:
     fake_llm.script(Turn.error(429, "slow down", retry_after=2))
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
     request = urllib.request.Request(
-        f"{fake_llm.base_url}/chat/completions", data=b"{}", method="POST"
+        f"{fake_llm.base_url}/chat/completions", data=body, method="POST"
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=10)
@@ -130,3 +131,86 @@ def test_small_model_has_its_own_queue(fake_llm: FakeLLMServer) -> None:
     assert title["choices"][0]["message"]["content"] == "A title"
     assert empty_small["choices"][0]["message"]["content"] == "done"  # main queue untouched
     assert main["choices"][0]["message"]["content"] == "for the main loop"
+
+
+# ------------------------------------------------------------ message order
+
+USER = {"role": "user", "content": "hi"}
+
+
+def call(call_id: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+def calls(*ids: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": None, "tool_calls": [call(i) for i in ids]}
+
+
+def result(call_id: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": "ok"}
+
+
+VALID_HISTORIES = {
+    "plain": [{"role": "system", "content": "s"}, USER],
+    "answered calls": [USER, calls("a", "b"), result("b"), result("a"), USER],
+    "text and calls": [USER, {**calls("a"), "content": "let me see"}, result("a")],
+    "assistant text last": [USER, {"role": "assistant", "content": "done"}],
+}
+
+INVALID_HISTORIES = {
+    "empty": ([], "too short", "messages"),
+    "bad role": ([{"role": "robot", "content": "x"}], "Supported values", "messages.[0].role"),
+    "unanswered call at the end": (
+        [USER, calls("a", "b"), result("a")],
+        "did not have response messages: b",
+        "messages.[1].role",
+    ),
+    "user message before the result": (
+        [USER, calls("a"), USER, result("a")],
+        "must be followed by tool messages",
+        "messages.[1].role",
+    ),
+    "orphan tool message": ([USER, result("a")], "preceeding message", "messages.[1].role"),
+    "result for an earlier turn's call": (
+        [USER, calls("a"), result("a"), USER, result("a")],
+        "preceeding message",
+        "messages.[4].role",
+    ),
+    "assistant with neither text nor calls": (
+        [USER, {"role": "assistant", "content": None}],
+        "got null",
+        "messages.[1].content",
+    ),
+    "empty tool_calls": (
+        [USER, {"role": "assistant", "content": None, "tool_calls": []}],
+        "too short",
+        "messages.[1].tool_calls",
+    ),
+    "duplicate call ids": ([USER, calls("a", "a")], "Duplicate", "messages.[1].tool_calls.[1].id"),
+    "empty user message": ([{"role": "user", "content": ""}], "non-empty", "messages.[0].content"),
+}
+
+
+@pytest.mark.parametrize("messages", VALID_HISTORIES.values(), ids=VALID_HISTORIES.keys())
+def test_strict_provider_accepts_well_ordered_histories(
+    fake_llm: FakeLLMServer, messages: list[dict[str, Any]]
+) -> None:
+    status, _ = chat(fake_llm.base_url, messages=messages)
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("messages", "says", "param"), INVALID_HISTORIES.values(), ids=INVALID_HISTORIES.keys()
+)
+def test_strict_provider_rejects_what_openai_rejects(
+    fake_llm: FakeLLMServer, messages: list[dict[str, Any]], says: str, param: str
+) -> None:
+    fake_llm.script(Turn.text("never sent"))
+
+    status, reply = chat(fake_llm.base_url, messages=messages)
+
+    assert status == 400
+    assert reply["error"]["type"] == "invalid_request_error"
+    assert says in reply["error"]["message"]
+    assert reply["error"]["param"] == param
+    assert fake_llm.pending_turns == 1  # a rejected request consumes no scripted turn
