@@ -24,7 +24,8 @@ from kilo_tui.core.llm.providers import route
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.screens.first_run import FirstRunScreen
 from kilo_tui.tui.widgets.status_bar import StatusBar
-from tests.fakeserver import FakeLLMServer
+from tests.fakegateway import FREE_DEFAULT, FakeGateway
+from tests.fakeserver import FakeLLMServer, Turn, tool_call
 from tests.tui.pilot import chat_text, idle, type_and_send, until
 
 pytestmark = pytest.mark.timeout(60)
@@ -133,7 +134,8 @@ async def test_a_local_lm_studio_is_offered_and_needs_no_key(
             ),
         )
         options = app.screen.query_one(OptionList)
-        assert options.get_option_at_index(0).id == "lm_studio"
+        # Right after the Kilo gateway's two choices.
+        assert options.get_option_at_index(2).id == "lm_studio"
         screen = await choose(pilot, "lm_studio")
         assert not screen.query_one("#first-run-key", Input).display
         assert screen.query_one("#first-run-model", Input).value == "lm_studio/fake-model"
@@ -152,8 +154,27 @@ async def test_without_local_servers_only_hosted_providers_are_listed(home: Path
         await until(pilot, lambda: "No Ollama" in str(label.render()))
         options = app.screen.query_one(OptionList)
         ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
-        assert ids[:3] == ["anthropic", "openai", "openrouter"]
-        assert "free" in str(options.get_option_at_index(2).prompt)
+        assert ids[:4] == ["kilo-free", "kilo", "anthropic", "openai"]
+        first = str(options.get_option_at_index(0).prompt)
+        assert "Kilo gateway — free models, no account" in first
+        # Every provider Kilo lists, with its key's variable named, and a custom server.
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(len(ids))]
+        for name, env in [
+            ("Anthropic", "ANTHROPIC_API_KEY"),
+            ("OpenAI", "OPENAI_API_KEY"),
+            ("OpenRouter", "OPENROUTER_API_KEY"),
+            ("Google Gemini", "GEMINI_API_KEY"),
+            ("Glama", "GLAMA_API_KEY"),
+            ("DeepSeek", "DEEPSEEK_API_KEY"),
+            ("Mistral", "MISTRAL_API_KEY"),
+            ("Unbound", "UNBOUND_API_KEY"),
+            ("Requesty", "REQUESTY_API_KEY"),
+            ("Kilo gateway with a Kilo token", "KILOCODE_TOKEN"),
+        ]:
+            assert any(label.startswith(f"{name} ({env})") for label in labels), name
+        for name in ("AWS Bedrock", "GCP Vertex AI", "Ollama", "LM Studio"):
+            assert any(label.startswith(name) for label in labels), name
+        assert any(label.startswith("Custom OpenAI-compatible server") for label in labels)
 
 
 async def test_a_hosted_provider_needs_a_key_and_its_own_model(home: Path) -> None:
@@ -200,3 +221,94 @@ async def test_browse_fills_the_model_from_the_model_picker(home: Path) -> None:
         await until(pilot, lambda: app.screen is screen)
         chosen = screen.query_one("#first-run-model", Input).value
         assert chosen.startswith("openai/") and "gpt-4.1-mini" in chosen
+
+
+async def test_enter_on_first_run_then_a_free_gateway_model_answers(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fresh home, no key anywhere: Enter, type, and a free gateway model replies."""
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    with FakeGateway() as gateway:
+        monkeypatch.setenv("KILO_API_URL", gateway.root)
+        reply = Turn.tools(
+            tool_call("attempt_completion", result="ok"), text="Hi! A free model here."
+        )
+        gateway.script(reply, reply)  # the task, and its title (no small model is set)
+        app = KiloApp(workspace, load_settings())
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, FirstRunScreen))
+            await pilot.press("enter")
+            await until(pilot, lambda: not isinstance(app.screen, FirstRunScreen))
+            await until(pilot, lambda: app.runtime is not None)
+            await type_and_send(pilot, "hello")
+            await idle(pilot)
+            await until(pilot, lambda: "Hi! A free model here." in chat_text(app))
+    assert gateway.chat_requests[0]["model"] == FREE_DEFAULT
+    assert set(gateway.chat_credentials()) == {"Bearer anonymous"}
+    saved = tomllib.loads((home / "config.toml").read_text())
+    assert saved["model"] == f"kilo/{FREE_DEFAULT}" and saved["providers"]["kilo"]["enabled"]
+
+
+async def test_a_pasted_kilo_token_is_checked_and_a_refused_one_explained(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeGateway() as gateway:
+        monkeypatch.setenv("KILO_API_URL", gateway.root)
+        app = Host(FirstRunScreen(ollama_url=dead_url(), lm_studio_url=dead_url()))
+        async with app.run_test(size=(110, 40)) as pilot:
+            screen = await choose(pilot, "kilo")
+            assert app.focused is screen.query_one("#first-run-key", Input)
+            await pilot.press(*"kilo-token-wrong")
+            await pilot.click("#first-run-save")
+            error = screen.query_one("#first-run-error", Label)
+            await until(pilot, lambda: "refused the token (HTTP 401)" in str(error.render()))
+            assert not (home / "config.toml").exists()
+            screen.query_one("#first-run-key", Input).value = "kilo-token-good"
+            await pilot.click("#first-run-save")
+            await until(pilot, lambda: len(app.result) == 1)
+    saved = tomllib.loads((home / "config.toml").read_text())
+    assert saved["providers"]["kilo"]["api_key"] == "kilo-token-good"
+    assert saved["model"].startswith("kilo/")
+    assert (home / "config.toml").stat().st_mode & 0o777 == 0o600
+    assert gateway.credentials[-1]["authorization"] == "Bearer kilo-token-good"
+
+
+async def test_a_custom_openai_compatible_server_is_set_up_with_base_key_and_model(
+    home: Path, fake_llm: FakeLLMServer
+) -> None:
+    app = Host(FirstRunScreen(ollama_url=dead_url(), lm_studio_url=dead_url()))
+    async with app.run_test(size=(110, 40)) as pilot:
+        screen = await choose(pilot, "custom")
+        screen.query_one("#first-run-key", Input).value = "box-key-123456"
+        screen.query_one("#first-run-field-0", Input).value = fake_llm.base_url
+        screen.query_one("#first-run-model", Input).value = "custom/fake-model"
+        await pilot.click("#first-run-save")
+        await until(pilot, lambda: app.result == ["custom/fake-model"])
+    settings = load_settings()
+    assert settings.providers["custom"] == {
+        "kind": "openai_compatible",
+        "api_base": fake_llm.base_url,
+        "api_key": "box-key-123456",
+    }
+    target = route(settings.providers, "custom/fake-model")
+    assert (target.api_base, target.api_key) == (fake_llm.base_url, "box-key-123456")
+
+
+async def test_bedrock_and_vertex_take_their_own_settings(home: Path) -> None:
+    app = Host(FirstRunScreen(ollama_url=dead_url(), lm_studio_url=dead_url()))
+    async with app.run_test(size=(110, 40)) as pilot:
+        screen = await choose(pilot, "vertex_ai")
+        assert not screen.query_one("#first-run-key", Input).display
+        assert app.focused is screen.query_one("#first-run-field-0", Input)
+        await pilot.press(*"my-project", "enter")
+        screen.query_one("#first-run-field-2", Input).value = "/keys/sa.json"
+        await pilot.click("#first-run-save")
+        await until(pilot, lambda: app.result == ["vertex_ai/gemini-2.5-flash"])
+    saved = load_settings().providers["vertex_ai"]
+    assert saved == {
+        "project": "my-project",
+        "location": "us-central1",
+        "credentials": "/keys/sa.json",
+    }

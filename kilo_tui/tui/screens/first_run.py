@@ -1,8 +1,10 @@
 """First run: with no model and no provider key, guide the user to a working setup.
 
-The screen lists the hosted providers (and Ollama / LM Studio when one answers on its
-usual port), takes an API key in a password field and a model id (a sensible default
-per provider, or one chosen in the model picker). The key goes to the config file only
+The first choice is the Kilo gateway's free models, which need no account: Enter asks
+the gateway for its default free model and the app is ready. Below it: the gateway
+with a Kilo token (checked with one request), every provider Kilo lists (each with its
+key's environment variable named), Ollama and LM Studio (found on this machine, or at
+an address), and any OpenAI-compatible server. Keys go to the config file only
 (``providers.<name>.api_key``, written atomically with mode 0600), never to the session
 database or the logs. The screen dismisses with the chosen model id, or ``None`` when
 the user skips.
@@ -27,17 +29,26 @@ from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, S
 from textual.widgets.option_list import Option
 
 from kilo_tui.core import paths
-from kilo_tui.core.config import (
-    PROVIDER_KEY_ENV,
-    Settings,
-    load_settings,
-    save_settings_value,
-)
+from kilo_tui.core.config import Settings, load_settings, save_settings_value
+from kilo_tui.core.llm import providers
 
-OLLAMA_URL = "http://localhost:11434"
-LM_STUDIO_URL = "http://localhost:1234/v1"
+OLLAMA_URL = providers.OLLAMA_DEFAULT_BASE
+LM_STUDIO_URL = providers.LM_STUDIO_DEFAULT_BASE
 PROBE_TIMEOUT = 1.0
 """Seconds a local server has to answer before it is taken as absent."""
+MAX_FIELDS = 4
+KILO_FREE = "kilo-free"
+"""The id of the first choice: the gateway's free models, no account."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One more setting a provider needs (``providers.<name>.<key>``)."""
+
+    key: str
+    label: str
+    default: str = ""
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,63 +61,105 @@ class Provider:
     blurb: str
     default_model: str
     key_url: str = ""
-    """Where to get a key; empty for local servers, which need none."""
+    """Where to get a key; empty when the provider takes none in the key field."""
+    key_env: str = ""
     api_base: str | None = None
     """A local server's address, saved when it is not the usual one."""
     models: tuple[str, ...] = ()
     """Models a local server reported."""
+    fields: tuple[Field, ...] = ()
+    fixed: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Settings saved as they are (``kind = "openai_compatible"``)."""
 
     @property
     def local(self) -> bool:
         return not self.key_url
 
     @property
-    def key_env(self) -> str | None:
-        return PROVIDER_KEY_ENV.get(self.name)
+    def prefixes(self) -> tuple[str, ...]:
+        return ("ollama_chat", "ollama") if self.name in ("ollama", "ollama_chat") else (self.name,)
 
 
+def _hosted(name: str, *fields: Field, key: bool = True) -> Provider:
+    spec = providers.BY_NAME[name]
+    env = f" ({spec.key_env})" if spec.key_env else ""
+    return Provider(
+        name,
+        spec.label + env,
+        spec.blurb,
+        spec.default_model,
+        key_url=spec.key_url if key else "",
+        key_env=spec.key_env if key else "",
+        fields=fields,
+    )
+
+
+KILO_CHOICES = (
+    Provider(
+        KILO_FREE,
+        "Kilo gateway — free models, no account",
+        "start now: free models, rate-limited per IP address",
+        "",
+    ),
+    Provider(
+        "kilo",
+        "Kilo gateway with a Kilo token (KILOCODE_TOKEN)",
+        "every gateway model, billed to your Kilo account or organization",
+        "",
+        key_url="https://app.kilo.ai",
+        key_env="KILOCODE_TOKEN",
+        fields=(Field("organization_id", "Organization id (optional)"),),
+    ),
+)
 HOSTED = (
+    _hosted("anthropic"),
+    _hosted("openai"),
+    _hosted("openrouter"),
+    _hosted("gemini"),
+    _hosted("glama"),
+    _hosted(
+        "bedrock",
+        Field("region", "AWS region", "us-east-1"),
+        Field("profile", "AWS profile (or the access keys below, or AWS_* variables)"),
+        Field("access_key_id", "AWS access key id"),
+        Field("secret_access_key", "AWS secret access key", secret=True),
+        key=False,
+    ),
+    _hosted(
+        "vertex_ai",
+        Field("project", "GCP project id"),
+        Field("location", "Location", "us-central1"),
+        Field("credentials", "Credentials JSON file (empty: GOOGLE_APPLICATION_CREDENTIALS)"),
+        key=False,
+    ),
+    _hosted("deepseek"),
+    _hosted("mistral"),
+    _hosted("unbound"),
+    _hosted("requesty"),
+)
+SERVERS = (
     Provider(
-        "anthropic",
-        "Anthropic",
-        "Claude models",
-        "anthropic/claude-sonnet-4-5",
-        "https://console.anthropic.com/settings/keys",
+        "ollama",
+        "Ollama",
+        "a server at another address",
+        "ollama_chat/",
+        fields=(Field("api_base", "Server address", OLLAMA_URL),),
     ),
     Provider(
-        "openai",
-        "OpenAI",
-        "GPT models",
-        "openai/gpt-4o-mini",
-        "https://platform.openai.com/api-keys",
+        "lm_studio",
+        "LM Studio",
+        "a server at another address",
+        "lm_studio/",
+        fields=(Field("api_base", "Server address", LM_STUDIO_URL),),
     ),
     Provider(
-        "openrouter",
-        "OpenRouter",
-        "one key for hundreds of models, some free (ids ending in :free)",
-        "openrouter/meta-llama/llama-3.3-70b-instruct:free",
-        "https://openrouter.ai/keys",
-    ),
-    Provider(
-        "gemini",
-        "Google Gemini",
-        "Gemini models, with a free tier",
-        "gemini/gemini-2.5-flash",
-        "https://aistudio.google.com/apikey",
-    ),
-    Provider(
-        "deepseek",
-        "DeepSeek",
-        "DeepSeek chat and reasoner",
-        "deepseek/deepseek-chat",
-        "https://platform.deepseek.com/api_keys",
-    ),
-    Provider(
-        "mistral",
-        "Mistral",
-        "Mistral and Codestral models",
-        "mistral/codestral-latest",
-        "https://console.mistral.ai/api-keys",
+        "custom",
+        "Custom OpenAI-compatible server",
+        "any server speaking the OpenAI API: base URL, key, model",
+        "custom/",
+        key_url="-",
+        fields=(Field("api_base", "Base URL, e.g. http://host:8000/v1"),),
+        fixed={"kind": "openai_compatible"},
     ),
 )
 
@@ -191,7 +244,7 @@ class FirstRunScreen(ModalScreen[str | None]):
         self.settings = settings or Settings()
         self.ollama_url = ollama_url
         self.lm_studio_url = lm_studio_url
-        self.providers: list[Provider] = list(HOSTED)
+        self.providers: list[Provider] = [*KILO_CHOICES, *HOSTED, *SERVERS]
         self.provider: Provider | None = None
 
     # ------------------------------------------------------------ layout
@@ -209,10 +262,13 @@ class FirstRunScreen(ModalScreen[str | None]):
                     yield Label(
                         "Looking for Ollama and LM Studio on this machine…", id="first-run-local"
                     )
+                    yield Label("", id="first-run-status")
                 with Vertical(id="first-run-setup"):
                     yield Label("", id="first-run-provider")
                     yield Static("", id="first-run-key-help", classes="first-run-text")
                     yield Input(password=True, id="first-run-key")
+                    for index in range(MAX_FIELDS):
+                        yield Input(id=f"first-run-field-{index}", classes="first-run-extra")
                     yield Label("Model", classes="first-run-field")
                     with Horizontal(id="first-run-model-row"):
                         yield Input(id="first-run-model")
@@ -243,7 +299,10 @@ class FirstRunScreen(ModalScreen[str | None]):
     @work(exclusive=True, group="first-run-probe", exit_on_error=False)
     async def _probe(self) -> None:
         found = await probe_local(self.ollama_url, self.lm_studio_url, PROBE_TIMEOUT)
-        self.providers = [*found, *HOSTED]
+        # A server found here is offered right after the gateway, with its models.
+        found_names = {"ollama" if p.name == "ollama_chat" else p.name for p in found}
+        servers = [p for p in SERVERS if p.name not in found_names]
+        self.providers = [*KILO_CHOICES, *found, *HOSTED, *servers]
         self._show_providers()
         status = (
             f"Found {' and '.join(p.label for p in found)}: no key needed."
@@ -257,35 +316,69 @@ class FirstRunScreen(ModalScreen[str | None]):
     @on(OptionList.OptionSelected, "#first-run-providers")
     def _provider_chosen(self, event: OptionList.OptionSelected) -> None:
         self.provider = next(p for p in self.providers if p.name == event.option.id)
-        self._setup(self.provider)
+        if self.provider.name == KILO_FREE:
+            self._start_free()
+        else:
+            self._setup(self.provider)
 
     def _setup(self, provider: Provider) -> None:
         self.query_one("#first-run-provider", Label).update(provider.label)
         key = self.query_one("#first-run-key", Input)
         key.display = not provider.local
         key.value = ""
-        key.placeholder = f"Paste your {provider.label} API key"
+        key.placeholder = f"Paste your {provider.label.split(' (')[0]} key"
+        for index, box in enumerate(self.query(".first-run-extra").results(Input)):
+            field = provider.fields[index] if index < len(provider.fields) else None
+            box.display = field is not None
+            box.value = field.default if field else ""
+            box.placeholder = field.label if field else ""
+            box.password = bool(field and field.secret)
         self.query_one("#first-run-key-help", Static).update(self._key_help(provider))
-        self.query_one("#first-run-model", Input).value = provider.default_model
+        self.query_one("#first-run-model", Input).value = self._default_model(provider)
         self.query_one("#first-run-error", Label).update("")
         self.query_one(ContentSwitcher).current = "first-run-setup"
-        (self.query_one("#first-run-model", Input) if provider.local else key).focus()
+        first = key if key.display else self.query_one("#first-run-model", Input)
+        if provider.fields and not key.display:
+            first = self.query_one("#first-run-field-0", Input)
+        first.focus()
+
+    @staticmethod
+    def _default_model(provider: Provider) -> str:
+        if provider.name == "kilo":
+            from kilo_tui.core.llm.gateway import cached_default
+
+            return cached_default(anonymous=False)
+        return provider.default_model
 
     def _key_help(self, provider: Provider) -> str:
-        if provider.local:
+        if provider.models:
             return f"Models found: {', '.join(provider.models)}"
         where = paths.config_file()
-        lines = [
-            f"Get a key at {provider.key_url}",
-            f"It is saved in {where} (readable only by you), never in sessions or logs.",
-        ]
+        lines = []
+        if provider.key_url.startswith("http"):
+            lines.append(f"Get a key at {provider.key_url}")
+        if not provider.local:
+            lines.append(
+                f"It is saved in {where} (readable only by you), never in sessions or logs."
+            )
         if provider.key_env and os.environ.get(provider.key_env):
             lines.append(f"{provider.key_env} is set: leave this empty to use it.")
+        if provider.name == "kilo":
+            lines.append("The token is checked with one request to the gateway.")
         return "\n".join(lines)
 
+    def _fields(self, provider: Provider) -> dict[str, str]:
+        boxes = list(self.query(".first-run-extra").results(Input))
+        return {
+            field.key: box.value.strip()
+            for field, box in zip(provider.fields, boxes, strict=False)
+            if box.value.strip()
+        }
+
     @on(Input.Submitted, "#first-run-key")
+    @on(Input.Submitted, ".first-run-extra")
     def _key_entered(self) -> None:
-        self.query_one("#first-run-model", Input).focus()
+        self.focus_next()
 
     @on(Button.Pressed, "#first-run-save")
     @on(Input.Submitted, "#first-run-model")
@@ -328,15 +421,39 @@ class FirstRunScreen(ModalScreen[str | None]):
 
     # ------------------------------------------------------------ saving
 
-    def _problem(self, provider: Provider, key: str, model: str) -> str | None:
-        prefixes = (provider.name, "ollama") if provider.name == "ollama_chat" else (provider.name,)
-        if not model:
+    @work(exclusive=True, group="first-run-save", exit_on_error=False)
+    async def _start_free(self) -> None:
+        """The gateway's default free model, no account: ask the gateway, save, start."""
+        from kilo_tui.core.llm.gateway import resolve_default
+
+        status = self.query_one("#first-run-status", Label)
+        status.update("Asking the Kilo gateway for its free model…")
+        conf = {**self.settings.providers.get("kilo", {}), "enabled": True}
+        model = await resolve_default({"kilo": conf})
+        try:
+            await asyncio.to_thread(_save_values, {"providers.kilo.enabled": True, "model": model})
+        except OSError as failure:
+            status.update(f"Could not write the config file: {failure}")
+            return
+        self.dismiss(model)
+
+    def _problem(
+        self, provider: Provider, key: str, model: str, fields: dict[str, str]
+    ) -> str | None:
+        if not model or model.endswith("/"):
             return "Enter a model id."
-        if model.split("/", 1)[0] not in prefixes or "/" not in model:
-            return f"{provider.label} model ids start with {provider.name}/."
+        if model.split("/", 1)[0] not in provider.prefixes or "/" not in model:
+            return f"{provider.label.split(' (')[0]} model ids start with {provider.name}/."
         env_key = provider.key_env and os.environ.get(provider.key_env)
-        if not provider.local and not key and not env_key:
+        if provider.key_env and not key and not env_key:
             return "Paste an API key (or press esc to go back)."
+        missing = [
+            f.label
+            for f in provider.fields
+            if f.key in ("api_base", "project") and f.key not in fields
+        ]
+        if missing:
+            return f"Enter: {missing[0]}."
         return None
 
     @work(exclusive=True, group="first-run-save", exit_on_error=False)
@@ -345,21 +462,47 @@ class FirstRunScreen(ModalScreen[str | None]):
         assert provider is not None
         key = self.query_one("#first-run-key", Input).value.strip()
         model = self.query_one("#first-run-model", Input).value.strip()
+        fields = self._fields(provider)
         error = self.query_one("#first-run-error", Label)
-        if problem := self._problem(provider, key, model):
+        if problem := self._problem(provider, key, model, fields):
             error.update(problem)
             return
+        if provider.name == "kilo" and key:
+            from kilo_tui.core.llm.gateway import GatewayError, check_token
+
+            error.update("Checking the token with the Kilo gateway…")
+            conf = {**self.settings.providers.get("kilo", {}), **fields}
+            try:
+                await check_token(conf, key)
+            except GatewayError as refused:
+                error.update(str(refused))
+                return
         try:
-            await asyncio.to_thread(_save_choice, provider, key, model)
+            await asyncio.to_thread(_save_values, _choice_values(provider, key, model, fields))
         except OSError as failure:
             error.update(f"Could not write the config file: {failure}")
             return
         self.dismiss(model)
 
 
-def _save_choice(provider: Provider, key: str, model: str) -> None:
+def _choice_values(
+    provider: Provider, key: str, model: str, fields: dict[str, str]
+) -> dict[str, Any]:
+    """The dotted config keys the choice sets."""
+    section = "ollama" if provider.name == "ollama_chat" else provider.name
+    values: dict[str, Any] = {f"providers.{section}.{k}": v for k, v in provider.fixed.items()}
+    usual = {f.key: f.default for f in provider.fields}
+    for name, value in fields.items():
+        if not (name == "api_base" and value == usual.get("api_base")):
+            values[f"providers.{section}.{name}"] = value
     if key:
-        save_settings_value(f"providers.{provider.name}.api_key", key)
+        values[f"providers.{section}.api_key"] = key
     if provider.api_base:
-        save_settings_value(f"providers.{provider.name}.api_base", provider.api_base)
-    save_settings_value("model", model)
+        values[f"providers.{section}.api_base"] = provider.api_base
+    values["model"] = model
+    return values
+
+
+def _save_values(values: dict[str, Any]) -> None:
+    for dotted, value in values.items():
+        save_settings_value(dotted, value)
