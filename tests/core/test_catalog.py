@@ -402,3 +402,22 @@ def test_a_provider_prefixed_id_never_resolves_to_another_providers_entry() -> N
     gpt = catalog.get("openai/gpt-4o")
     assert gpt is not None and gpt.provider == "openai" and gpt.input_price == 2.5
     assert catalog.get("gpt-4o") == gpt
+
+
+def test_ollama_cloud_tags_are_neither_local_nor_free() -> None:
+    from kilo_tui.core.llm.discovery import SourceSpec, parse_ollama_tags
+
+    spec = SourceSpec(
+        "ollama", "ollama", "http://127.0.0.1:11434/api/tags", "http://127.0.0.1:11434"
+    )
+    tags = {
+        "models": [{"name": "qwen3:8b"}, {"name": "gpt-oss:120b-cloud"}, {"name": "kimi:cloud"}]
+    }
+    flags = {m.name: (m.local, m.free) for m in parse_ollama_tags(tags, spec)}
+    assert flags == {
+        "qwen3:8b": (True, True),
+        "gpt-oss:120b-cloud": (False, False),
+        "kimi:cloud": (False, False),
+    }
+    remote = SourceSpec("ollama", "ollama", "http://gpu-box:11434/api/tags", "http://gpu-box:11434")
+    assert not any(m.local for m in parse_ollama_tags(tags, remote))

@@ -21,6 +21,7 @@ from tests.fakeserver import Turn
 pytestmark = pytest.mark.timeout(60)
 
 OFFLINE = {"ollama": {"enabled": False}, "lmstudio": {"enabled": False}}
+ANONYMOUS = {**OFFLINE, "kilo": {"enabled": True}}  # as the first run's free choice saves
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def kilo_ids(catalog: Catalog) -> list[str]:
 async def test_anonymous_lists_only_free_chat_models_with_the_anonymous_credential(
     gateway: FakeGateway, tmp_path: Path
 ) -> None:
-    catalog = Catalog(OFFLINE, cache_dir=tmp_path / "models")
+    catalog = Catalog(ANONYMOUS, cache_dir=tmp_path / "models")
     assert await catalog.refresh() == []
     assert kilo_ids(catalog) == sorted(FREE_CHAT_IDS)  # no paid, image, embedding model
     listing = next(r for r in gateway.requests if r["path"] == "/api/gateway/models")
@@ -71,7 +72,7 @@ async def test_the_legacy_models_endpoint_is_the_fallback(
     gateway: FakeGateway, tmp_path: Path
 ) -> None:
     gateway.legacy_only = True
-    catalog = Catalog(OFFLINE, cache_dir=tmp_path / "models")
+    catalog = Catalog(ANONYMOUS, cache_dir=tmp_path / "models")
     assert await catalog.refresh() == []
     assert kilo_ids(catalog) == sorted(FREE_CHAT_IDS)
     paths = [r["path"] for r in gateway.requests]

@@ -205,3 +205,37 @@ async def test_clickable_filter_bar_and_provider_filter() -> None:
         shown = picker.shown_models
         assert shown and {m.provider for m in shown} == {"ollama"} and all(m.free for m in shown)
         assert "Provider: ollama" in str(picker.query_one("#picker-filters").render())
+
+
+async def test_gateway_models_come_first_in_kilos_order_and_free_ones_say_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.fakegateway import FakeGateway
+
+    monkeypatch.setenv("KILOCODE_TOKEN", "kilo-token-good")
+    with FakeGateway() as gateway:
+        monkeypatch.setenv("KILO_API_URL", gateway.root)
+        app = _app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            picker = app.picker
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            first = [m.id for m in picker.shown_models[:6]]
+            assert first[:4] == [
+                "kilo/auto",  # preferredIndex 0: the virtual model
+                "kilo/anthropic/claude-sonnet-4.5",
+                "kilo/minimax/minimax-m2.1:free",
+                "kilo/x-ai/grok-code-fast-1",
+            ]
+            rows = _rows(picker)
+            assert "(free)" in next(r for r in rows if "minimax-m2.1:free" in r)
+            assert "(free)" not in next(r for r in rows if "claude-sonnet-4.5" in r)
+            await pilot.press("ctrl+g")  # free only: chat models, no image or embedding one
+            await pilot.pause()
+            free_kilo = [m.id for m in picker.shown_models if m.provider == "kilo"]
+            assert free_kilo == [
+                "kilo/minimax/minimax-m2.1:free",
+                "kilo/x-ai/grok-code-fast-1",
+                "kilo/z-ai/glm-4.6:free",
+            ]
+            assert not any("embedding" in m.id or "-image" in m.id for m in picker.shown_models)

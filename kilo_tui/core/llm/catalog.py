@@ -22,8 +22,8 @@ Provider settings are a plain dict, ``{name: {key: value}}``, taken from the con
 ``kilo``
     The Kilo gateway (:mod:`kilo_tui.core.llm.gateway`): ``api_base`` (its root,
     default ``$KILO_API_URL`` or ``https://api.kilo.ai``), ``api_key`` (default
-    ``$KILOCODE_TOKEN``), ``organization_id``, ``enabled``. Discovered when enabled, a
-    token is set or a base is configured; without a token only free models are listed.
+    ``$KILOCODE_TOKEN``), ``organization_id``, ``enabled``. Discovered when enabled (the first run's free
+    choice does that), a token is set or a base is configured; without a token only free models are listed.
     Its models are ``kilo/<gateway id>``.
 ``glama``, ``unbound``, ``requesty`` and any other name with ``kind = "openai_compatible"``
     ``api_base`` (required for other names, given as ``…/v1``), ``api_key`` /
@@ -373,9 +373,10 @@ def filter_models(
     """Filter and order models the way the picker and ``kilo-tui models`` do.
 
     ``query`` is matched fuzzily, word by word, against the model id (all words must
-    match). With a query, ``sort="name"`` lists the best matches first (on a tie,
-    first-party providers such as OpenAI and Anthropic before resellers, then shorter
-    ids); ``"price"`` (cheapest first, unknown last) and ``"context"`` (largest
+    match). Without a query, ``sort="name"`` lists the Kilo gateway's models first, in
+    its recommended order (``preferredIndex``). With a query, it lists the best matches
+    first (on a tie, the gateway's, then first-party providers such as OpenAI and
+    Anthropic before resellers, then shorter ids); ``"price"`` (cheapest first, unknown last) and ``"context"`` (largest
     first) order the matches by that instead.
     """
     kept = [
@@ -394,7 +395,12 @@ def filter_models(
     if sort == "name":
         order = {m.id: i for i, m in enumerate(kept)}
         matched.sort(
-            key=lambda m: (-scores[order[m.id]], m.provider not in _BARE_NAME_PROVIDERS, len(m.id))
+            key=lambda m: (
+                -scores[order[m.id]],
+                m.provider != "kilo",
+                m.provider not in _BARE_NAME_PROVIDERS,
+                len(m.id),
+            )
         )
     return matched
 
@@ -436,8 +442,14 @@ def _price_key(m: ModelInfo) -> tuple[bool, float, str]:
     return (False, (m.input_price or 0.0) + (m.output_price or 0.0), m.id)
 
 
+def _name_key(m: ModelInfo) -> tuple[bool, bool, int, str]:
+    """Kilo gateway models first, in the gateway's recommended order, then by id."""
+    rank = m.preferred_index
+    return (m.provider != "kilo", rank is None, rank or 0, m.id.lower())
+
+
 _SORT_KEYS = {
-    "name": lambda m: m.id.lower(),
+    "name": _name_key,
     "price": _price_key,
     "context": lambda m: (-(m.context_window or 0), m.id.lower()),
 }

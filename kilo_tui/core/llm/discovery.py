@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -90,8 +89,7 @@ def _spec(name: str, entry: Mapping[str, Any]) -> SourceSpec | None:
         return SourceSpec(name, "openrouter", url, base, key)
     if name == "kilo":
         token = providers.kilo_token(entry)
-        configured = base or os.environ.get("KILO_API_URL")
-        if enabled is not True and not token and not configured:
+        if enabled is not True and not token and not base:
             return None  # first run (or the user) turns the gateway on
         urls = gateway.endpoints(entry)
         return SourceSpec(name, "kilo", urls["models"], urls["chat"], token)
