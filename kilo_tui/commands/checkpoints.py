@@ -118,6 +118,9 @@ def _diff(args: argparse.Namespace) -> int:
 
 @_guarded
 def _restore(args: argparse.Namespace) -> int:
+    from kilo_tui.core import timeline
+    from kilo_tui.core.sessions import SessionStore
+
     manager = _manager(args)
     target = manager.get(args.id)
     if args.with_task and (not target.task_id or target.message_index is None):
@@ -134,10 +137,15 @@ def _restore(args: argparse.Namespace) -> int:
         if input("Restore? [y/N] ").strip().lower() not in ("y", "yes"):
             print("Cancelled.")
             return 1
-    result = manager.restore(target.id)
+    store = SessionStore()
+    try:
+        result = timeline.restore(manager, store, target.id, with_task=args.with_task)
+    finally:
+        store.close()
     print(f"Restored {target.short}. Undo with: kilo-tui checkpoints restore {result.safety.short}")
-    if args.with_task:
-        return _rewind_task(target)
+    if result.conversation:
+        hidden = len(result.conversation["messages"])
+        print(f"Rewound session {target.task_id}: {hidden} later message(s) set aside.")
     return 0
 
 
@@ -146,26 +154,13 @@ def _print_plan(plan: RestorePlan) -> None:
         ("modified", plan.modified),
         ("brought back", plan.added_back),
         ("REMOVED (they did not exist at that checkpoint)", plan.removed),
-        ("left alone (not snapshotted: ignored or too large)", plan.kept),
+        ("not tracked, left as is (ignored, excluded or too large)", plan.untracked),
     )
     for title, files in sections:
         if files:
             print(f"  {title}:")
             for path in files:
                 print(f"    {path}")
-
-
-def _rewind_task(target: Checkpoint) -> int:
-    from kilo_tui.core.sessions import SessionStore
-
-    assert target.message_index is not None
-    store = SessionStore()
-    try:
-        hidden = store.rewind_to_message(target.task_id, target.message_index)
-    finally:
-        store.close()
-    print(f"Rewound session {target.task_id}: {hidden} later message(s) set aside.")
-    return 0
 
 
 @_guarded

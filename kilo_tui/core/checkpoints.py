@@ -15,7 +15,14 @@ Snapshotting goes through a persistent index in the shadow directory, so the sta
 cache makes an incremental checkpoint cost about what ``git add -A && git write-tree``
 costs. A restore first checkpoints the current state, then runs a two-tree
 ``read-tree -m -u`` which rewrites only the files that differ and refuses to clobber
-anything the snapshot does not hold.
+anything the snapshot does not hold: files never snapshotted (ignored, excluded, over
+the size cap) and kilo-tui's own state in the workspace (:data:`STATE_FILES`) are left
+as they are. Git keeps only 644/755, so each checkpoint also records the files' exact
+permission bits (``modes`` in its metadata) and a restore re-applies them.
+
+``/undo`` and ``/redo`` walk one history of steps: the agent's changes and the restores
+(a restore may carry the conversation messages it set aside, so undoing it brings them
+back; :mod:`kilo_tui.core.timeline` does the conversation half).
 
 Every method is synchronous (git subprocesses); the agent calls them through
 ``asyncio.to_thread``. Each public operation holds an ``flock`` on a lock file next to
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import json
@@ -38,6 +46,7 @@ import stat
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -100,6 +109,9 @@ _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 _PLACEHOLDER = ".kilo-tui-nested-repo-placeholder"
 _UNDO_FILE = "kilo-tui-undo.json"
+STATE_FILES: tuple[str, ...] = (".kilocode/kilo-tui.toml",)
+"""kilo-tui's own state in the workspace (the rules the user granted): a restore never
+reverts it."""
 _MAX_ACTIONS = 500
 _LARGE_FILES = "kilo-tui-large-files.json"
 _FEW_NEW_FILES = 200
@@ -171,6 +183,9 @@ class Checkpoint:
     """For a ``restore`` checkpoint: the checkpoint that was restored."""
     safety: str | None = None
     """For a ``restore`` checkpoint: the checkpoint of the state before it."""
+    modes: dict[str, Any] | None = field(default=None, compare=False)
+    """Permission bits: ``file`` and ``exec`` (the usual ones of each kind) and
+    ``other`` (path -> bits of the files that differ). None for older checkpoints."""
 
     @property
     def short(self) -> str:
@@ -184,6 +199,7 @@ class Checkpoint:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``created_at`` as ISO 8601)."""
         data = asdict(self)
+        data.pop("modes")
         data["created_at"] = self.created_at.isoformat()
         return data
 
@@ -212,6 +228,9 @@ class RestorePlan:
     kept: tuple[str, ...] = ()
     """Files at the target that exist now but are not snapshotted (ignored or too
     large): the restore leaves them alone rather than overwrite unsaved content."""
+    untracked: tuple[str, ...] = ()
+    """Everything in the workspace that is not snapshotted (ignored, excluded, over the
+    size cap; a folder ends with ``/``): not tracked, left as is."""
 
     @property
     def is_empty(self) -> bool:
@@ -228,6 +247,9 @@ class RestoreResult:
     checkpoint: Checkpoint | None
     """The ``restore`` checkpoint recording the new state (None when nothing changed)."""
     plan: RestorePlan = field(default_factory=RestorePlan)
+    conversation: dict[str, Any] | None = None
+    """The conversation messages the restore set aside (``SessionStore.set_aside``):
+    an undo brings them back, a redo sets them aside again."""
 
 
 class CheckpointManager:
@@ -301,10 +323,17 @@ class CheckpointManager:
             self._setup()
             latest = self._latest()
             tree, changes = self._snapshot(latest.tree if latest else _EMPTY_TREE)
+            modes = self._modes()
             checkpoint = None
-            if latest is None or tree != latest.tree:
+            if latest is None or tree != latest.tree or modes != latest.modes:
                 checkpoint = self._commit(
-                    trigger, tree, changes, latest, task_id=task_id, message_index=message_index
+                    trigger,
+                    tree,
+                    changes,
+                    latest,
+                    modes=modes,
+                    task_id=task_id,
+                    message_index=message_index,
                 )
             before = checkpoint or latest
             if before is not None and trigger_kind(trigger) == "tool":
@@ -370,72 +399,82 @@ class CheckpointManager:
             target = self.get(checkpoint_id)
             latest = self._latest()
             current, _ = self._snapshot(latest.tree if latest else _EMPTY_TREE)
-            return self._plan(current, target.tree)
+            return self._resolve(current, target.tree)[1]
 
-    def restore(self, checkpoint_id: str, *, task_id: str | None = None) -> RestoreResult:
+    def restore(
+        self,
+        checkpoint_id: str,
+        *,
+        task_id: str | None = None,
+        conversation: dict[str, Any] | None = None,
+    ) -> RestoreResult:
         """Make the work tree match a checkpoint, after checkpointing the current state.
 
         Only files that differ are rewritten; files the target lacks are deleted if the
-        snapshot holds them (ignored and oversized files are never touched). Undo it by
-        restoring ``result.safety``, or with :meth:`undo_last_restore`.
+        snapshot holds them (files never snapshotted and :data:`STATE_FILES` are never
+        touched). The restore is a step of the undo history: :meth:`undo` takes it
+        back, with ``conversation`` (what the caller set aside of the conversation).
         """
         with self.locked():
             result = self._restore(checkpoint_id, task_id)
-            if result.checkpoint is not None:
-                state = self._load_undo_state()
-                state["redo"].append(result.safety.id)
-                self._save_undo_state(state)
-            return result
+            if result.checkpoint is not None or conversation:
+                step = {
+                    "kind": "restore",
+                    "checkpoint": result.safety.id,
+                    "task_id": result.target.task_id if task_id is None else task_id,
+                    "conversation": conversation,
+                }
+                self._push_step(step)
+            return dataclasses.replace(result, conversation=conversation)
 
-    def undo_last_restore(self) -> RestoreResult:
-        """Undo the most recent restore not undone yet (``/redo``).
+    def undo(self, task_id: str | None = None) -> RestoreResult:
+        """Take back the latest step not undone yet (``/undo``): a restore, or the
+        agent's change (only ``task_id``'s steps, when given).
 
-        Restores are undone newest first, so after several ``/undo`` steps each
-        ``/redo`` brings one back. A new agent change empties this stack.
-        """
-        with self.locked():
-            self._check_enabled()
-            state = self._load_undo_state()
-            if not state["redo"]:
-                raise CheckpointError("nothing to redo: no restore to undo")
-            result = self._restore(state["redo"].pop(), None)
-            # The undone changes are back, so /undo may take them away again.
-            state["undone"] = None
-            self._save_undo_state(state)
-            return result
-
-    redo = undo_last_restore
-
-    def undo_last_agent_change(self, task_id: str | None = None) -> RestoreResult:
-        """Restore the state before the agent's last change (``/undo``).
-
-        Walks back through the states recorded before each tool action (newest first,
-        skipping ones already undone) to the first that differs from the work tree now,
-        so a step that changed nothing (a read-only command) is not counted. The whole
-        tree is restored: edits the user made since then are undone too (and come back
-        with :meth:`undo_last_restore`).
+        Walks back through the steps (newest first, skipping ones already undone) to
+        the first whose state differs from the work tree now, so a step that changed
+        nothing (a read-only command) is not counted. The whole tree is restored:
+        edits the user made since then are undone too (and come back with :meth:`redo`).
         """
         with self.locked():
             self._check_enabled()
             self._setup()
             state = self._load_undo_state()
-            actions = state["actions"]
-            end = len(actions) if state["undone"] is None else state["undone"]
+            steps = state["steps"]
+            end = len(steps) if state["undone"] is None else state["undone"]
             latest = self._latest()
             current, _ = self._snapshot(latest.tree if latest else _EMPTY_TREE)
             trees = {cp.id: cp.tree for cp in self.list()}
             for index in range(end - 1, -1, -1):
-                action = actions[index]
-                if task_id is not None and action["task_id"] != task_id:
+                step = steps[index]
+                if task_id is not None and step["task_id"] != task_id:
                     continue
-                tree = trees.get(action["checkpoint"])
-                if tree is not None and tree != current:
-                    result = self.restore(action["checkpoint"])
-                    state = self._load_undo_state()
-                    state["undone"] = index
-                    self._save_undo_state(state)
-                    return result
-            raise CheckpointError("nothing to undo: no agent change since the last undo")
+                tree = trees.get(step["checkpoint"])
+                if tree is None or (tree == current and not step.get("conversation")):
+                    continue
+                result = self._restore(step["checkpoint"], None)
+                state = self._load_undo_state()
+                redo = {"checkpoint": result.safety.id, "undone": state["undone"]}
+                state["redo"].append({**redo, "conversation": step.get("conversation")})
+                state["undone"] = index
+                self._save_undo_state(state)
+                return dataclasses.replace(result, conversation=step.get("conversation"))
+            raise CheckpointError("nothing to undo: no change or restore since the last undo")
+
+    def redo(self) -> RestoreResult:
+        """Re-apply the step the latest :meth:`undo` took back (``/redo``)."""
+        with self.locked():
+            self._check_enabled()
+            state = self._load_undo_state()
+            if not state["redo"]:
+                raise CheckpointError("nothing to redo: no undo to take back")
+            entry = state["redo"][-1]
+            result = self._restore(entry["checkpoint"], None)
+            state = self._load_undo_state()
+            state["redo"].pop()
+            state["undone"] = entry["undone"]
+            self._save_undo_state(state)
+            return dataclasses.replace(result, conversation=entry.get("conversation"))
 
     def prune(self, *, keep: int | None = None, older_than: float | None = None) -> int:
         """Delete checkpoints beyond the newest ``keep`` or older than ``older_than``
@@ -462,9 +501,9 @@ class CheckpointManager:
             state = self._load_undo_state()
             self._save_undo_state(
                 {
-                    "actions": [a for a in state["actions"] if a["checkpoint"] not in victims],
+                    "steps": [a for a in state["steps"] if a["checkpoint"] not in victims],
                     "undone": None,
-                    "redo": [cid for cid in state["redo"] if cid not in victims],
+                    "redo": [r for r in state["redo"] if r["checkpoint"] not in victims],
                 }
             )
             return len(victims)
@@ -763,6 +802,7 @@ class CheckpointManager:
         changes: Sequence[FileChange],
         previous: Checkpoint | None,
         *,
+        modes: dict[str, Any],
         task_id: str,
         message_index: int | None,
         restore_target: str | None = None,
@@ -777,6 +817,7 @@ class CheckpointManager:
             "files_changed": len(changes),
             "insertions": sum(c.insertions for c in changes),
             "deletions": sum(c.deletions for c in changes),
+            "modes": modes,
         }
         if restore_target is not None:
             meta["restore_target"] = restore_target
@@ -836,16 +877,20 @@ class CheckpointManager:
         if safety is None:
             safety = self._latest()
             assert safety is not None  # the target exists, so there is a latest
-        plan = self._plan(safety.tree, target.tree)
-        tree = self._tree_without(target.tree, plan.kept) if plan.kept else target.tree
-        if tree == safety.tree:
+        tree, plan = self._resolve(safety.tree, target.tree)
+        if tree != safety.tree:
+            self._git("read-tree", "-m", "-u", safety.tree, tree)
+        if target.modes is not None:
+            self._apply_modes(tree, target.modes)
+        modes = self._modes()
+        if tree == safety.tree and modes == safety.modes:
             return RestoreResult(target, safety, None, plan)
-        self._git("read-tree", "-m", "-u", safety.tree, tree)
         checkpoint = self._commit(
             f"restore {target.short}",
             tree,
             self._changes(safety.tree, tree),
             safety,
+            modes=modes,
             task_id=task,
             message_index=target.message_index,
             restore_target=target.id,
@@ -859,13 +904,21 @@ class CheckpointManager:
         latest = self._latest()
         return old, self._snapshot(latest.tree if latest else _EMPTY_TREE)[0]
 
-    def _plan(self, current: str, target: str) -> RestorePlan:
+    def _resolve(self, current: str, target: str) -> tuple[str, RestorePlan]:
+        """The tree a restore from ``current`` to ``target`` writes, and its plan.
+
+        It is ``target``, except that files not snapshotted now (``kept``) and
+        :data:`STATE_FILES` stay as they are.
+        """
         modified: builtins.list[str] = []
         added_back: builtins.list[str] = []
         removed: builtins.list[str] = []
         kept: builtins.list[str] = []
+        state: builtins.list[str] = []
         for change in self._changes(current, target):
-            if change.status == "deleted":
+            if change.path in STATE_FILES:
+                state.append(change.path)
+            elif change.status == "deleted":
                 removed.append(change.path)
             elif change.status == "modified":
                 modified.append(change.path)
@@ -873,39 +926,107 @@ class CheckpointManager:
                 kept.append(change.path)
             else:
                 added_back.append(change.path)
-        return RestorePlan(tuple(modified), tuple(added_back), tuple(removed), tuple(kept))
+        plan = RestorePlan(
+            tuple(modified), tuple(added_back), tuple(removed), tuple(kept), self._ignored()
+        )
+        if kept or state:
+            target = self._tree_keeping(target, current, [*kept, *state])
+        return target, plan
 
-    def _tree_without(self, tree: str, drop: Sequence[str]) -> str:
-        """``tree`` minus some paths, built in a scratch index."""
+    def _ignored(self) -> tuple[str, ...]:
+        """What is in the workspace but not snapshotted (ignored folders as ``dir/``)."""
+        listing = ("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory")
+        found = self._git(*listing).decode(errors="surrogateescape")
+        own = (
+            self.git_dir.relative_to(self.workspace).as_posix() + "/"
+            if (self.git_dir.is_relative_to(self.workspace))
+            else None
+        )
+        return tuple(sorted(p for p in found.split("\0") if p and p != own))
+
+    def _tree_keeping(self, tree: str, current: str, paths_: Sequence[str]) -> str:
+        """``tree`` with ``paths_`` as they are in ``current`` (absent if absent there),
+        built in a scratch index."""
         env = {"GIT_INDEX_FILE": str(self.git_dir / "index.restore")}
         self._git("read-tree", tree, env=env)
-        stdin = "\0".join(drop).encode(errors="surrogateescape") + b"\0"
+        stdin = "\0".join(paths_).encode(errors="surrogateescape") + b"\0"
         self._git("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
+        entries = self._git("ls-tree", "-r", "-z", current, "--", *paths_)
+        if entries:
+            self._git("update-index", "-z", "--index-info", input=entries, env=env)
         return self._git("write-tree", env=env).decode().strip()
+
+    # ------------------------------------------------------------------ modes
+
+    def _modes(self) -> dict[str, Any]:
+        """The permission bits of the files in the shadow index (just snapshotted)."""
+        listing = self._git("ls-files", "-z", "--stage").decode(errors="surrogateescape")
+        kinds: dict[str, dict[str, int]] = {"file": {}, "exec": {}}
+        for entry in listing.split("\0"):
+            info, _, path = entry.partition("\t")
+            git_mode = info.split(" ", 1)[0]
+            if git_mode not in ("100644", "100755"):
+                continue
+            try:
+                bits = stat.S_IMODE((self.workspace / path).lstat().st_mode)
+            except OSError:
+                continue
+            kinds["exec" if git_mode == "100755" else "file"][path] = bits
+        modes: dict[str, Any] = {"file": 0o644, "exec": 0o755, "other": {}}
+        for kind, found in kinds.items():
+            if found:
+                modes[kind] = Counter(found.values()).most_common(1)[0][0]
+            modes["other"].update({p: b for p, b in found.items() if b != modes[kind]})
+        return modes
+
+    def _apply_modes(self, tree: str, modes: dict[str, Any]) -> None:
+        """Give the files of ``tree`` the permission bits recorded in ``modes``."""
+        listing = self._git("ls-tree", "-r", "-z", tree).decode(errors="surrogateescape")
+        other = modes.get("other") or {}
+        for entry in listing.split("\0"):
+            info, _, path = entry.partition("\t")
+            git_mode = info.split(" ", 1)[0]
+            if git_mode not in ("100644", "100755"):
+                continue
+            wanted = other.get(path, modes.get("exec" if git_mode == "100755" else "file"))
+            full = self.workspace / path
+            try:
+                info_now = full.lstat()
+                inside = full.resolve().is_relative_to(self.workspace)
+            except OSError:
+                continue
+            regular = inside and stat.S_ISREG(info_now.st_mode) and path not in STATE_FILES
+            if regular and isinstance(wanted, int) and stat.S_IMODE(info_now.st_mode) != wanted:
+                os.chmod(full, wanted)
 
     # ------------------------------------------------------------ action log
 
     def _record_action(self, checkpoint_id: str, trigger: str, task_id: str) -> None:
-        """Remember the state before a tool action, for :meth:`undo_last_agent_change`.
-        A new change also ends any run of undos and empties the redo stack."""
-        state = self._load_undo_state()
-        state["actions"].append(
-            {"checkpoint": checkpoint_id, "trigger": trigger, "task_id": task_id}
+        """Remember the state before a tool action, for :meth:`undo`."""
+        self._push_step(
+            {"kind": "action", "checkpoint": checkpoint_id, "trigger": trigger, "task_id": task_id}
         )
-        state["actions"] = state["actions"][-_MAX_ACTIONS:]
+
+    def _push_step(self, step: dict[str, Any]) -> None:
+        """A new step of the undo history; it ends any run of undos and empties redo."""
+        state = self._load_undo_state()
+        state["steps"] = [*state["steps"], step][-_MAX_ACTIONS:]
         self._save_undo_state({**state, "undone": None, "redo": []})
 
     def _load_undo_state(self) -> dict[str, Any]:
-        """``actions`` (states before tool actions, oldest first), ``undone`` (index of
-        the oldest action undone by the current run of ``/undo``), ``redo`` (safety
-        checkpoints of restores not undone yet, newest last)."""
-        state: dict[str, Any] = {"actions": [], "undone": None, "redo": []}
+        """``steps`` (agent changes and restores, oldest first: the checkpoint to go
+        back to and, for a restore, the conversation it set aside), ``undone`` (index of
+        the oldest step undone by the current run of ``/undo``), ``redo`` (per undo not
+        taken back: the checkpoint before it, ``undone`` before it, its conversation)."""
+        state: dict[str, Any] = {"steps": [], "undone": None, "redo": []}
         try:
             stored = json.loads((self.git_dir / _UNDO_FILE).read_text())
         except (OSError, ValueError):
             return state
-        if isinstance(stored, dict):
+        if isinstance(stored, dict) and "steps" in stored:
             state.update({k: v for k, v in stored.items() if k in state})
+        elif isinstance(stored, dict):  # before restores were steps: keep the changes
+            state["steps"] = [{"kind": "action", **a} for a in stored.get("actions", [])]
         return state
 
     def _save_undo_state(self, state: dict[str, Any]) -> None:
@@ -961,6 +1082,7 @@ def _checkpoint_from_meta(sha: str, tree: str, meta: dict[str, Any]) -> Checkpoi
             seq=int(meta.get("seq", 0)),
             restore_target=meta.get("restore_target"),
             safety=meta.get("safety"),
+            modes=meta.get("modes"),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -259,10 +259,21 @@ class CheckpointCreated(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CheckpointRestored(Event):
+    """Files (and with ``messages``, the conversation) were restored: by a restore,
+    ``/undo`` or ``/redo`` (``action``). The lists say what changed on disk;
+    ``untracked`` is what was not snapshotted and left as is."""
+
     type: ClassVar[str] = "checkpoint_restored"
     checkpoint_id: str
     with_task: bool
     safety_checkpoint_id: str | None = None
+    action: str = "restore"
+    modified: tuple[str, ...] = ()
+    added_back: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    untracked: tuple[str, ...] = ()
+    messages: int = 0
+    """Conversation messages set aside (restore, redo) or brought back (undo)."""
 
 
 @dataclass(frozen=True, kw_only=True)

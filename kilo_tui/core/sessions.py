@@ -273,9 +273,16 @@ class SessionStore:
                 raise
 
     def rewind_to_message(self, task_id: str, message_count: int) -> int:
+        """Keep only the first ``message_count`` active messages; returns how many were
+        set aside (see :meth:`set_aside`)."""
+        return len(self.set_aside(task_id, message_count)["messages"])
+
+    def set_aside(self, task_id: str, message_count: int) -> dict[str, Any]:
         """Keep only the first ``message_count`` active messages, and the chat events
         recorded before the first one set aside. Nothing is deleted: later messages and
-        events stay in the store, inactive. Returns how many messages were set aside."""
+        events stay in the store, inactive. Returns what was set aside (JSON-ready:
+        ``task_id``, message and event ids), for :meth:`set_active` to undo."""
+        aside: dict[str, Any] = {"task_id": task_id, "messages": [], "events": []}
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, created_at FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
@@ -283,21 +290,31 @@ class SessionStore:
             ).fetchall()
             later = rows[message_count:]
             if not later:
-                return 0
+                return aside
+            events = self._db.execute(
+                "SELECT id FROM events WHERE task_id = ? AND active = 1 AND ts >= ?",
+                (task_id, later[0]["created_at"]),
+            ).fetchall()
+            aside["messages"] = [r["id"] for r in later]
+            aside["events"] = [r["id"] for r in events]
+            self.set_active(aside, False)
+        return aside
+
+    def set_active(self, aside: dict[str, Any], active: bool) -> None:
+        """Bring back (or set aside again) what :meth:`set_aside` returned."""
+        flag = int(active)
+        with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.executemany(
-                    "UPDATE messages SET active = 0 WHERE id = ?", [(r["id"],) for r in later]
-                )
-                self._db.execute(
-                    "UPDATE events SET active = 0 WHERE task_id = ? AND ts >= ?",
-                    (task_id, later[0]["created_at"]),
-                )
+                for table in ("messages", "events"):
+                    self._db.executemany(
+                        f"UPDATE {table} SET active = ? WHERE id = ? AND task_id = ?",
+                        [(flag, row_id, aside["task_id"]) for row_id in aside[table]],
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return len(later)
 
     # ------------------------------------------------------------ events
 

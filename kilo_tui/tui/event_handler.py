@@ -244,7 +244,9 @@ class EventHandler:
         )
 
     async def _handle_checkpoint_restored(self, event: ev.CheckpointRestored) -> None:
-        await self.notice(f"restored checkpoint {event.checkpoint_id[:8]}", "success")
+        from kilo_tui.core.timeline import summary
+
+        await self.notice(summary(event), "success")
 
     async def _handle_checkpoint_created(self, event: ev.CheckpointCreated) -> None:
         self.screen.status.checkpoint_failure = ""

@@ -305,9 +305,11 @@ def test_restore_plan_lists_user_created_files_and_restore_is_undoable(tmp_path:
     assert result.safety.trigger == f"before restore to {first.short}"
     assert result.checkpoint is not None and result.checkpoint.kind == "restore"
 
-    manager.undo_last_restore()
+    manager.undo()  # takes back the restore, not an earlier change
     assert (ws / "mine/draft.md").read_text() == "user's own work\n"
     assert (ws / "a.txt").read_text() == "a2\n"
+    manager.redo()
+    assert not (ws / "mine").exists()
     with pytest.raises(CheckpointError, match="nothing to redo"):
         manager.redo()
 
@@ -340,7 +342,7 @@ def test_files_over_the_size_cap_are_skipped_and_kept(tmp_path: Path) -> None:
     assert manager.file_at(third.id, "big [copy]*.bin") is None
 
 
-def test_undo_last_agent_change_skips_steps_that_changed_nothing(tmp_path: Path) -> None:
+def test_undo_skips_steps_that_changed_nothing(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     write(ws, {"a.txt": "original\n"})
     manager = CheckpointManager(ws)
@@ -349,13 +351,13 @@ def test_undo_last_agent_change_skips_steps_that_changed_nothing(tmp_path: Path)
     (ws / "a.txt").write_text("agent edit\n")
     manager.save("execute_command pytest", task_id="t")  # pytest changes nothing
 
-    manager.undo_last_agent_change(task_id="t")
+    manager.undo(task_id="t")
     assert (ws / "a.txt").read_text() == "original\n"
     with pytest.raises(CheckpointError, match="nothing to undo"):
-        manager.undo_last_agent_change(task_id="t")
+        manager.undo(task_id="t")
     manager.redo()
     assert (ws / "a.txt").read_text() == "agent edit\n"
-    manager.undo_last_agent_change(task_id="t")  # after a redo, undo works again
+    manager.undo(task_id="t")  # after a redo, undo works again
     assert (ws / "a.txt").read_text() == "original\n"
 
 
@@ -478,13 +480,13 @@ def test_repeated_undo_walks_back_one_agent_change_at_a_time(tmp_path: Path) -> 
         manager.save("end_of_turn", task_id="t")
     (ws / "notes.md").write_text("the user's own edit after the turn\n")
 
-    manager.undo_last_agent_change()
+    manager.undo()
     assert (ws / "a.txt").read_text() == "v2\n"  # the end of the turn is not an agent change
     assert not (ws / "notes.md").exists()
-    manager.undo_last_agent_change()
+    manager.undo()
     assert (ws / "a.txt").read_text() == "v1\n"
     with pytest.raises(CheckpointError, match="nothing to undo"):
-        manager.undo_last_agent_change()
+        manager.undo()
     manager.redo()
     assert (ws / "a.txt").read_text() == "v2\n"
     manager.redo()
@@ -492,7 +494,7 @@ def test_repeated_undo_walks_back_one_agent_change_at_a_time(tmp_path: Path) -> 
     assert (ws / "notes.md").exists()  # the user's edit was undone with the rest, and is back
     with pytest.raises(CheckpointError, match="nothing to redo"):
         manager.redo()
-    manager.undo_last_agent_change()
+    manager.undo()
     assert (ws / "a.txt").read_text() == "v2\n"
 
 
@@ -631,3 +633,84 @@ def test_a_live_kilo_tui_keeps_its_lock_and_the_other_waits_visibly(tmp_path: Pa
     assert patient.save("write_to_file a.txt") is not None  # once the other is done
     assert waits == ["waiting for another kilo-tui's checkpoint…"]
     holder.wait(timeout=30)
+
+
+# ------------------------------------------------------- issue 12: restores
+
+
+def test_files_that_were_never_snapshotted_survive_a_restore_and_are_listed(
+    tmp_path: Path,
+) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "one\n", ".gitignore": "*.log\n"})
+    manager = CheckpointManager(ws)  # the default cap: 10 MB
+    first = manager.save("user_message")
+    assert first is not None
+    big = os.urandom(15 * 1024 * 1024)
+    (ws / "data.bin").write_bytes(big)
+    write(ws, {"debug.log": "ignored\n", "node_modules/x/index.js": "dep\n", "a.txt": "two\n"})
+    second = manager.save("execute_command build")
+    assert second is not None and manager.file_at(second.id, "data.bin") is None
+
+    plan = manager.plan_restore(first.id)
+    assert plan.modified == ("a.txt",)
+    assert {"data.bin", "debug.log", "node_modules/"} <= set(plan.untracked)
+    assert "data.bin" not in plan.removed
+    result = manager.restore(first.id)
+    assert {"data.bin", "debug.log", "node_modules/"} <= set(result.plan.untracked)
+    assert (ws / "a.txt").read_text() == "one\n"
+    assert (ws / "data.bin").read_bytes() == big
+    assert (ws / "debug.log").read_text() == "ignored\n"
+    assert (ws / "node_modules/x/index.js").read_text() == "dep\n"
+
+
+def test_file_modes_survive_restore_and_undo(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"secret.env": "TOKEN=1\n", "tool.sh": "echo 1\n", "run.sh": "echo a\n"})
+    (ws / "secret.env").chmod(0o600)
+    (ws / "tool.sh").chmod(0o750)
+    (ws / "run.sh").chmod(0o755)
+    manager = CheckpointManager(ws)
+    first = manager.save("user_message")
+    assert first is not None
+    write(ws, {"secret.env": "TOKEN=2\n", "tool.sh": "echo 2\n", "run.sh": "echo b\n"})
+    (ws / "run.sh").chmod(0o700)
+    assert manager.save("write_to_file secret.env") is not None
+
+    def modes() -> dict[str, int]:
+        return {n: (ws / n).stat().st_mode & 0o7777 for n in ("secret.env", "tool.sh", "run.sh")}
+
+    manager.restore(first.id)
+    assert (ws / "secret.env").read_text() == "TOKEN=1\n"
+    assert modes() == {"secret.env": 0o600, "tool.sh": 0o750, "run.sh": 0o755}
+    manager.undo()
+    assert (ws / "secret.env").read_text() == "TOKEN=2\n"
+    assert modes() == {"secret.env": 0o600, "tool.sh": 0o750, "run.sh": 0o700}
+    manager.redo()
+    assert modes() == {"secret.env": 0o600, "tool.sh": 0o750, "run.sh": 0o755}
+
+
+def test_a_restore_keeps_the_rules_the_user_granted(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    write(ws, {"a.txt": "one\n", ".kilocode/kilo-tui.toml": "[auto_approve]\nread = true\n"})
+    manager = CheckpointManager(ws)
+    first = manager.save("user_message")
+    assert first is not None
+    granted = '[auto_approve]\nread = true\nalways_allow = ["command:npm test"]\n'
+    write(ws, {"a.txt": "two\n", ".kilocode/kilo-tui.toml": granted})
+    assert manager.save("execute_command npm test") is not None
+    plan = manager.plan_restore(first.id)
+    assert plan.modified == ("a.txt",)
+    manager.restore(first.id)
+    assert (ws / "a.txt").read_text() == "one\n"
+    assert (ws / ".kilocode/kilo-tui.toml").read_text() == granted
+    # Granted after a checkpoint that did not have the file: not deleted either.
+    fresh = tmp_path / "fresh"
+    write(fresh, {"a.txt": "one\n"})
+    manager = CheckpointManager(fresh)
+    first = manager.save("user_message")
+    assert first is not None
+    write(fresh, {"a.txt": "two\n", ".kilocode/kilo-tui.toml": granted})
+    assert manager.save("execute_command npm test") is not None
+    manager.restore(first.id)
+    assert (fresh / ".kilocode/kilo-tui.toml").read_text() == granted

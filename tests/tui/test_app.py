@@ -191,7 +191,8 @@ async def test_proposed_edit_opens_the_diff_viewer_and_undo_reverts_it(
 
         await type_and_send(pilot, "/undo")
         await until(pilot, lambda: not (workspace / "hello.txt").exists())
-        await until(pilot, lambda: "restored checkpoint" in chat_text(app))
+        await until(pilot, lambda: "removed: hello.txt" in chat_text(app))
+        assert "undo: back to checkpoint" in chat_text(app)
 
         await type_and_send(pilot, "/redo")  # the undo is itself undoable
         await until(pilot, lambda: (workspace / "hello.txt").exists())

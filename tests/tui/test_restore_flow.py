@@ -79,3 +79,57 @@ async def test_restore_files_and_task_rewinds_the_chat(
     assert "first question" in sent and "carry on" in sent
     assert "now rewrite the notes" not in sent
     assert not any("rewritten" in c for c in sent)
+
+
+async def test_undo_takes_back_a_restore_of_files_and_task_and_redo_reapplies_it(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(
+        Turn.tool("write_to_file", path="draft.txt", content="draft\n"),
+        Turn.tool("attempt_completion", result="FIRST-ANSWER"),
+        Turn.tool("write_to_file", path="notes.txt", content="rewritten\n"),
+        Turn.tool("attempt_completion", result="SECOND-ANSWER"),
+        Turn.tool("attempt_completion", result="AFTER-UNDO"),
+    )
+    settings = Settings(
+        model=settings.model, small_model=settings.small_model, auto_approve={"write": True}
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_and_send(pilot, "first question")
+        await idle(pilot)
+        await type_and_send(pilot, "now rewrite the notes")
+        await idle(pilot)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, CheckpointsScreen))
+        await app.workers.wait_for_complete()
+        await pilot.press("j", "R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmRestoreScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: "SECOND-ANSWER" not in chat_text(app))
+        await idle(pilot)
+        assert (workspace / "notes.txt").read_text() == "original\n"
+        assert "modified: notes.txt" in chat_text(app)  # the chat says what changed
+
+        await type_and_send(pilot, "/undo")
+        await until(pilot, lambda: "SECOND-ANSWER" in chat_text(app))
+        await idle(pilot)
+        assert (workspace / "notes.txt").read_text() == "rewritten\n"
+        text = chat_text(app)
+        assert "now rewrite the notes" in text and "undo: back to checkpoint" in text
+
+        await type_and_send(pilot, "/redo")
+        await until(pilot, lambda: "SECOND-ANSWER" not in chat_text(app))
+        await idle(pilot)
+        assert (workspace / "notes.txt").read_text() == "original\n"
+        assert (workspace / "draft.txt").read_text() == "draft\n"
+
+        await type_and_send(pilot, "/undo")
+        await until(pilot, lambda: "SECOND-ANSWER" in chat_text(app))
+        await idle(pilot)
+        await type_and_send(pilot, "carry on")
+        await idle(pilot)
+    last = [b for b in llm_env.chat_requests if b["model"] == "fake-model"][-1]
+    sent = [m.get("content") or "" for m in last["messages"]]
+    assert "first question" in sent and "now rewrite the notes" in sent and "carry on" in sent
+    assert (workspace / "notes.txt").read_text() == "rewritten\n"

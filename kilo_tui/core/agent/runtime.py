@@ -26,7 +26,7 @@ from kilo_tui.core.tools.base import Decision, EditOutcome, TaskState, Tool, Too
 
 if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode
-    from kilo_tui.core.checkpoints import CheckpointManager
+    from kilo_tui.core.checkpoints import CheckpointManager, RestoreResult
     from kilo_tui.core.llm.catalog import Catalog, ModelInfo
     from kilo_tui.core.llm.client import Usage
     from kilo_tui.core.llm.providers import Route
@@ -606,28 +606,63 @@ class AgentRuntime:
             "Tell the user; do not retry until the checkpoint problem is fixed."
         )
 
-    async def undo(self) -> None:
-        """``/undo``: restore the files to before the agent's last change."""
-        await self._restore_step("undo_last_agent_change", self.task_id)
+    async def restore(self, checkpoint_id: str, *, with_task: bool) -> RestoreResult:
+        """Restore the files to a checkpoint (``with_task``: the conversation too).
+        Raises CheckpointError for the client to show."""
+        from kilo_tui.core import timeline
 
-    async def redo(self) -> None:
-        """``/redo``: take back the last restore (an undo included)."""
-        await self._restore_step("redo")
+        manager = self._checkpoint_manager()
+        task_id = None if with_task else self.task_id
+        result = await asyncio.to_thread(
+            timeline.restore,
+            manager,
+            self.store,
+            checkpoint_id,
+            with_task=with_task,
+            task_id=task_id,
+        )
+        self._announce_restore("restore", result)
+        return result
 
-    async def _restore_step(self, method: str, *args: Any) -> None:
-        """Run a checkpoint restore in a thread and announce it; raises CheckpointError
-        (checkpoints off, nothing to undo or redo) for the client to show."""
-        from kilo_tui.core.checkpoints import CheckpointError
+    async def undo(self) -> RestoreResult:
+        """``/undo``: take back the latest restore or agent change (files and any
+        conversation a restore set aside)."""
+        from kilo_tui.core import timeline
 
+        manager = self._checkpoint_manager()
+        result = await asyncio.to_thread(timeline.undo, manager, self.store, self.task_id)
+        self._announce_restore("undo", result)
+        return result
+
+    async def redo(self) -> RestoreResult:
+        """``/redo``: re-apply what the latest ``/undo`` took back."""
+        from kilo_tui.core import timeline
+
+        result = await asyncio.to_thread(timeline.redo, self._checkpoint_manager(), self.store)
+        self._announce_restore("redo", result)
+        return result
+
+    def _checkpoint_manager(self) -> CheckpointManager:
         if self.checkpoints is None:
+            from kilo_tui.core.checkpoints import CheckpointError
+
             raise CheckpointError("checkpoints are turned off in the settings")
-        result = await asyncio.to_thread(getattr(self.checkpoints, method), *args)
+        return self.checkpoints
+
+    def _announce_restore(self, action: str, result: RestoreResult) -> None:
+        plan = result.plan
         self.bus.publish(
             ev.CheckpointRestored(
                 task_id=self.task_id or "",
                 checkpoint_id=result.target.id,
-                with_task=False,
+                with_task=result.conversation is not None,
                 safety_checkpoint_id=result.safety.id,
+                action=action,
+                modified=plan.modified,
+                added_back=plan.added_back,
+                removed=plan.removed,
+                untracked=plan.untracked,
+                messages=len(result.conversation["messages"]) if result.conversation else 0,
             )
         )
 

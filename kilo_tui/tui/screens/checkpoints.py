@@ -50,18 +50,14 @@ KIND_MARKS = {"user": "›", "turn": "✓", "tool": "⚙", "safety": "⛨", "res
 
 @dataclass(frozen=True)
 class RestoreRequest:
-    """What the timeline restored; the files are already restored when it is sent.
+    """The restore the user confirmed; the app performs it (``runtime.restore``).
 
-    ``with_task``: the user asked for the conversation too, so the app should keep the
-    first ``message_index`` messages of ``task_id`` and set the rest aside.
+    ``with_task``: the conversation too, so the app shows ``task_id`` afterwards.
     """
 
     checkpoint_id: str
     with_task: bool
     task_id: str = ""
-    message_index: int | None = None
-    safety_checkpoint_id: str | None = None
-    """The checkpoint of the state just before the restore (restore it to undo)."""
 
 
 def checkpoint_row(checkpoint: Checkpoint, *, now: datetime | None = None) -> Content:
@@ -119,19 +115,19 @@ class ConfirmRestoreScreen(ModalScreen[bool]):
 
     def _plan_text(self) -> Content:
         plan = self.plan
-        if plan.is_empty:
-            return Content("The files already match this checkpoint.")
         sections = (
             ("Modified", plan.modified, "$text-warning"),
             ("Brought back", plan.added_back, "$text-success"),
             ("REMOVED — they did not exist at this checkpoint", plan.removed, "$text-error"),
-            ("Left alone — not snapshotted (ignored or too large)", plan.kept, "$text-muted"),
+            ("Not tracked, left as is (ignored, excluded or too large)", plan.untracked, ""),
         )
         parts: list[Content] = []
         for title, files, style in sections:
             if files:
                 parts.append(Content.styled(f"{title} ({len(files)}):", f"bold {style}"))
                 parts.extend(Content(f"  {path}") for path in files)
+        if plan.is_empty:
+            parts.insert(0, Content("The files already match this checkpoint."))
         return Content("\n").join(parts)
 
     def on_mount(self) -> None:
@@ -311,19 +307,10 @@ class CheckpointsScreen(ModalScreen[RestoreRequest | None]):
             confirm = ConfirmRestoreScreen(checkpoint, plan, with_task=with_task)
             if not await self.app.push_screen_wait(confirm):
                 return
-            result = await asyncio.to_thread(self.manager.restore, checkpoint.id)
         except CheckpointError as error:
             self.notify(str(error), title="Restore failed", severity="error")
             return
-        self.dismiss(
-            RestoreRequest(
-                checkpoint_id=checkpoint.id,
-                with_task=with_task,
-                task_id=checkpoint.task_id,
-                message_index=checkpoint.message_index,
-                safety_checkpoint_id=result.safety.id,
-            )
-        )
+        self.dismiss(RestoreRequest(checkpoint.id, with_task, checkpoint.task_id))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -222,22 +222,18 @@ class MainScreen(Screen[None]):
         if manager is None:
             self.notify("Checkpoints are turned off in the settings.", severity="warning")
             return
-        from kilo_tui.core import events as ev
+        from kilo_tui.core.checkpoints import CheckpointError
         from kilo_tui.tui.screens.checkpoints import CheckpointsScreen, RestoreRequest
 
         async def restored(request: RestoreRequest | None) -> None:
             if request is None:
                 return
-            self.runtime.bus.publish(
-                ev.CheckpointRestored(
-                    task_id=self.runtime.task_id or "",
-                    checkpoint_id=request.checkpoint_id,
-                    with_task=request.with_task,
-                    safety_checkpoint_id=request.safety_checkpoint_id,
-                )
-            )
-            if request.with_task and request.task_id and request.message_index is not None:
-                self.runtime.store.rewind_to_message(request.task_id, request.message_index)
+            try:
+                await self.runtime.restore(request.checkpoint_id, with_task=request.with_task)
+            except CheckpointError as error:
+                self.notify(str(error), title="Restore failed", severity="error")
+                return
+            if request.with_task and request.task_id:
                 await self.resume(request.task_id)
 
         self.app.push_screen(CheckpointsScreen(manager, self.runtime.task_id), restored)
@@ -342,13 +338,17 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="undo", exit_on_error=False)
     async def _undo(self, redo: bool = False) -> None:
-        """``/undo`` (or ``/redo``): restore the files through the runtime."""
+        """``/undo`` (or ``/redo``): through the runtime; the chat follows when the
+        step took back (or re-applied) a restore of the conversation."""
         from kilo_tui.core.checkpoints import CheckpointError
 
         try:
-            await (self.runtime.redo() if redo else self.runtime.undo())
+            result = await (self.runtime.redo() if redo else self.runtime.undo())
         except CheckpointError as error:
             self.notify(str(error), severity="warning")
+            return
+        if result.conversation:
+            await self.resume(result.conversation["task_id"])
 
     async def new_task(self) -> None:
         """Clear the chat and start a fresh task."""
