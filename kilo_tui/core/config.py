@@ -88,6 +88,49 @@ class CheckpointSettings:
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    """``[models."<model id>"]``: what the user knows about one model better than we do."""
+
+    context_window: int | None = None
+    """Tokens the server accepts per request (prompt + reply)."""
+    max_output: int | None = None
+    """Tokens a reply may use; sent as ``max_tokens``."""
+    tool_protocol: str | None = None
+    """``"native"`` (function calling) or ``"xml"`` (Kilo's XML tool protocol); unset =
+    chosen automatically."""
+
+
+TOOL_PROTOCOLS = ("native", "xml")
+
+
+def model_settings(settings: Settings, model: str) -> ModelSettings:
+    """The ``[models]`` entry for ``model``: its full id, else the id without the
+    provider prefix (``openai/qwen`` also matches ``[models."qwen"]``)."""
+    entry = settings.models.get(model)
+    if entry is None and "/" in model:
+        entry = settings.models.get(model.split("/", 1)[1])
+    return entry or ModelSettings()
+
+
+def _model_entries(data: dict[str, Any], fail: Any) -> dict[str, ModelSettings]:
+    entries: dict[str, ModelSettings] = {}
+    for model, values in data.get("models", {}).items():
+        if not isinstance(values, dict):
+            raise fail(f"models.{model}", 'expected a table, e.g. [models."ollama_chat/qwen3"]')
+        entry = _section(ModelSettings, values, f"models.{model}", fail)
+        for key in ("context_window", "max_output"):
+            value = getattr(entry, key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise fail(f"models.{model}.{key}", "expected a positive whole number")
+        if entry.tool_protocol not in (None, *TOOL_PROTOCOLS):
+            raise fail(f"models.{model}.tool_protocol", 'expected "native" or "xml"')
+        entries[model] = entry
+    return entries
+
+
+@dataclass(frozen=True)
 class Settings:
     """The merged, validated settings. Frozen: change them with :func:`save_settings_value`."""
 
@@ -100,6 +143,7 @@ class Settings:
     auto_approve: dict[str, Any] = field(default_factory=dict)
     agent: AgentSettings = field(default_factory=AgentSettings)
     checkpoints: CheckpointSettings = field(default_factory=CheckpointSettings)
+    models: dict[str, ModelSettings] = field(default_factory=dict)
     source: str = ""
     """The config file the settings came from (may not exist)."""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -115,6 +159,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "auto_approve": dict,
     "agent": dict,
     "checkpoints": dict,
+    "models": dict,
 }
 
 _ENV_OVERRIDES = {
@@ -206,6 +251,7 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
         auto_approve=dict(data.get("auto_approve", {})),
         agent=agent,
         checkpoints=checkpoints,
+        models=_model_entries(data, fail),
         source=source,
         raw=data,
     )

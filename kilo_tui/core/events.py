@@ -325,6 +325,8 @@ class UsageUpdated(Event):
     context_tokens: int = 0
     context_window: int | None = None
     reserved_output: int = 0
+    estimated: bool = False
+    """The server reported no usage; the token counts were estimated locally."""
 
 
 @dataclass(frozen=True, kw_only=True)

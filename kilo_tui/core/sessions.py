@@ -272,6 +272,18 @@ class SessionStore:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def deactivate_messages(self, task_id: str, indices: list[int]) -> None:
+        """Set aside the active messages at ``indices`` (positions in the active history)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
+                (task_id,),
+            ).fetchall()
+            self._db.executemany(
+                "UPDATE messages SET active = 0 WHERE id = ?",
+                [(rows[i]["id"],) for i in indices if i < len(rows)],
+            )
+
     def rewind_to_message(self, task_id: str, message_count: int) -> int:
         """Keep only the first ``message_count`` active messages; returns how many were
         set aside (see :meth:`set_aside`)."""

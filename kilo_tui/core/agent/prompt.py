@@ -1,9 +1,12 @@
 """The system prompt: the mode's role, how to work with tools, the rules, the user's
-custom instructions, connected MCP servers, and the environment details.
+custom instructions and connected MCP servers.
 
-The prompt is rebuilt for every request (the environment details change: time, cost,
-todos); the stored message history never contains it, so resuming a task rebuilds it
-from the current mode and rules.
+Within a task the prompt is the same, byte for byte, from request to request (for one
+mode and tool protocol): providers' prompt caches — OpenAI's and llama.cpp's automatic
+prefix cache, Anthropic's breakpoints — reuse the whole prefix only if nothing in it
+moves. What does change (time, cost, mode, todos, the file listing) goes into the
+newest user message as ``<environment_details>`` instead, as Kilo Code does. The stored
+history never contains the system prompt, so resuming a task rebuilds it.
 """
 
 from __future__ import annotations
@@ -71,11 +74,12 @@ def build_system_prompt(
     shell: str,
     custom_instructions: str = "",
     mcp_section: str = "",
-    environment: str = "",
     can_edit: bool = True,
+    tool_use: str = TOOL_USE,
 ) -> str:
-    """Assemble the system prompt in Kilo's section order."""
-    parts = [role_definition.strip(), TOOL_USE]
+    """Assemble the system prompt in Kilo's section order. ``tool_use`` is the TOOL
+    USE section: native tool calling by default, or the XML protocol's tool list."""
+    parts = [role_definition.strip(), tool_use]
     if can_edit:
         parts.append(EDITING)
     if mcp_section.strip():
@@ -90,8 +94,6 @@ def build_system_prompt(
         parts.append("====\n\nMODE INSTRUCTIONS\n\n" + mode_instructions.strip())
     if custom_instructions.strip():
         parts.append(custom_instructions.strip())
-    if environment.strip():
-        parts.append(environment.strip())
     return "\n\n".join(parts)
 
 

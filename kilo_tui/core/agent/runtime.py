@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kilo_tui.core.checkpoints import CheckpointManager, RestoreResult
     from kilo_tui.core.llm.catalog import Catalog, ModelInfo
     from kilo_tui.core.llm.client import Usage
+    from kilo_tui.core.llm.limits import ModelLimits
     from kilo_tui.core.llm.providers import Route
     from kilo_tui.core.mcp import McpManager
 
@@ -334,13 +335,12 @@ class AgentRuntime:
             id=record.id,
             mode=mode,
             model=record.model or self._model,
-            messages=self.store.load_messages(record.id),
+            messages=self._load_history(record.id),
             title=record.title,
         )
         task.totals.tokens_in = record.tokens_in
         task.totals.tokens_out = record.tokens_out
         task.totals.cost = record.cost
-        task._first_request = False
         self.task = task
         self._mode = mode
         events = self.store.load_events(record.id)
@@ -359,6 +359,16 @@ class AgentRuntime:
             )
         )
         return events
+
+    def _load_history(self, task_id: str) -> list[dict[str, Any]]:
+        """The stored history, repaired: what a provider would reject is set aside in
+        the store too, so message counts (checkpoint rewinds) stay in step."""
+        from kilo_tui.core.agent.history import repair
+
+        messages, dropped = repair(self.store.load_messages(task_id))
+        if dropped:
+            self.store.deactivate_messages(task_id, dropped)
+        return messages
 
     async def set_mode(self, slug: str, *, task: Task | None = None, reason: str = "") -> None:
         mode = next((m for m in self._modes if m.slug == slug), None)
@@ -666,8 +676,10 @@ class AgentRuntime:
             )
         )
 
-    async def system_prompt(self, task: Task, *, include_listing: bool) -> str:
-        from kilo_tui.core.agent.rules import build_custom_instructions, environment_details
+    async def system_prompt(self, task: Task, *, protocol: str = "native") -> str:
+        """The task's system prompt: the same for every request of one mode and tool
+        protocol (what changes goes into :meth:`environment_details`)."""
+        from kilo_tui.core.agent.rules import build_custom_instructions
         from kilo_tui.core.paths import kilocode_home
 
         mode = task.mode
@@ -679,18 +691,8 @@ class AgentRuntime:
             kilocode_home=kilocode_home(),
             use_agents_md=agent.use_agents_md,
         )
-        environment = await asyncio.to_thread(
-            environment_details,
-            now=datetime.now().astimezone(),
-            mode=mode,
-            model=task.model,
-            cost=task.totals.cost,
-            todos=self._state.todos,
-            workspace=self.workspace,
-            include_listing=include_listing,
-            is_ignored=self.ignore.is_ignored,
-        )
-        tool_names = {t.name for t in self.tools_for(mode)}
+        tools = self.tools_for(mode)
+        tool_names = {t.name for t in tools}
         mcp_section = ""
         if self.mcp is not None and "use_mcp_tool" in tool_names:
             if not self._mcp_settled:
@@ -699,6 +701,13 @@ class AgentRuntime:
                 await self.mcp.wait_until_settled(MCP_STARTUP_WAIT)
                 self._mcp_settled = True
             mcp_section = self.mcp.tools_description()
+        extra: dict[str, str] = {}
+        if protocol == "xml":
+            from kilo_tui.core.llm.xml_tools import tools_prompt
+
+            extra["tool_use"] = tools_prompt(
+                {t.name: t.parameters for t in tools}, {t.name: t.description for t in tools}
+            )
         return build_system_prompt(
             role_definition=mode.role_definition,
             mode_instructions=mode.custom_instructions,
@@ -706,9 +715,39 @@ class AgentRuntime:
             shell=os.environ.get("SHELL") or "/bin/sh",
             custom_instructions=custom,
             mcp_section=mcp_section,
-            environment=environment,
             can_edit=bool(tool_names & {"apply_diff", "write_to_file"}),
+            **extra,
         )
+
+    async def environment_details(self, task: Task, *, include_listing: bool) -> str:
+        """The ``<environment_details>`` block for the newest user message."""
+        from kilo_tui.core.agent.rules import environment_details
+
+        return await asyncio.to_thread(
+            environment_details,
+            now=datetime.now().astimezone(),
+            mode=task.mode,
+            model=task.model,
+            cost=task.totals.cost,
+            todos=self._state.todos,
+            workspace=self.workspace,
+            include_listing=include_listing,
+            is_ignored=self.ignore.is_ignored,
+        )
+
+    def model_limits(self, model: str) -> ModelLimits:
+        """Context window and max output of ``model`` (settings, catalog, defaults)."""
+        from kilo_tui.core.config import model_settings
+        from kilo_tui.core.llm.limits import resolve_limits
+
+        return resolve_limits(model_settings(self.settings, model), self.model_info(model))
+
+    def tool_protocol(self, model: str) -> tuple[str, bool]:
+        """``(protocol, certain)`` for ``model``; see :func:`~kilo_tui.core.llm.limits.choose_protocol`."""
+        from kilo_tui.core.config import model_settings
+        from kilo_tui.core.llm.limits import choose_protocol
+
+        return choose_protocol(model_settings(self.settings, model), self.model_info(model))
 
     async def expand_mentions(self, text: str, task: Task) -> str:
         from kilo_tui.core.agent.mentions import expand_mentions

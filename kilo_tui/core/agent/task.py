@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.prompt import NO_TOOL_NUDGE
+from kilo_tui.core.llm.xml_tools import XML_NUDGE
 from kilo_tui.core.tools.base import (
     Decision,
     EditOutcome,
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
     from kilo_tui.core.llm.client import LLMResponse, ToolCall
 
 MAX_CONSECUTIVE_NO_TOOL = 3
+XML_AFTER_NO_TOOL = 2
+"""Replies without a tool call after which a model not known to call tools natively is
+switched to the XML protocol (its server may be ignoring the tool definitions)."""
+EMPTY_MEANS_OVERFLOW = 0.5
+"""An empty reply to a prompt over this share of the context window is an overflow."""
 
 
 @dataclass
@@ -71,8 +77,13 @@ class Task:
     title: str = ""
     _repeat_key: str = ""
     _repeat_count: int = 0
-    _first_request: bool = True
     _turn_requests: int = 0
+    _protocol: str = ""
+    """``native`` or ``xml``; chosen at the first request (see AgentRuntime.tool_protocol)."""
+    _protocol_certain: bool = False
+    _stream: bool = True
+    """False once the server refused to stream a request with tools."""
+    _pending_title: str | None = None
 
     # -------------------------------------------------------------- helpers
 
@@ -99,11 +110,13 @@ class Task:
         self._turn_requests = 0
         expanded = await self.runtime.expand_mentions(text, self)
         index = len(self.messages)
-        self._append({"role": "user", "content": expanded})
+        await self._append_user(expanded, include_listing=index == 0)
         self.publish(ev.UserMessage(task_id=self.id, text=text, expanded=expanded, index=index))
         if index == 0 and self.parent_id is None:
             self._provisional_title(text)
-            self.runtime.start_title(self, text)
+            # Generated after the first reply: a local server with one slot would
+            # otherwise make the first request wait for the title.
+            self._pending_title = text
         await self.runtime.checkpoint(self, "user_message")
         try:
             outcome = await self._loop()
@@ -115,6 +128,12 @@ class Task:
         # restored too (nothing is saved when the tree did not change).
         await self.runtime.checkpoint(self, "end_of_turn")
         return outcome
+
+    async def _append_user(self, text: str, *, include_listing: bool = False) -> None:
+        """Append a user message carrying the environment details: what changes from
+        request to request goes at the end, so everything before it stays cacheable."""
+        env = await self.runtime.environment_details(self, include_listing=include_listing)
+        self._append({"role": "user", "content": f"{text}\n\n{env}"})
 
     def _provisional_title(self, text: str) -> None:
         """The truncated first message, until (or unless) a generated title arrives."""
@@ -140,9 +159,16 @@ class Task:
                 return TurnOutcome("failed", str(failure))
             if not response.tool_calls:
                 no_tool_streak += 1
+                if (
+                    no_tool_streak >= XML_AFTER_NO_TOOL
+                    and self._protocol == "native"
+                    and not self._protocol_certain
+                ):
+                    self._use_xml("it answered twice without calling a tool")
+                    no_tool_streak = 0
                 if no_tool_streak >= MAX_CONSECUTIVE_NO_TOOL:
                     return self._stalled(response.text)
-                self._append({"role": "user", "content": NO_TOOL_NUDGE})
+                await self._append_user(XML_NUDGE if self._protocol == "xml" else NO_TOOL_NUDGE)
                 continue
             no_tool_streak = 0
             outcome = await self._run_tool_calls(response.tool_calls)
@@ -198,16 +224,84 @@ class Task:
     # ------------------------------------------------------------- request
 
     async def _request(self) -> LLMResponse:
+        """One reply, recovering from what a server refuses: streaming with tools (ask
+        without streaming), tools (use the XML protocol), a context overflow (condense,
+        then try once more). Anything else fails the turn with the server's words."""
+        from kilo_tui.core.llm.client import LLMError
+
+        condensed = False
+        while True:
+            try:
+                return await self._send()
+            except LLMError as exc:
+                if exc.streaming_with_tools_refused and self._stream and self._protocol == "native":
+                    self._stream = False
+                    self._notice(
+                        "The server cannot stream replies that use tools; kilo-tui now waits "
+                        "for each whole reply instead."
+                    )
+                elif (
+                    exc.tools_refused and self._protocol == "native" and not self._protocol_certain
+                ):
+                    self._use_xml("the server refused the tool definitions")
+                elif self._is_overflow(exc) and not condensed:
+                    condensed = True
+                    self._notice(
+                        "The request did not fit the model's context window; condensing the "
+                        "conversation and trying once more."
+                    )
+                    await self.runtime.condense(self)
+                else:
+                    raise _Failed(self._failure_text(exc)) from exc
+
+    def _use_xml(self, reason: str) -> None:
+        """Switch this task to the XML tool protocol, and say so (once: it sticks)."""
+        self._protocol = "xml"
+        self._protocol_certain = True
+        self._notice(
+            f"{self.model} does not seem to call tools natively ({reason}); it now gets the "
+            f'tools as XML in its prompt. Set [models."{self.model}"] tool_protocol to '
+            '"native" or "xml" to choose.'
+        )
+
+    def _notice(self, message: str) -> None:
+        self.publish(ev.Notice(task_id=self.id, message=message, level="warning"))
+
+    def _is_overflow(self, exc: Any) -> bool:
+        if exc.context_overflow:
+            return True
+        if exc.kind != "EmptyReply":
+            return False
+        from kilo_tui.core.llm.tokens import count_message_tokens
+
+        window = self.runtime.model_limits(self.model).context_window
+        return count_message_tokens(self.messages) >= EMPTY_MEANS_OVERFLOW * window
+
+    def _failure_text(self, exc: Any) -> str:
+        if not self._is_overflow(exc):
+            return str(exc)
+        limits = self.runtime.model_limits(self.model)
+        window = f"{limits.context_window} tokens" + ("" if limits.known else ", assumed")
+        return (
+            f"The conversation does not fit the model's context window ({window}), even "
+            "after condensing it. Start a new task, or if the server accepts more, set "
+            f'[models."{self.model}"] context_window (and the server\'s own context size). '
+            f"The server said: {exc}"
+        )
+
+    async def _send(self) -> LLMResponse:
         from kilo_tui.core.llm.client import LLMCancelled, LLMError, stream_completion
 
+        if not self._protocol:
+            self._protocol, self._protocol_certain = self.runtime.tool_protocol(self.model)
         self.totals.requests += 1
         self._turn_requests += 1
         self.publish(
             ev.RequestStarted(task_id=self.id, model=self.model, request_index=self.totals.requests)
         )
         tools = self.runtime.tools_for(self.mode)
-        system = await self.runtime.system_prompt(self, include_listing=self._first_request)
-        self._first_request = False
+        xml = self._protocol == "xml"
+        system = await self.runtime.system_prompt(self, protocol=self._protocol)
         route = self.runtime.route(self.model)
         agent = self.runtime.settings.agent
         await self.runtime.wait_for_llm()
@@ -229,11 +323,17 @@ class Task:
                 )
             )
 
+        from kilo_tui.core.llm.xml_tools import to_xml_history
+
+        history = to_xml_history(self.messages) if xml else self.messages
         try:
             response = await stream_completion(
                 model=route.model,
-                messages=[{"role": "system", "content": system}, *self.messages],
-                tools=[openai_tool_spec(t) for t in tools] or None,
+                messages=[{"role": "system", "content": system}, *history],
+                tools=None if xml else [openai_tool_spec(t) for t in tools] or None,
+                xml_tools={t.name: t.parameters for t in tools} if xml else None,
+                stream=self._stream,
+                max_tokens=self.runtime.model_limits(self.model).max_output,
                 api_base=route.api_base,
                 api_key=route.api_key,
                 extra_params=route.params(),
@@ -251,8 +351,12 @@ class Task:
                 self._append({"role": "assistant", "content": note})
                 self.publish(ev.AssistantMessage(task_id=self.id, text=partial))
             raise _Cancelled() from None
-        except LLMError as exc:
-            raise _Failed(str(exc)) from exc
+        except LLMError:
+            raise
+        finally:
+            self._start_pending_title()
+        if not xml and not response.tool_calls:
+            response = self._xml_in_text(response, tools)
         message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
         if response.tool_calls:
             message["tool_calls"] = [
@@ -271,9 +375,32 @@ class Task:
         self._record_usage(response)
         return response
 
+    def _xml_in_text(self, response: LLMResponse, tools: list[Tool]) -> LLMResponse:
+        """A native-mode reply that wrote its tool call as XML: take the call, and use
+        the XML protocol from now on (the model evidently knows it better)."""
+        from dataclasses import replace
+
+        from kilo_tui.core.llm.client import ToolCall
+        from kilo_tui.core.llm.xml_tools import XmlCallParser, new_call_id
+
+        parser = XmlCallParser({t.name: t.parameters for t in tools})
+        parser.feed(response.text)
+        if parser.call is None or self._protocol_certain:
+            return response
+        self._use_xml("it wrote its tool call as XML text")
+        name, args = parser.call
+        call = ToolCall(id=new_call_id(), name=name, arguments=json.dumps(args))
+        return replace(response, text=parser.prose, tool_calls=(call,))
+
+    def _start_pending_title(self) -> None:
+        if self._pending_title is not None:
+            text, self._pending_title = self._pending_title, None
+            self.runtime.start_title(self, text)
+
     def _record_usage(self, response: LLMResponse) -> None:
         usage = response.usage
         info = self.runtime.model_info(self.model)
+        limits = self.runtime.model_limits(self.model)
         cost = self.runtime.request_cost(self.model, usage)
         free = bool(info and info.free)
         t = self.totals
@@ -295,8 +422,9 @@ class Task:
                 task_tokens_out=t.tokens_out,
                 task_cost=t.cost,
                 context_tokens=t.context_tokens,
-                context_window=info.context_window if info else None,
-                reserved_output=(info.max_output or 0) if info else 0,
+                context_window=limits.context_window,
+                reserved_output=limits.max_output,
+                estimated=usage.estimated,
             )
         )
 
@@ -305,12 +433,13 @@ class Task:
     async def _run_tool_calls(self, calls: tuple[ToolCall, ...]) -> TurnOutcome | None:
         stop_reason = ""
         completion: str | None = None
-        for call in calls:
+        for number, call in enumerate(calls, start=1):
+            last = number == len(calls)
             if stop_reason:
-                self._tool_message(call.id, f"Skipped: {stop_reason}")
+                await self._tool_message(call.id, f"Skipped: {stop_reason}", with_env=last)
                 continue
             result = await self._run_tool_call(call)
-            self._tool_message(call.id, result.content)
+            await self._tool_message(call.id, result.content, with_env=last)
             if result.switch_mode:
                 await self.runtime.set_mode(result.switch_mode, task=self, reason="switch_mode")
             if result.completion is not None:
@@ -330,7 +459,13 @@ class Task:
             return TurnOutcome("idle", stop_reason)
         return None
 
-    def _tool_message(self, call_id: str, content: str) -> None:
+    async def _tool_message(self, call_id: str, content: str, *, with_env: bool = False) -> None:
+        """Append a tool result; the last of a reply's results carries the environment
+        details (Kilo puts them in the message after the results, but many local chat
+        templates reject a user message right after tool results)."""
+        if with_env:
+            env = await self.runtime.environment_details(self, include_listing=False)
+            content = f"{content}\n\n{env}"
         self._append({"role": "tool", "tool_call_id": call_id, "content": content})
 
     def _close_dangling_tool_calls(self, reason: str) -> None:
@@ -342,7 +477,10 @@ class Task:
             if message.get("role") == "assistant":
                 for call in message.get("tool_calls") or []:
                     if call["id"] not in answered:
-                        self._tool_message(call["id"], f"Not run: {reason}")
+                        content = f"Not run: {reason}"
+                        self._append(
+                            {"role": "tool", "tool_call_id": call["id"], "content": content}
+                        )
                 break
 
     async def _run_tool_call(self, call: ToolCall) -> ToolResult:

@@ -15,6 +15,7 @@ only ever holds the attempt that succeeded.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import json
 import os
@@ -26,12 +27,31 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from kilo_tui.core.llm.litellm_loader import is_loaded, load_litellm
+from kilo_tui.core.llm.xml_tools import ToolSchemas, XmlCallParser, new_call_id
 
 T = TypeVar("T")
 
 LM_STUDIO_DEFAULT_BASE = "http://localhost:1234/v1"
 # A Retry-After longer than this is a spent quota, not a hiccup: fail instead of waiting.
 MAX_RETRY_AFTER = 300.0
+EMPTY_REPLY_RETRIES = 2
+"""An empty reply is retried this often: more rarely helps (it is often an overflow)."""
+REPEAT_WINDOW = 1600
+"""A streamed reply whose last this-many characters repeat one unit is stopped."""
+REPEAT_MAX_UNIT = 400
+
+# What servers say when the prompt does not fit (OpenAI, Anthropic, Gemini, Ollama,
+# llama.cpp, LM Studio, vLLM, OpenRouter, ...).
+_OVERFLOW = re.compile(
+    r"context[_ ]length|context[_ ]window|maximum context|context size|exceed_context"
+    r"|prompt is too long|input is too long|too many (input )?tokens|reduce the length"
+    r"|maximum (input|prompt) length|n_ctx|tokens? exceed|exceeds? the (model'?s? )?"
+    r"(max|limit|context)|request too large|prompt too long",
+    re.IGNORECASE,
+)
+_EXPLICIT_CACHE_MODELS = re.compile(r"claude|anthropic", re.IGNORECASE)
+_STREAM_TOOLS_REFUSED = re.compile(r"stream", re.IGNORECASE)
+_TOOLS_REFUSED = re.compile(r"tool|function", re.IGNORECASE)
 
 _RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 _STATUS_LABELS = {
@@ -68,6 +88,8 @@ class Usage:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reported_cost: float | None = None  # e.g. OpenRouter's usage.cost
+    estimated: bool = False
+    """The server sent no counts; these were counted here with a stock tokenizer."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +108,8 @@ class LLMError(Exception):
     """A provider error, with a message fit to show the user (never an API key).
 
     ``kind`` is litellm's exception class name (``"ContextWindowExceededError"``,
-    ``"RateLimitError"``, …) or the transport error's, for callers that branch on it.
+    ``"RateLimitError"``, …) or the transport error's, for callers that branch on it;
+    ours are ``"EmptyReply"`` and ``"Repetition"``.
     """
 
     def __init__(
@@ -97,6 +120,25 @@ class LLMError(Exception):
         self.status = status
         self.retryable = retryable
         self.kind = kind
+
+    @property
+    def context_overflow(self) -> bool:
+        """The prompt did not fit the model's context window (by the server's words)."""
+        if self.kind == "ContextWindowExceededError" or self.status == 413:
+            return True
+        return self.status in (None, 400, 422, 500) and bool(_OVERFLOW.search(self.message))
+
+    @property
+    def streaming_with_tools_refused(self) -> bool:
+        """A 400 saying the server cannot stream a request that offers tools."""
+        return self.status == 400 and bool(
+            _STREAM_TOOLS_REFUSED.search(self.message) and _TOOLS_REFUSED.search(self.message)
+        )
+
+    @property
+    def tools_refused(self) -> bool:
+        """A 400 saying the model or server does not do tool calling."""
+        return self.status == 400 and bool(_TOOLS_REFUSED.search(self.message))
 
 
 class LLMCancelled(Exception):
@@ -111,6 +153,9 @@ async def stream_completion(
     api_base: str | None = None,
     api_key: str | None = None,
     extra_params: dict[str, Any] | None = None,
+    max_tokens: int | None = None,
+    stream: bool = True,
+    xml_tools: ToolSchemas | None = None,
     on_text: Callable[[str], None] | None = None,
     on_reasoning: Callable[[str], None] | None = None,
     on_retry: Callable[[int, int, float, str], None] | None = None,
@@ -134,6 +179,18 @@ async def stream_completion(
     (``lm_studio/`` models default to ``http://localhost:1234/v1``). ``extra_params``
     go to ``litellm.acompletion`` as they are (``temperature``, ``reasoning_effort``,
     ``extra_headers``, …) but cannot change the streaming, timeout or retry settings.
+
+    ``stream=False`` asks for the whole reply at once (for servers that cannot stream
+    tool calls); ``on_text`` then gets it in one piece. With ``xml_tools`` the reply is
+    read for one call in Kilo's XML tool protocol (:mod:`~kilo_tui.core.llm.xml_tools`):
+    ``on_text`` sees only the prose around it, and the stream is closed as soon as the
+    call is complete.
+
+    An empty reply (no text, no tool call) is an error, retried at most
+    ``EMPTY_REPLY_RETRIES`` times; a reply that keeps repeating the same text is cut
+    off and raised as an error; a context overflow is never retried (the caller has to
+    shrink the prompt). Usage the server does not report is counted here and marked
+    ``estimated``.
     """
     if cancel is not None and cancel.is_set():
         raise LLMCancelled
@@ -141,21 +198,28 @@ async def stream_completion(
     params = _request_params(
         model, messages, tools, api_base, api_key, extra_params, request_timeout
     )
+    params["stream"] = stream
+    if not stream:
+        params.pop("stream_options")
+    if max_tokens:
+        params["max_tokens"] = max_tokens
     retries = 0
     while True:
         try:
-            return await _unless_cancelled(_attempt(litellm, params, on_text, on_reasoning), cancel)
+            attempt = _attempt(litellm, params, on_text, on_reasoning, xml_tools)
+            return _with_usage(await _unless_cancelled(attempt, cancel), messages)
         except LLMCancelled:
             raise
         except Exception as exc:
-            error = _to_llm_error(exc, params.get("api_key"))
+            error = exc if isinstance(exc, LLMError) else _to_llm_error(exc, params.get("api_key"))
             if error is None:
                 raise
             delay = _retry_delay(exc, retries, base_delay, max_delay)
             if delay > MAX_RETRY_AFTER:
                 message = f"{error.message} (the provider asks to wait {_duration(delay)})"
                 error = LLMError(message, error.status, retryable=False, kind=error.kind)
-            if not error.retryable or retries >= max_retries:
+            spent = error.kind == "EmptyReply" and retries >= EMPTY_REPLY_RETRIES
+            if not error.retryable or error.context_overflow or spent or retries >= max_retries:
                 raise error from exc
             retries += 1
             if on_retry is not None:
@@ -188,7 +252,7 @@ def _request_params(
     params: dict[str, Any] = dict(extra_params or {})
     params.update(
         model=model,
-        messages=messages,
+        messages=with_cache_breakpoints(model, messages),
         stream=True,
         # Without this, streamed replies report zero tokens.
         stream_options={"include_usage": True},
@@ -206,24 +270,97 @@ def _request_params(
     return params
 
 
+def with_cache_breakpoints(model: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark where a Claude model's prompt cache may end, as Kilo Code does: after the
+    system prompt (and so the tools) and after each of the last two user turns.
+
+    Claude caches only up to explicit breakpoints (Anthropic, Bedrock, Vertex, and
+    OpenRouter or the Kilo gateway in front of them); other providers cache prefixes
+    on their own and get the messages unchanged.
+    """
+    if not _EXPLICIT_CACHE_MODELS.search(model):
+        return messages
+    marked = list(messages)
+    turn_ends = [
+        i
+        for i, m in enumerate(marked)
+        if m.get("role") in ("user", "tool")
+        and (i + 1 == len(marked) or marked[i + 1].get("role") not in ("user", "tool"))
+    ]
+    system = [i for i, m in enumerate(marked) if m.get("role") == "system"][:1]
+    for index in system + turn_ends[-2:]:
+        marked[index] = _with_cache_control(marked[index])
+    return marked
+
+
+def _with_cache_control(message: dict[str, Any]) -> dict[str, Any]:
+    content = message.get("content")
+    blocks: list[dict[str, Any]]
+    if isinstance(content, str) and content:
+        blocks = [{"type": "text", "text": content}]
+    elif isinstance(content, list) and content:
+        blocks = [dict(block) for block in content]
+    else:
+        return message
+    blocks[-1]["cache_control"] = {"type": "ephemeral"}
+    return {**message, "content": blocks}
+
+
 async def _attempt(
     litellm: ModuleType,
     params: dict[str, Any],
     on_text: Callable[[str], None] | None,
     on_reasoning: Callable[[str], None] | None,
+    xml_tools: ToolSchemas | None,
 ) -> LLMResponse:
-    stream = await litellm.acompletion(**params)
-    reply = _ReplyBuilder(model=params["model"])
-    try:
-        async for chunk in stream:
-            text, reasoning = reply.add(chunk)
-            if reasoning and on_reasoning is not None:
-                on_reasoning(reasoning)
-            if text and on_text is not None:
-                on_text(text)
-    finally:
-        await stream.aclose()  # also on cancellation: release the connection now
-    return reply.build()
+    reply = _ReplyBuilder(model=params["model"], xml_tools=xml_tools)
+
+    def take(chunk: Any) -> None:
+        text, reasoning = reply.add(chunk)
+        if reasoning and on_reasoning is not None:
+            on_reasoning(reasoning)
+        if text and on_text is not None:
+            on_text(text)
+
+    if not params["stream"]:
+        take(await litellm.acompletion(**params))
+    else:
+        stream = await litellm.acompletion(**params)
+        try:
+            async for chunk in stream:
+                take(chunk)
+                if reply.call_complete:
+                    break  # one XML call per reply; what follows is made up
+                reply.check_repetition()
+        finally:
+            await stream.aclose()  # also on cancellation: release the connection now
+    if (rest := reply.finish()) and on_text is not None:
+        on_text(rest)
+    response = reply.build()
+    if not response.text.strip() and not response.tool_calls:
+        reason = f" (finish reason: {response.finish_reason})" if response.finish_reason else ""
+        raise LLMError(
+            f"The provider sent an empty reply{reason}: no text and no tool call.",
+            retryable=True,
+            kind="EmptyReply",
+        )
+    return response
+
+
+def _with_usage(response: LLMResponse, messages: list[dict[str, Any]]) -> LLMResponse:
+    """Fill in the token counts when the server sent none (many local servers)."""
+    if response.usage.prompt_tokens or response.usage.completion_tokens:
+        return response
+    from kilo_tui.core.llm.tokens import count_message_tokens, count_tokens
+
+    output = response.text + response.reasoning
+    output += "".join(c.name + c.arguments for c in response.tool_calls)
+    usage = Usage(
+        prompt_tokens=count_message_tokens(messages),
+        completion_tokens=count_tokens(output),
+        estimated=True,
+    )
+    return dataclasses.replace(response, usage=usage)
 
 
 async def _unless_cancelled(work: Awaitable[T], cancel: asyncio.Event | None) -> T:
@@ -264,36 +401,74 @@ class _PendingCall:
 
 
 class _ReplyBuilder:
-    """Folds streamed chunks into one :class:`LLMResponse`."""
+    """Folds streamed chunks (or one whole non-streamed reply) into one
+    :class:`LLMResponse`, reading XML tool calls out of the text when asked to."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, xml_tools: ToolSchemas | None = None) -> None:
         self.model = model
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.calls: dict[int, _PendingCall] = {}
         self.usage = Usage()
         self.finish_reason: str | None = None
+        self.xml = XmlCallParser(xml_tools) if xml_tools else None
+        self._raw: list[str] = []
+        self._raw_length = 0
+        self._checked_at = 0
+
+    @property
+    def call_complete(self) -> bool:
+        return self.xml is not None and self.xml.done
 
     def add(self, chunk: Any) -> tuple[str, str]:
-        """Take one chunk; return its new (text, reasoning)."""
+        """Take one chunk; return its new (text to show, reasoning)."""
         self.model = getattr(chunk, "model", None) or self.model
         if (usage := getattr(chunk, "usage", None)) is not None:
             self.usage = _usage(usage)
         text = reasoning = ""
         for choice in getattr(chunk, "choices", None) or []:
             self.finish_reason = getattr(choice, "finish_reason", None) or self.finish_reason
+            # A streamed chunk has a delta; a whole (non-streamed) reply a message.
             delta = getattr(choice, "delta", None)
+            if delta is None:
+                delta = getattr(choice, "message", None)
             if delta is None:
                 continue
             text += getattr(delta, "content", None) or ""
             reasoning += getattr(delta, "reasoning_content", None) or ""
             for call in getattr(delta, "tool_calls", None) or []:
                 self._add_call(call)
-        if text:
-            self.text.append(text)
         if reasoning:
             self.reasoning.append(reasoning)
+        if text:
+            self._raw.append(text)
+            self._raw_length += len(text)
+            if self.xml is not None:
+                text = self.xml.feed(text)
+            self.text.append(text)
         return text, reasoning
+
+    def finish(self) -> str:
+        """The end of the reply: text an XML parser was still holding back."""
+        if self.xml is None:
+            return ""
+        rest = self.xml.finish()
+        self.text.append(rest)
+        return rest
+
+    def check_repetition(self) -> None:
+        """Raise if the reply has degenerated into repeating the same text."""
+        if self._raw_length - self._checked_at < 200 or self._raw_length < 2 * REPEAT_WINDOW:
+            return
+        self._checked_at = self._raw_length
+        text = "".join(self._raw)
+        self._raw = [text]
+        if (unit := repeating_unit(text)) is not None:
+            raise LLMError(
+                f"The model started repeating itself ({unit!r} over and over), so the reply "
+                f"was stopped after {len(text)} characters.",
+                kind="Repetition",
+            )
 
     def _add_call(self, delta: Any) -> None:
         # The id and name come in a call's first delta, the arguments in fragments.
@@ -317,14 +492,32 @@ class _ReplyBuilder:
             ToolCall(id=c.id or f"call_{i}", name=c.name, arguments="".join(c.arguments))
             for i, c in sorted(self.calls.items())
         )
+        text = "".join(self.text)
+        if self.xml is not None and self.xml.call is not None:
+            name, args = self.xml.call
+            calls += (ToolCall(id=new_call_id(), name=name, arguments=json.dumps(args)),)
+            text = self.xml.prose
         return LLMResponse(
-            text="".join(self.text),
+            text=text,
             reasoning="".join(self.reasoning),
             tool_calls=calls,
             usage=self.usage,
             finish_reason=self.finish_reason,
             model=self.model,
         )
+
+
+def repeating_unit(text: str) -> str | None:
+    """The unit the end of ``text`` repeats, if its last ``REPEAT_WINDOW`` characters
+    are one unit (of up to ``REPEAT_MAX_UNIT`` characters) over and over."""
+    if len(text) < REPEAT_WINDOW + 1:
+        return None
+    tail = text[-REPEAT_WINDOW:]
+    for period in range(1, min(REPEAT_MAX_UNIT, len(text) - REPEAT_WINDOW) + 1):
+        if text[-REPEAT_WINDOW - period : -period] == tail:
+            unit = tail[-period:]
+            return unit if len(unit) <= 60 else unit[:57] + "..."
+    return None
 
 
 def _usage(raw: Any) -> Usage:
