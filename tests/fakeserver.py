@@ -28,9 +28,15 @@ Streaming uses HTTP/1.1 chunked transfer encoding, flushed per SSE event, so a
 ``drop_after`` turn closes the socket mid-body and the client sees a truly broken
 stream (not a short but well-formed one).
 
+Local-server behaviours (:class:`LocalBehaviour`, ``server.local``) make it act like
+llama.cpp, Ollama or LM Studio as users run them: refuse tools when streaming, refuse
+or ignore tools, answer an overflowing prompt with an empty 200 stream, send no usage.
+:meth:`Turn.xml` scripts a reply that writes its tool call as Kilo's XML in the text.
+
 Standalone (for end-to-end tests that run the real ``kilo-tui`` process)::
 
     python -m tests.fakeserver --script turns.json [--log requests.jsonl] [--models a,b]
+        [--local refuse_stream_tools,no_usage,...]
 
 prints ``PORT=<n>`` as its first stdout line and serves until killed. ``turns.json``
 is a JSON list of turn objects with the same keys as :class:`Turn` (see
@@ -100,6 +106,8 @@ class Turn:
     drop_after: int | None = None
     chunk_size: int = 4
     finish_reason: str | None = None
+    stream_error: str = ""
+    """Send this as an ``error`` event inside a 200 stream (as llama.cpp does)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
@@ -131,6 +139,16 @@ class Turn:
         return cls(content=text, tool_calls=list(calls))
 
     @classmethod
+    def xml(cls, name: str, text: str = "", /, **params: Any) -> Turn:
+        """A reply that writes one tool call in Kilo's XML protocol, after ``text``."""
+        return cls(content=text + xml_call(name, **params))
+
+    @classmethod
+    def empty(cls) -> Turn:
+        """A 200 reply with nothing in it: no text, no tool call, no finish reason."""
+        return cls(finish_reason="")
+
+    @classmethod
     def error(cls, status: int, message: str = "", *, retry_after: float | None = None) -> Turn:
         """An HTTP error reply (429, 500, 401, …) with an OpenAI-style error body."""
         return cls(status=status, error_message=message, retry_after=retry_after)
@@ -139,6 +157,15 @@ class Turn:
 def tool_call(name: str, arguments: str | None = None, /, **kwargs: Any) -> dict[str, Any]:
     """A tool call for :meth:`Turn.tools`: keyword arguments, or one raw argument string."""
     return {"name": name, "arguments": arguments if arguments is not None else kwargs}
+
+
+def xml_call(name: str, **params: Any) -> str:
+    """A tool call as Kilo's XML protocol writes it."""
+    body = "".join(
+        f"<{key}>{value if isinstance(value, str) else json.dumps(value)}</{key}>\n"
+        for key, value in params.items()
+    )
+    return f"<{name}>\n{body}</{name}>"
 
 
 def write_script(path: Path, *turns: Turn) -> Path:
@@ -155,6 +182,9 @@ def _default_turn(body: dict[str, Any]) -> Turn:
     }
     if "attempt_completion" in offered:
         return Turn.tool("attempt_completion", result="done")
+    system = next((m for m in body.get("messages", []) if m.get("role") == "system"), {})
+    if "<attempt_completion>" in json.dumps(system.get("content", "")):
+        return Turn.xml("attempt_completion", result="done")  # the XML tool protocol
     return Turn(content="done")
 
 
@@ -167,6 +197,51 @@ def _estimate_tokens(value: Any) -> int:
     return max(1, len(json.dumps(value)) // 4)
 
 
+# ------------------------------------------------- local-server behaviours
+
+
+@dataclass
+class LocalBehaviour:
+    """How real local servers differ from OpenAI; all off by default.
+
+    - ``refuse_stream_tools``: a streamed request that offers tools gets a 400
+      (llama-cpp-python's server cannot stream tool calls).
+    - ``refuse_tools``: any request that offers tools gets a 400 (a model without tool
+      support on Ollama).
+    - ``ignore_tools``: tools are dropped from the request before a reply is chosen
+      (a built-in chat template without tools); the log keeps what was sent.
+    - ``no_usage``: replies carry no ``usage``.
+    - ``n_ctx``: a prompt estimated above this many tokens gets a 200 with an empty
+      stream (llama.cpp's answer to an overflowing request).
+    """
+
+    refuse_stream_tools: bool = False
+    refuse_tools: bool = False
+    ignore_tools: bool = False
+    no_usage: bool = False
+    n_ctx: int | None = None
+
+    def refusal(self, body: dict[str, Any]) -> str:
+        """The 400 message for a request this server refuses, or ""."""
+        if body.get("tools") and self.refuse_tools:
+            return f"{body.get('model')} does not support tools"
+        if body.get("tools") and body.get("stream") and self.refuse_stream_tools:
+            return "Cannot use tools with stream=True"
+        return ""
+
+    def overflows(self, body: dict[str, Any]) -> bool:
+        return self.n_ctx is not None and _estimate_tokens(body.get("messages", [])) > self.n_ctx
+
+    @classmethod
+    def parse(cls, flags: str) -> LocalBehaviour:
+        """``refuse_stream_tools,no_usage,n_ctx=4000`` (the ``--local`` option)."""
+        behaviour = cls()
+        for flag in filter(None, (f.strip() for f in flags.split(","))):
+            name, _, value = flag.partition("=")
+            setattr(behaviour, name, int(value) if value else True)
+        return behaviour
+
+
 class FakeLLMServer:
     """The server object tests use: ``base_url``, ``script()``, ``requests``."""
 
@@ -174,6 +249,7 @@ class FakeLLMServer:
 
     def __init__(self, *, models: list[str] | None = None, port: int = 0) -> None:
         self.models: list[str] = list(models or ["fake-model", "fake-model-large"])
+        self.local = LocalBehaviour()
         self.requests: list[dict[str, Any]] = []
         self.log_path: Path | None = None
         self._turns: deque[Turn] = deque()
@@ -324,7 +400,18 @@ class _Handler(BaseHTTPRequestHandler):
             message, param = invalid
             self._send_json(400, _error_body(400, message, param=param))
             return
-        turn = self.fake._next_turn(body)
+        local = self.fake.local
+        if refusal := local.refusal(body):
+            self._send_json(400, _error_body(400, refusal))
+            return
+        if local.ignore_tools:
+            body = {k: v for k, v in body.items() if k not in ("tools", "tool_choice")}
+        if local.overflows(body):
+            turn = Turn.empty()
+        else:
+            turn = self.fake._next_turn(body)
+        if local.no_usage:
+            body = {**body, "stream_options": None, "_no_usage": True}
         if turn.status is not None:
             self._send_error_turn(turn)
         elif body.get("stream"):
@@ -515,7 +602,9 @@ def _usage(turn: Turn, body: dict[str, Any]) -> dict[str, Any]:
     return usage
 
 
-def _finish_reason(turn: Turn) -> str:
+def _finish_reason(turn: Turn) -> str | None:
+    if turn.finish_reason == "":  # Turn.empty(): none at all
+        return None
     return turn.finish_reason or ("tool_calls" if turn.tool_calls else "stop")
 
 
@@ -542,7 +631,7 @@ def _completion(turn: Turn, body: dict[str, Any]) -> dict[str, Any]:
         "created": int(time.time()),
         "model": body.get("model", "fake-model"),
         "choices": [{"index": 0, "message": message, "finish_reason": _finish_reason(turn)}],
-        "usage": _usage(turn, body),
+        **({} if body.get("_no_usage") else {"usage": _usage(turn, body)}),
     }
 
 
@@ -558,6 +647,10 @@ def _stream_events(turn: Turn, body: dict[str, Any]) -> list[dict[str, Any]]:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
+    if turn.finish_reason == "":  # Turn.empty(): the stream ends at once
+        return []
+    if turn.stream_error:
+        return [{"error": {"message": turn.stream_error, "type": "server_error", "code": 500}}]
     events = [chunk({"role": "assistant", "content": ""})]
     events += [chunk({"reasoning_content": p}) for p in _pieces(turn.reasoning, turn.chunk_size)]
     events += [chunk({"content": p}) for p in _pieces(turn.content, turn.chunk_size)]
@@ -586,9 +679,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, help="append each request as a JSON line")
     parser.add_argument("--models", default="", help="comma-separated ids for GET /v1/models")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--local", default="", help="local-server behaviours, see LocalBehaviour")
     args = parser.parse_args(argv)
     models = [m for m in args.models.split(",") if m] or None
     server = FakeLLMServer(models=models, port=args.port)
+    server.local = LocalBehaviour.parse(args.local)
     server.log_path = args.log
     if args.script:
         server.script(*json.loads(args.script.read_text(encoding="utf-8")))

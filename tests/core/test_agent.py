@@ -213,7 +213,10 @@ async def test_rules_agents_md_and_custom_instructions_reach_the_prompt_in_order
         for marker in ("GLOBAL-INSTRUCTION", "MODE-RULE", "AGENTS-MD", "RULE-A", "RULE-B")
     ]
     assert order == sorted(order)
-    assert "<environment_details>" in system and "app.py" in system  # listing, first request
+    # What changes per request is in the user's message, never in the system prompt.
+    first_user = main_requests(llm_env)[0]["messages"][1]["content"]
+    assert "<environment_details>" not in system
+    assert "<environment_details>" in first_user and "app.py" in first_user  # listing
 
 
 async def test_mentions_expand_into_the_message_the_model_receives(
@@ -425,7 +428,7 @@ async def test_subtask_result_returns_to_the_parent(
     outcome = await runtime.submit("find out what app.py prints")
     assert outcome.status == "completed"
     requests = main_requests(llm_env)
-    assert requests[1]["messages"][1]["content"] == "What does app.py print?"
+    assert requests[1]["messages"][1]["content"].startswith("What does app.py print?\n\n<env")
     assert "It prints hello." in last_tool_result(requests[2])
 
 

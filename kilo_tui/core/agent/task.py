@@ -84,6 +84,8 @@ class Task:
     _stream: bool = True
     """False once the server refused to stream a request with tools."""
     _pending_title: str | None = None
+    _last_prompt: list[dict[str, Any]] = field(default_factory=list)
+    """The messages of the last request, to judge what an empty reply means."""
 
     # -------------------------------------------------------------- helpers
 
@@ -275,7 +277,7 @@ class Task:
         from kilo_tui.core.llm.tokens import count_message_tokens
 
         window = self.runtime.model_limits(self.model).context_window
-        return count_message_tokens(self.messages) >= EMPTY_MEANS_OVERFLOW * window
+        return count_message_tokens(self._last_prompt) >= EMPTY_MEANS_OVERFLOW * window
 
     def _failure_text(self, exc: Any) -> str:
         if not self._is_overflow(exc):
@@ -326,10 +328,11 @@ class Task:
         from kilo_tui.core.llm.xml_tools import to_xml_history
 
         history = to_xml_history(self.messages) if xml else self.messages
+        self._last_prompt = [{"role": "system", "content": system}, *history]
         try:
             response = await stream_completion(
                 model=route.model,
-                messages=[{"role": "system", "content": system}, *history],
+                messages=self._last_prompt,
                 tools=None if xml else [openai_tool_spec(t) for t in tools] or None,
                 xml_tools={t.name: t.parameters for t in tools} if xml else None,
                 stream=self._stream,
