@@ -88,7 +88,9 @@ def test_multi_step_task_completes_and_every_result_reaches_the_model(
     assert "Exit code: 0" in last and "\n5" in last
     # The user's message is the first message after the system prompt.
     assert requests[0]["messages"][0]["role"] == "system"
-    assert requests[0]["messages"][1] == {"role": "user", "content": "fix add in calc.py"}
+    first = requests[0]["messages"][1]
+    assert first["role"] == "user"
+    assert first["content"].startswith("fix add in calc.py\n\n<environment_details>\n")
     assert requests[0]["stream_options"] == {"include_usage": True}
 
 
@@ -186,12 +188,12 @@ def test_kill_9_mid_task_then_continue_keeps_the_whole_history(
     assert resumed.returncode == 0, resumed.stderr
     last = agent_requests(fake_llm)[-1]["messages"]
     contents = [m.get("content") or "" for m in last]
-    assert contents[1] == "look at calc.py"
+    assert contents[1].startswith("look at calc.py\n\n<environment_details>")
     assert any(
         m.get("tool_calls") and m["tool_calls"][0]["function"]["name"] == "read_file" for m in last
     )
     assert any("1 | def add(a, b):" in c for c in contents)
-    assert contents[-1] == "go on"
+    assert contents[-1].startswith("go on\n\n<environment_details>")
 
 
 def test_headless_without_yolo_denies_what_the_policy_would_ask(
