@@ -8,6 +8,7 @@ when streaming, refuses or ignores tools, answers an overflowing prompt with an 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -151,7 +152,7 @@ async def test_every_request_sends_max_tokens(
 def test_models_settings_are_validated(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[models."ollama_chat/qwen3"]\ncontext_window = "big"\n')
-    with pytest.raises(ConfigError, match="context_window.*positive whole number"):
+    with pytest.raises(ConfigError, match=r"context_window.*positive whole number"):
         load_settings(config_path=config)
     config.write_text('[models."ollama_chat/qwen3"]\ntool_protocol = "json"\n')
     with pytest.raises(ConfigError, match='"native" or "xml"'):
@@ -220,7 +221,7 @@ async def test_system_prompt_and_tools_are_identical_across_a_tasks_requests(
     assert len(requests) == 4
     assert len({r["messages"][0]["content"] for r in requests}) == 1
     assert len({json.dumps(r["tools"]) for r in requests}) == 1
-    for previous, current in zip(requests, requests[1:], strict=False):
+    for previous, current in itertools.pairwise(requests):
         # Every request starts with the whole previous one: nothing earlier moved.
         assert current["messages"][: len(previous["messages"])] == previous["messages"]
         assert "<environment_details>" in json.dumps(current["messages"][-1])
