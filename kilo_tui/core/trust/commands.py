@@ -159,6 +159,8 @@ class SimpleCommand:
     hazards: list[str] = field(default_factory=list)
     inputs: list[Word] = field(default_factory=list)
     """Files it reads through ``<``."""
+    depth: int = 0
+    """How many command strings (``sh -c``, ``eval``) it is nested in."""
 
 
 @dataclass
@@ -445,6 +447,7 @@ class _Walker:
         nested.line(text, top=False)
         for command in self.parsed.commands[before:]:
             command.top = False
+            command.depth = nested.depth
 
 
 def _statement_hazard(node: Node, text: str) -> str:
@@ -821,6 +824,9 @@ def _sed_hazard(args: list[Word]) -> str | None:
     operands: list[Word] = []
     while i < len(args):
         value = args[i].value
+        if value in ("-l", "--line-length"):
+            i += 2
+            continue
         if value in ("-e", "--expression") and i + 1 < len(args):
             scripts.append(args[i + 1].value if args[i + 1].exact else "e")
             i += 2
@@ -1038,12 +1044,12 @@ def _denied_by(run: Run, rules: tuple[_Rule, ...]) -> _Rule | None:
 def analyze(line: str) -> tuple[ParsedLine, list[Run]]:
     """Parse ``line`` and unwrap every simple command in it (nested ones too)."""
     parsed = ParsedLine([], [], None)
-    walker = _Walker(parsed, depth=0)
-    walker.line(line, top=True)
+    _Walker(parsed, depth=0).line(line, top=True)
     runs: list[Run] = []
     i = 0
     while i < len(parsed.commands):  # unwrapping may find more commands (sh -c …)
-        runs.append(unwrap(parsed.commands[i], walker))
+        command = parsed.commands[i]
+        runs.append(unwrap(command, _Walker(parsed, depth=command.depth)))
         i += 1
     return parsed, runs
 
