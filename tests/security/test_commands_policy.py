@@ -113,6 +113,7 @@ def test_a_denied_command_is_denied_however_it_is_written(command: str, rule: st
         ("sed 's/a/b/w out' f", "sed script"),
         ("sed -n 'w out' f", "sed script"),
         ("sed -f script.sed f", "sed -f"),
+        ("sed -l 5 's/a/b/e' f", "sed script"),
         ("rg --pre ./evil foo", "--pre"),
         ("tar --to-command=sh -xf a.tar", "tar"),
         ("tar --checkpoint=1 --checkpoint-action=exec=id -cf a.tar .", "tar"),
