@@ -54,6 +54,8 @@ def verdict(command: str) -> tuple[str, str]:
         ("rm$IFS-rf x", "rm"),
         ("curl${IFS}example.invalid", "curl"),
         ("/bin/r? -rf x", "rm"),
+        ("/usr/bin/en? rm -rf x", "rm"),
+        ("$'env' rm -rf x", "rm"),
         # git's global options do not hide the subcommand
         ("git -C . push --force", "git push --force"),
         ("git -c user.name=x push --force", "git push --force"),
@@ -126,6 +128,7 @@ def test_a_denied_command_is_denied_however_it_is_written(command: str, rule: st
         ("cd /tmp && ls", "'cd'"),
         # assignments behind a wrapper
         ("env LD_PRELOAD=/tmp/x.so ls", "environment assignment"),
+        ("/usr/bin/ec?o hi", "not known before it runs"),
         # what the parser cannot understand (a brace expansion as the command)
         ("{ls,-la}", "does not understand"),
     ],

@@ -225,7 +225,8 @@ class _Walker:
         if self.depth > _MAX_DEPTH:
             self.parsed.hazards.append("commands nested too deeply to check")
             return
-        self.src = line.encode("utf-8", "surrogateescape")
+        # A lone surrogate could never reach the shell (the spawn fails to encode it).
+        self.src = line.encode("utf-8", "replace")
         root = _parser().parse(self.src).root_node
         if root.has_error and self.parsed.error is None:
             self.parsed.error = _parse_error(root, self._text)
@@ -344,19 +345,17 @@ class _Walker:
             self._double_quoted(node, out)
         elif kind == "ansi_c_string":
             self.parsed.hazards.append("ANSI-C $'…' quoting")
-            out.glob(text, _escape(_ansi_c(text[2:-1])))
+            out.literal(_ansi_c(text[2:-1]))
         elif kind == "concatenation":
             self._concatenation(node, out, quoted)
         elif kind == "simple_expansion" or kind == "expansion":
             self._expansion(node, out, quoted)
         elif kind == "command_substitution":
-            what = "backticks" if text.startswith("`") else "$(…)"
-            reason = (
+            self.parsed.hazards.append(
                 "command substitution with backticks"
-                if what == "backticks"
+                if text.startswith("`")
                 else "command substitution $(…)"
             )
-            self.parsed.hazards.append(reason)
             self.descend(node)
             out.unknown(spreads=not quoted)
         elif kind == "process_substitution":
@@ -585,6 +584,11 @@ def unwrap(command: SimpleCommand, walker: _Walker) -> Run:
         elif name in ("source", "."):
             run.hazards.append(f"'{name}' runs a script file in the shell")
         break
+    if words and not words[0].exact:
+        # Unknown until it runs (a glob, a variable): it could be any program, a wrapper
+        # too, so any of the words after it could be the command.
+        run.hazards.append(f"the command name is not known before it runs ({words[0].text})")
+        run.stages += [words[i:] for i in range(1, len(words))]
     if words and _name(words[0]) == "git":
         words = _git(words, run)
         run.stages.append(words)
