@@ -43,6 +43,10 @@ def verdict(command: str) -> tuple[str, str]:
         ("doas -u root rm x", "rm"),
         ("echo x | xargs -0 -n1 rm", "rm"),
         ("echo x | xargs -I{} sh -c 'rm {}'", "rm"),
+        ("coproc rm x", "rm"),
+        ("taskset -c 0 rm x", "rm"),
+        ("watch -n 1 'rm -rf x'", "rm"),
+        ("busybox rm x", "rm"),
         # paths and case
         ("/bin/rm x", "rm"),
         ("./rm x", "rm"),

@@ -534,15 +534,19 @@ _WRAPPERS: dict[str, _Wrapper] = {
             " --max-args --max-procs --max-chars --process-slot-var"
         )
     ),
-    "setsid": _Wrapper(),
     "chroot": _Wrapper(_opts("--userspec --groups"), 1),
     "flock": _Wrapper(_opts("-w -E --timeout --conflict-exit-code"), 1),
-    "unbuffer": _Wrapper(),
-    "strace": _Wrapper(_opts("-o -e -p -s -u -E")),
 }
-_SHELLS = frozenset(
-    {"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "csh", "tcsh", "ash", "busybox"}
-)
+_OTHER_WRAPPERS = frozenset(
+    {"coproc", "watch", "setsid", "unbuffer", "strace", "ltrace", "valgrind", "chrt",
+     "taskset", "numactl", "prlimit", "cpulimit", "runuser", "setpriv", "capsh", "firejail",
+     "unshare", "nsenter", "bwrap", "systemd-run", "torsocks", "proxychains",
+     "proxychains4", "fakeroot", "faketime", "sg", "script", "parallel", "busybox",
+     "catchsegv", "dbus-run-session"}
+)  # fmt: skip
+"""Programs that run another command, with options this module does not model: any word
+after them could be the command, and any argument with a space a command string."""
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "csh", "tcsh", "ash"})
 _CHDIR = frozenset({"cd", "pushd", "popd"})
 
 
@@ -583,6 +587,12 @@ def unwrap(command: SimpleCommand, walker: _Walker) -> Run:
                 walker.code(script.value)
         elif name in ("source", "."):
             run.hazards.append(f"'{name}' runs a script file in the shell")
+        elif name in _OTHER_WRAPPERS:
+            run.hazards.append(_wrapper_hazard(name))
+            run.stages += [words[i:] for i in range(1, len(words))]
+            for word in words[1:]:
+                if word.exact and " " in word.value.strip():
+                    walker.code(word.value)
         break
     if words and not words[0].exact:
         # Unknown until it runs (a glob, a variable): it could be any program, a wrapper
