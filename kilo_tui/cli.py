@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "models": "kilo_tui.commands.models",
     "checkpoints": "kilo_tui.commands.checkpoints",
     "mcp": "kilo_tui.commands.mcp",
+    "doctor": "kilo_tui.commands.doctor",
 }
 
 EPILOG = """\
@@ -32,11 +33,21 @@ commands (kilo-tui COMMAND --help for each):
   checkpoints      list, diff, restore or prune the checkpoint timeline
   mcp              show MCP servers and their tools
   config           where the config file is, and what it says
+  doctor           check this machine: how commands are sandboxed
 
 environment:
   KILO_TUI_HOME    put all config and data under this directory
   KILO_TUI_MODEL   default model (a litellm model string)
 """
+
+
+NO_SANDBOX_FLAG = "--no-sandbox"
+NO_SANDBOX_HELP = "run commands without the sandbox for this run (full rights, network on)"
+
+
+def no_sandbox_override(args: argparse.Namespace) -> dict[str, str]:
+    """The settings override ``--no-sandbox`` stands for."""
+    return {"sandbox.mode": "off"} if args.no_sandbox else {}
 
 
 def _tui_parser() -> argparse.ArgumentParser:
@@ -59,6 +70,7 @@ def _tui_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--session", help="resume the session with this id")
     parser.add_argument("--theme", help="colour theme")
+    parser.add_argument(NO_SANDBOX_FLAG, action="store_true", help=NO_SANDBOX_HELP)
     parser.add_argument("--version", action="version", version=f"kilo-tui {__version__}")
     return parser
 
@@ -107,6 +119,7 @@ def _run_tui(args: argparse.Namespace) -> int:
         print(f"kilo-tui: not a directory: {args.path}", file=sys.stderr)
         return 2
     overrides = {"model": args.model, "mode": args.mode, "theme": args.theme}
+    overrides |= no_sandbox_override(args)
     settings = load_settings(workspace, overrides=overrides)
     from kilo_tui.tui.run import run_tui
 

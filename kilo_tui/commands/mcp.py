@@ -61,9 +61,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 async def _collect(workspace: Path, wait: float) -> tuple[McpManager, list[ServerState]]:
+    from kilo_tui.core.config import load_settings
     from kilo_tui.core.mcp import McpManager
 
-    manager = McpManager(workspace)
+    manager = McpManager(workspace, sandbox=load_settings(workspace).sandbox)
     await manager.start()
     try:
         await manager.wait_until_settled(wait)

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from kilo_tui.cli import NO_SANDBOX_FLAG, NO_SANDBOX_HELP, no_sandbox_override
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMIT = 0, 1, 2, 3
 
 
@@ -34,8 +36,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--mode", help="mode slug")
     parser.add_argument("--json", action="store_true", help="print bus events as JSON Lines")
     parser.add_argument(
-        "--yolo", action="store_true", help="approve every action (no policy checks)"
+        "--yolo",
+        action="store_true",
+        help="approve every action (no policy checks); the sandbox stays on",
     )
+    parser.add_argument(NO_SANDBOX_FLAG, action="store_true", help=NO_SANDBOX_HELP)
     parser.add_argument(
         "-c",
         "--continue",
@@ -74,7 +79,8 @@ def run_command(args: argparse.Namespace) -> int:
         print("kilo-tui run: the prompt is empty", file=sys.stderr)
         return EXIT_USAGE
     try:
-        settings = load_settings(workspace, overrides={"model": args.model, "mode": args.mode})
+        overrides = {"model": args.model, "mode": args.mode} | no_sandbox_override(args)
+        settings = load_settings(workspace, overrides=overrides)
     except ConfigError as exc:
         print(f"kilo-tui run: {exc}", file=sys.stderr)
         return EXIT_USAGE

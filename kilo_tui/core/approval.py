@@ -65,6 +65,8 @@ class AutoApproveSettings:
     write_protected: bool = False
     """Writes to ``.kilocode/``, ``.kilocodemodes``, ``.kilocodeignore``, rules files."""
     execute: bool = False
+    sandboxed_commands: bool = False
+    """Auto-approve commands that run in the sandbox with the network off (not denied ones)."""
     allowed_commands: tuple[str, ...] = DEFAULT_ALLOWED_COMMANDS
     denied_commands: tuple[str, ...] = ()
     mcp: bool = False
@@ -176,6 +178,10 @@ class Action:
     protected: bool = False
     server: str | None = None
     mcp_tool: str | None = None
+    sandboxed: bool = False
+    """A command that will run in the sandbox with the network off."""
+    escalation: bool = False
+    """Running a command again with more rights than the sandbox gave it."""
     task_id: str = ""
     call_id: str = ""
 
@@ -356,6 +362,8 @@ class AutoApprovePolicy:
                 else f"always_allow: command:{m}"
                 for m in decision.used
             )
+        elif decision.verdict == "ask" and s.sandboxed_commands and action.sandboxed:
+            return PolicyDecision("allow", "sandboxed_commands = true (confined, network off)")
         elif decision.verdict == "ask" and not s.execute and reason.startswith("not in"):
             reason = "execute = false"
         return PolicyDecision(decision.verdict, reason)
@@ -395,6 +403,8 @@ class AutoApprovePolicy:
         return f"{key} = true"
 
     def _always_change(self, action: Action) -> tuple[str, list[str]] | None:
+        if action.escalation:
+            return None  # leaving the sandbox is decided each time
         if action.kind == "command":
             rules = commands.always_allow_prefixes(
                 action.command or "",
@@ -515,7 +525,7 @@ class ApprovalGate:
     async def decide(self, action: Action) -> Decision:
         """The decision for ``action`` (asks the user if the policy says so)."""
         request_id = self.bus.new_request_id()
-        if self.yolo:
+        if self.yolo and not action.escalation:  # --yolo keeps the sandbox
             return self._resolve(action, request_id, Decision(True, by="yolo", rule="--yolo"))
         verdict = self.policy.evaluate(action)
         if verdict.verdict == "allow":
@@ -592,6 +602,13 @@ class ApprovalGate:
 
 
 def _headless_feedback(action: Action, rule: str) -> str:
+    if action.escalation:
+        return (
+            f"Not run again: leaving the sandbox needs the user's approval ({rule}), and "
+            "approval is not available in headless mode. Do not retry it; continue without "
+            "it or explain what is needed. The user can run kilo-tui with --no-sandbox, or "
+            'set [sandbox] network = true or mode = "off" in config.toml.'
+        )
     hint = _CONFIG_HINT.get(action.kind, "the [auto_approve] settings")
     return (
         f"Not run: this action needs the user's approval ({rule}), and approval is not "

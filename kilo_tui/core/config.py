@@ -23,6 +23,8 @@ from typing import Any
 
 from kilo_tui.core import paths
 from kilo_tui.core.llm import providers
+from kilo_tui.core.trust.sandbox import MODES as SANDBOX_MODES
+from kilo_tui.core.trust.sandbox import SandboxSettings
 
 
 class ConfigError(Exception):
@@ -144,6 +146,7 @@ class Settings:
     agent: AgentSettings = field(default_factory=AgentSettings)
     checkpoints: CheckpointSettings = field(default_factory=CheckpointSettings)
     models: dict[str, ModelSettings] = field(default_factory=dict)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     source: str = ""
     """The config file the settings came from (may not exist)."""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -160,6 +163,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "agent": dict,
     "checkpoints": dict,
     "models": dict,
+    "sandbox": dict,
 }
 
 _ENV_OVERRIDES = {
@@ -241,6 +245,9 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
             )
     agent = _section(AgentSettings, data.get("agent", {}), "agent", fail)
     checkpoints = _section(CheckpointSettings, data.get("checkpoints", {}), "checkpoints", fail)
+    sandbox = _section(SandboxSettings, data.get("sandbox", {}), "sandbox", fail)
+    if sandbox.mode not in SANDBOX_MODES:
+        raise fail("sandbox.mode", f"expected one of {', '.join(SANDBOX_MODES)}")
     return Settings(
         model=data.get("model") or None,
         small_model=data.get("small_model") or None,
@@ -252,6 +259,7 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
         agent=agent,
         checkpoints=checkpoints,
         models=_model_entries(data, fail),
+        sandbox=sandbox,
         source=source,
         raw=data,
     )

@@ -165,6 +165,32 @@ class CommandFinished(Event):
     exit_code: int | None
     timed_out: bool = False
     cancelled: bool = False
+    sandboxed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandRunning(Event):
+    """A command is still running after ``elapsed`` seconds (sent about once a second)."""
+
+    type: ClassVar[str] = "command_running"
+    call_id: str
+    elapsed: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxReported(Event):
+    """How commands are confined in this run (said once at start; see trust/sandbox.py).
+
+    ``active`` is False when the mode is off or no mechanism works on this machine: then
+    ``message`` says so and commands run with the user's full rights.
+    """
+
+    type: ClassVar[str] = "sandbox_status"
+    mode: str
+    active: bool
+    mechanism: str
+    network: bool
+    message: str
 
 
 # --------------------------------------------------------------------- approvals

@@ -25,6 +25,7 @@ from kilo_tui.core import paths
 from kilo_tui.core.events import (
     AssistantDelta,
     CommandOutput,
+    CommandRunning,
     Event,
     ReasoningDelta,
     TitleGenerated,
@@ -70,7 +71,7 @@ CREATE INDEX IF NOT EXISTS events_task ON events(task_id, id);
 """
 
 # Per-token and per-chunk events are not stored one by one; their aggregates are.
-_SKIPPED_EVENTS = (AssistantDelta, ReasoningDelta)
+_SKIPPED_EVENTS = (AssistantDelta, ReasoningDelta, CommandRunning)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,8 @@ class EventHandler:
             ev.ToolCallFinished: self._handle_tool_finished,
             ev.CommandOutput: self._handle_command_output,
             ev.CommandFinished: self._handle_command_finished,
+            ev.CommandRunning: self._handle_command_running,
+            ev.SandboxReported: self._handle_sandbox,
             ev.ApprovalRequested: self._handle_ask,
             ev.DiffProposed: self._handle_diff,
             ev.FollowupAsked: self._handle_ask,
@@ -174,6 +176,15 @@ class EventHandler:
     def _handle_command_output(self, event: ev.CommandOutput) -> None:
         if block := self.tools.get(event.call_id):
             block.add_output(event.text)
+
+    def _handle_command_running(self, event: ev.CommandRunning) -> None:
+        if block := self.tools.get(event.call_id):
+            block.set_elapsed(event.elapsed)
+
+    async def _handle_sandbox(self, event: ev.SandboxReported) -> None:
+        self.screen.status.sandbox = "" if event.active else "no sandbox"
+        if not event.active:  # said once: commands run with the user's full rights
+            await self.notice(f"⚠ {event.message}", "warning")
 
     def _handle_command_finished(self, event: ev.CommandFinished) -> None:
         if block := self.tools.get(event.call_id):

@@ -23,6 +23,7 @@ from tests.mcp_servers.helpers import (
     StatusLog,
     alive,
     free_port,
+    pids_with,
     project_settings,
     toy_http_server,
     wait_for,
@@ -461,12 +462,14 @@ async def test_stop_leaves_no_server_process(workspace) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_killing_our_process_group_kills_every_server(workspace, sig) -> None:
+    marker = f"1000.{os.getpid()}{int(sig)}"
     project_settings(
         workspace,
         {
             "toy": TOY_ENTRY,
-            # Never answers and ignores stdin; forks a grandchild and reports its pid.
-            "hang": {"command": "sh", "args": ["-c", "sleep 1000 & echo child=$! >&2; wait"]},
+            # Never answers and ignores stdin; forks a grandchild (found by its marker:
+            # inside the sandbox's PID namespace its own pid means nothing out here).
+            "hang": {"command": "sh", "args": ["-c", f"sleep {marker} & echo started >&2; wait"]},
         },
     )
     proc = subprocess.Popen(
@@ -478,12 +481,15 @@ def test_killing_our_process_group_kills_every_server(workspace, sig) -> None:
     )
     try:
         report = json.loads(proc.stdout.readline())
+        deadline = time.monotonic() + 10
+        while not pids_with(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        grandchildren = pids_with(marker)
     finally:
         os.killpg(proc.pid, sig)
         proc.wait(timeout=10)
-    grandchild = int(report["stderr"]["hang"].split("child=")[1].split()[0])
-    pids = [*report["pids"], grandchild]
-    assert len(pids) == 3
+    assert len(report["pids"]) == 2 and grandchildren
+    pids = [*report["pids"], *grandchildren]
 
     deadline = time.monotonic() + 5
     while any(alive(p) for p in pids) and time.monotonic() < deadline:

@@ -103,6 +103,21 @@ def toy_http_server(transport: str, port: int | None = None) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def pids_with(marker: str) -> list[int]:
+    """Live processes whose command line contains ``marker`` (seen from here, so it also
+    finds processes that run in a sandbox's PID namespace, where their own pid differs)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(os.getpid()):
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline and alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
 def alive(pid: int) -> bool:
     """True if ``pid`` is a running process (a zombie, left to a non-reaping init, is dead)."""
     try:

@@ -23,6 +23,7 @@ from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import Settings, default_model, kilocode_small_model
 from kilo_tui.core.sessions import SessionStore
 from kilo_tui.core.tools.base import Decision, EditOutcome, TaskState, Tool, ToolError
+from kilo_tui.core.trust.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode
@@ -76,6 +77,7 @@ class AgentRuntime:
         self._catalog: Catalog | None = None
         self._state = TaskState()
         self.gate = self._build_gate()
+        self.sandbox = Sandbox(settings.sandbox, self.workspace)
         self.checkpoints = self._build_checkpoints()
         self._mcp_settled = False
         self.mcp: McpManager | None = self._build_mcp() if start_mcp else None
@@ -147,7 +149,7 @@ class AgentRuntime:
     def _build_mcp(self) -> McpManager | None:
         from kilo_tui.core.mcp import McpManager
 
-        return McpManager(self.workspace, self.bus)
+        return McpManager(self.workspace, self.bus, sandbox=self.settings.sandbox)
 
     def _build_tools(self) -> dict[str, Tool]:
         from kilo_tui.core.tools.command import EXECUTE_COMMAND
@@ -173,10 +175,26 @@ class AgentRuntime:
         from kilo_tui.core.llm.litellm_loader import warm_up_in_background
 
         warm_up_in_background()
+        self._spawn(self._report_sandbox())
         # Read the bundled price table off the event loop before the first request.
         self._spawn(asyncio.to_thread(lambda: self.catalog.get(self.model)))
         if self.mcp is not None:
             self._spawn(self.mcp.start())
+
+    async def _report_sandbox(self) -> None:
+        """Say once how commands are confined (the probe runs off the event loop)."""
+        status = await asyncio.to_thread(self.sandbox.status)
+        self.bus.publish(
+            ev.SandboxReported(
+                mode=status.mode,
+                active=status.active,
+                mechanism=status.mechanism,
+                network=status.network,
+                message=status.message,
+            )
+        )
+        if status.unsupported:
+            self.bus.publish(ev.Notice(message=status.unsupported, level="warning"))
 
     async def wait_for_llm(self) -> None:
         from kilo_tui.core.llm.litellm_loader import is_loaded, load_litellm
@@ -478,6 +496,7 @@ class AgentRuntime:
         return {
             "ignore": self.ignore,
             "mcp": self.mcp,
+            "sandbox": self.sandbox,
             "mode_slugs": [m.slug for m in self._modes],
             "run_subtask": lambda mode, message: self._run_subtask(task, mode, message),
             "interactive": self.interactive,

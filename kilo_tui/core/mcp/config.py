@@ -36,6 +36,10 @@ def project_config_path(workspace: Path) -> Path:
     return Path(workspace) / ".kilocode" / "mcp.json"
 
 
+SERVER_SANDBOX_MODES = ("read-only", "workspace-write")
+"""What a project file's stdio server entry may ask for (``"sandbox"``); never "off"."""
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """One validated ``mcpServers`` entry, with ``${env:…}`` references resolved."""
@@ -55,10 +59,18 @@ class ServerConfig:
     always_allow: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     """Seconds allowed for each request, and for the server to start and list its tools."""
+    sandbox: str = "read-only"
+    """For a project file's stdio server: ``read-only`` (the workspace too) or
+    ``workspace-write``. The user's own servers are not sandboxed."""
+    network: bool = False
+    """For a project file's stdio server: network access inside the sandbox."""
 
     def connection(self) -> tuple[Any, ...]:
         """The fields that define the connection: a change in them needs a restart."""
-        return (self.transport, self.command, self.args, self.env, self.cwd, self.url, self.headers)
+        return (
+            self.transport, self.command, self.args, self.env, self.cwd, self.url,
+            self.headers, self.sandbox, self.network,
+        )  # fmt: skip
 
     def describe(self) -> str:
         """A short human description: the command line or the URL."""
@@ -174,6 +186,8 @@ def parse_server(name: str, raw: Any, source: Path, workspace: Path) -> ServerCo
             args=tuple(entry.strings("args")),
             env=entry.mapping("env"),
             cwd=(Path(workspace) / Path(cwd).expanduser()) if cwd else None,
+            sandbox=entry.choice("sandbox", SERVER_SANDBOX_MODES),
+            network=entry.boolean("network"),
             **common,
         )
     url = entry.string("url", required=True)
@@ -233,6 +247,13 @@ class _Entry:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise self.error(key, "must be an object of string values")
         return {k: self.resolve(f"{key}.{k}", v) for k, v in value.items()}
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        """One of ``choices``; the first when the key is absent."""
+        value = self.raw.get(key, choices[0])
+        if value not in choices:
+            raise self.error(key, f"must be one of {', '.join(choices)}")
+        return str(value)
 
     def boolean(self, key: str) -> bool:
         value = self.raw.get(key, False)

@@ -31,7 +31,13 @@ from kilo_tui import __version__
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import ConfigError
 from kilo_tui.core.events import McpStatusChanged, Notice
-from kilo_tui.core.mcp.config import McpConfig, ServerConfig, load_config, update_entry
+from kilo_tui.core.mcp.config import (
+    McpConfig,
+    ServerConfig,
+    load_config,
+    project_config_path,
+    update_entry,
+)
 from kilo_tui.core.mcp.results import (
     McpResult,
     argument_errors,
@@ -40,6 +46,7 @@ from kilo_tui.core.mcp.results import (
 )
 from kilo_tui.core.mcp.stdio import StdioProcess, stdio_transport
 from kilo_tui.core.trust import project as trust
+from kilo_tui.core.trust.sandbox import Sandbox, SandboxSettings
 
 MAX_RESTARTS = 5
 BACKOFF_BASE = 1.0
@@ -304,8 +311,9 @@ class _Server:
     async def _transport(self, cfg: ServerConfig) -> AsyncIterator[tuple[Any, Any]]:
         if cfg.transport == "stdio":
             cwd = cfg.cwd or self.manager.workspace
+            prefix = self.manager.launch_prefix(cfg, cwd)
             async with stdio_transport(
-                cfg.command, cfg.args, cfg.env, cwd, self.process
+                cfg.command, cfg.args, cfg.env, cwd, self.process, prefix
             ) as streams:
                 yield streams
             return
@@ -378,14 +386,34 @@ def _resource(item: Any, uri: Any) -> ResourceInfo:
 class McpManager:
     """All MCP servers of one workspace: lifecycle, calls, settings, prompt text."""
 
-    def __init__(self, workspace: Path, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        bus: EventBus | None = None,
+        *,
+        sandbox: SandboxSettings | None = None,
+    ) -> None:
         self.workspace = Path(workspace).resolve()
         self.bus = bus if bus is not None else EventBus()
         """Where status changes are published (a private bus if none was given)."""
+        self.sandbox = sandbox or SandboxSettings()
+        """The user's ``[sandbox]`` settings: project-file servers run confined unless off."""
         self.config_errors: tuple[ConfigError, ...] = ()
         """Problems with a whole settings file (its servers could not be read at all)."""
         self._servers: dict[str, _Server] = {}
         self._started = False
+
+    def launch_prefix(self, cfg: ServerConfig, cwd: Path) -> tuple[str, ...] | None:
+        """How a stdio server is started: a server from the project's ``mcp.json`` (which
+        the user did not necessarily write) runs in the sandbox, the workspace read-only
+        unless its entry says ``"sandbox": "workspace-write"``; the user's own servers
+        run as the user (None: the transport's default)."""
+        if cfg.source != project_config_path(self.workspace) or self.sandbox.mode == "off":
+            return None
+        mode = "read-only" if self.sandbox.mode == "read-only" else cfg.sandbox
+        settings = SandboxSettings(mode=mode, network=cfg.network or self.sandbox.network)
+        confinement = Sandbox(settings, self.workspace).confinement(cwd)
+        return confinement.prefix if confinement.sandboxed else None
 
     # ---------------------------------------------------------- lifecycle
 

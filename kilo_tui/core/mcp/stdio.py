@@ -17,9 +17,8 @@ import errno
 import os
 import shutil
 import signal
-import sys
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, Process
+
+from kilo_tui.core.trust.sandbox import parent_death_prefix
 
 if TYPE_CHECKING:
     from mcp.shared.message import SessionMessage
@@ -57,19 +58,23 @@ async def stdio_transport(
     env: dict[str, str],
     cwd: Path | None,
     watch: StdioProcess,
+    prefix: Sequence[str] | None = None,
 ) -> AsyncIterator[
     tuple[ObjectReceiveStream[SessionMessage | Exception], ObjectSendStream[SessionMessage]]
 ]:
     """Start ``command`` and yield the (read, write) message streams a ``ClientSession`` uses.
 
+    ``prefix`` wraps the command (a sandbox); by default ``setpriv --pdeathsig TERM``, so
+    the server is told to stop when kilo-tui dies, even by SIGKILL of its process alone.
     Raises ``OSError`` (e.g. ``FileNotFoundError``) if the command cannot be started.
     """
     from mcp.client.stdio import get_default_environment
 
     full_env = get_default_environment() | env
-    prefix = _parent_death_prefix()
+    if prefix is None:
+        prefix = parent_death_prefix("TERM")
     if prefix:
-        # Behind setpriv a missing command would only show as setpriv's own error.
+        # Behind a wrapper a missing command would only show as the wrapper's own error.
         _require_executable(command, full_env.get("PATH"), cwd)
     process = await anyio.open_process([*prefix, command, *args], env=full_env, cwd=cwd)
     watch.pid = process.pid
@@ -161,15 +166,6 @@ async def _exited(process: Process, timeout: float) -> bool:
         while process.returncode is None:
             await anyio.sleep(0.02)
     return process.returncode is not None
-
-
-def _parent_death_prefix() -> list[str]:
-    """On Linux, ``setpriv --pdeathsig TERM --``: the server is told to stop when kilo-tui
-    dies, even by SIGKILL of its process alone (no clean stop, no group signal)."""
-    if sys.platform != "linux":
-        return []
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def _require_executable(command: str, search_path: str | None, cwd: Path | None) -> None:

@@ -83,6 +83,8 @@ class Approver(Protocol):
         outside_workspace: bool = False,
         server: str | None = None,
         mcp_tool: str | None = None,
+        sandboxed: bool = False,
+        escalation: bool = False,
     ) -> Decision: ...
 
 

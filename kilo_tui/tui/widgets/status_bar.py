@@ -1,4 +1,4 @@
-"""The one-line status bar: mode, model, tokens, context fill, cost, MCP health."""
+"""The one-line status bar: mode, model, tokens, context fill, cost, MCP health, sandbox."""
 
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ class StatusBar(Widget):
     mcp_errors: reactive[int] = reactive(0)
     checkpoint_failure: reactive[str] = reactive("")
     """Why the last checkpoint failed; cleared by the next one that succeeds."""
+    sandbox: reactive[str] = reactive("")
+    """``no sandbox`` when commands run unconfined (mode off, or no mechanism here)."""
     usage: reactive[UsageUpdated | None] = reactive(None)
 
     def render(self) -> Text:
@@ -76,6 +78,8 @@ class StatusBar(Widget):
             parts.append(Text(f"MCP ✗{self.mcp_errors}", style="bold red"))
         if self.checkpoint_failure:
             parts.append(Text("checkpoint ✗", style="bold red"))
+        if self.sandbox:
+            parts.append(Text(self.sandbox, style="bold yellow"))
         if self.activity:
             parts.append(Text(self.activity, style="italic"))
         return Text(" · ").join(parts)

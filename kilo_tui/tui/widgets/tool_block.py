@@ -97,6 +97,12 @@ class ToolBlock(Vertical):
         self.output += text
         self._refresh_body()
 
+    def set_elapsed(self, seconds: float) -> None:
+        """Show how long a running command has been running."""
+        if self.status == "running":
+            self.summary = f"running {seconds:.0f}s"
+            self._refresh_header()
+
     def set_diff(self, diff: str, additions: int, deletions: int) -> None:
         """Attach a proposed (or auto-approved) change to an edit block."""
         self.diff = diff
@@ -170,9 +176,12 @@ class ToolBlock(Vertical):
         return Text(tail(self.output.rstrip("\n")) or "(no output)")
 
     def _refresh(self) -> None:
+        self._refresh_header()
+        self._refresh_body()
+
+    def _refresh_header(self) -> None:
         if self.is_mounted:
             self.query_one("#header", Static).update(self._header())
-        self._refresh_body()
 
     def _refresh_body(self) -> None:
         if self.is_mounted:

@@ -1,0 +1,317 @@
+"""Confinement of the commands that do run: a wrongly approved command cannot escape.
+
+The approval gate decides *what* runs; this module limits what a running command can
+do. On Linux it wraps the command in bubblewrap (``bwrap``): a mount namespace where
+the filesystem is read-only except the workspace and the temp directory, the user's
+secret stores and kilo-tui's own files are hidden, and (unless allowed) a network
+namespace with no interface but loopback.
+
+Why bubblewrap and not Landlock: Landlock rules only *grant* access below a directory,
+so "read everything except ``~/.ssh``" cannot be expressed without enumerating the
+whole filesystem; its network rules (ABI 4+) cover TCP only, not UDP or DNS. A mount
+plus network namespace hides exactly the paths we name and cuts every kind of
+network, and its PID namespace with ``--die-with-parent`` ends every process of a
+command when kilo-tui dies, even by SIGKILL. ``allowed_domains`` would need a
+filtering proxy, which bubblewrap does not provide: it is reported as unsupported and
+the network simply stays off.
+
+Where no mechanism works (no ``bwrap``, user namespaces disabled, macOS), commands run
+unconfined and :meth:`Sandbox.status` says so plainly; nothing pretends.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kilo_tui.core import paths
+
+MODES = ("workspace-write", "read-only", "off")
+
+SECRET_PATHS = (
+    ".ssh", ".aws", ".azure", ".config/gcloud", ".netrc", ".gnupg", ".docker/config.json",
+    ".kube", ".npmrc", ".pypirc", ".git-credentials", ".config/gh", ".config/hub",
+    ".password-store", ".local/share/keyrings", ".cargo/credentials.toml",
+    ".terraform.d/credentials.tfrc.json", ".kilocode", ".mozilla", ".config/google-chrome",
+    ".config/chromium", ".config/BraveSoftware", ".config/microsoft-edge", ".thunderbird",
+)  # fmt: skip
+"""Home-relative secret stores hidden from sandboxed commands (where they exist)."""
+
+HOST_SOCKETS = (
+    "/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock",
+    "/run/containerd/containerd.sock", "/run/dbus/system_bus_socket",
+)  # fmt: skip
+"""Unix sockets that would hand a confined command more power than the user's shell
+(a network namespace does not cover filesystem sockets)."""
+
+PROTECTED_IN_WORKSPACE = (".git/hooks", ".git/config", ".kilocode")
+"""Workspace paths that stay read-only: writing them would run code or loosen the
+policy later, outside the sandbox (git hooks, git config, kilo-tui's project files)."""
+
+PROBE_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """The ``[sandbox]`` table. Field names are the config keys."""
+
+    mode: str = "workspace-write"
+    """``workspace-write``, ``read-only`` or ``off``."""
+    network: bool = False
+    """Let sandboxed commands use the network."""
+    allowed_domains: tuple[str, ...] = ()
+    """Hosts to allow with the network off: not supported by bubblewrap (reported)."""
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    """What the sandbox does in this run, in words for the status bar and ``doctor``."""
+
+    mode: str
+    active: bool
+    mechanism: str
+    network: bool
+    message: str
+    unsupported: str = ""
+    """A setting that has no effect with this mechanism (said once, never pretended)."""
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How one command runs: wrapped (``prefix``) or not, with or without network."""
+
+    sandboxed: bool
+    network: bool
+    prefix: tuple[str, ...] = ()
+
+    @property
+    def offline_sandbox(self) -> bool:
+        """Confined with the network off: what ``sandboxed_commands`` auto-approves."""
+        return self.sandboxed and not self.network
+
+
+@dataclass(frozen=True)
+class SandboxFailure:
+    """Why a command's failure looks like the sandbox's doing, and the way out."""
+
+    kind: str
+    """``filesystem`` or ``network``."""
+    evidence: str
+    """The line of output that shows it."""
+
+    def explanation(self) -> str:
+        """What the model is told."""
+        if self.kind == "network":
+            return (
+                "The sandbox blocked it: commands run with the network off, so this "
+                f"connection failed ({self.evidence.strip()}). Do not work around the "
+                "sandbox; the user can allow network access for this command."
+            )
+        return (
+            "The sandbox blocked it: commands may only write inside the workspace and the "
+            "temp directory, and cannot read the user's secret stores or kilo-tui's files "
+            f"({self.evidence.strip()}). Do not work around the sandbox; the user can run "
+            "it outside the sandbox."
+        )
+
+
+def unconfined() -> Confinement:
+    """A command run with the user's rights; on Linux it still dies with kilo-tui."""
+    return Confinement(False, True, tuple(parent_death_prefix("KILL")))
+
+
+def parent_death_prefix(signal_name: str) -> list[str]:
+    """On Linux, ``setpriv --pdeathsig SIG --``: the child gets ``SIG`` when kilo-tui dies,
+    even by SIGKILL of its process alone (no clean stop, no group signal)."""
+    if sys.platform != "linux":
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", signal_name, "--"] if setpriv else []
+
+
+@functools.cache
+def _bwrap_problem(bwrap: str) -> str:
+    """Empty when ``bwrap`` can build a sandbox here, else why not (run once)."""
+    probe = [bwrap, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid"]
+    probe += ["--die-with-parent", "--", "/bin/sh", "-c", "exit 0"]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap could not start: {exc}"
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        return f"bwrap cannot create a sandbox here ({detail[0]})"
+    return ""
+
+
+def find_mechanism() -> tuple[str | None, str]:
+    """(path to a working ``bwrap`` or None, why none works)."""
+    if sys.platform != "linux":
+        return None, f"no sandbox mechanism is supported on {sys.platform} yet"
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None, "bubblewrap (bwrap) is not installed"
+    problem = _bwrap_problem(bwrap)
+    return (None, problem) if problem else (bwrap, "")
+
+
+class Sandbox:
+    """The sandbox of one workspace: settings plus the mechanism found on this machine."""
+
+    def __init__(self, settings: SandboxSettings, workspace: Path) -> None:
+        self.settings = settings
+        self.workspace = workspace.resolve()
+        self._found: tuple[str | None, str] | None = None
+
+    def _mechanism(self) -> tuple[str | None, str]:
+        if self._found is None:
+            self._found = find_mechanism() if self.settings.mode != "off" else (None, "")
+        return self._found
+
+    def status(self) -> SandboxStatus:
+        """The sandbox in this run; probing the mechanism the first time (~20 ms)."""
+        s = self.settings
+        bwrap, problem = self._mechanism()
+        unsupported = ""
+        if s.allowed_domains and not s.network:
+            unsupported = (
+                "[sandbox] allowed_domains is not supported by bubblewrap: the network "
+                "stays off for sandboxed commands (set network = true to allow all hosts)"
+            )
+        if s.mode == "off":
+            return SandboxStatus(
+                "off", False, "none", True, "sandbox off: commands run with your full rights"
+            )
+        if bwrap is None:
+            message = f"no sandbox: {problem}; commands run with your full rights"
+            return SandboxStatus(s.mode, False, "none", True, message)
+        where = "the workspace and temp dir" if s.mode == "workspace-write" else "only temp dir"
+        net = "network on" if s.network else "network off"
+        message = f"sandbox {s.mode} (bubblewrap): {where} writable, {net}"
+        return SandboxStatus(s.mode, True, "bubblewrap", s.network, message, unsupported)
+
+    def confinement(self, cwd: Path, *, network: bool = False, escape: bool = False) -> Confinement:
+        """How a command started in ``cwd`` runs. ``network``: the user allowed network
+        for it; ``escape``: the user approved running it outside the sandbox."""
+        bwrap, _ = self._mechanism()
+        if escape or bwrap is None:
+            return unconfined()
+        allow_net = network or self.settings.network
+        return Confinement(True, allow_net, tuple(self._bwrap_args(bwrap, cwd, allow_net)))
+
+    # ---------------------------------------------------------------- bwrap
+
+    def writable_roots(self) -> list[Path]:
+        roots = temp_dirs()
+        if self.settings.mode == "workspace-write":
+            roots.append(self.workspace)
+        return roots
+
+    def hidden_paths(self) -> list[Path]:
+        """Existing paths a sandboxed command must not read."""
+        home = Path.home()
+        ours = [paths.config_dir(), paths.data_dir(), paths.cache_dir()]
+        candidates = [*ours, *(home / p for p in SECRET_PATHS), *map(Path, HOST_SOCKETS)]
+        candidates.append(Path(f"/run/user/{os.getuid()}"))
+        if agent := os.environ.get("SSH_AUTH_SOCK"):
+            candidates.append(Path(agent))
+        return _existing_unique(candidates)
+
+    def _bwrap_args(self, bwrap: str, cwd: Path, network: bool) -> list[str]:
+        args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        writable = self.writable_roots()
+        for root in writable:
+            args += ["--bind", str(root), str(root)]
+        hidden = self.hidden_paths()
+        for path in hidden:
+            if path.is_dir():
+                args += ["--tmpfs", str(path)]
+            else:
+                args += ["--ro-bind", "/dev/null", str(path)]
+        # A writable root inside a hidden directory (a workspace under KILO_TUI_HOME)
+        # is bound again on top of the empty directory that hides its parent.
+        for root in writable:
+            if any(root != h and root.is_relative_to(h) for h in hidden):
+                args += ["--bind", str(root), str(root)]
+        if self.settings.mode == "workspace-write":
+            for rel in PROTECTED_IN_WORKSPACE:
+                if (self.workspace / rel).exists():
+                    target = str(self.workspace / rel)
+                    args += ["--ro-bind", target, target]
+        for path in hidden:
+            if path.is_dir():
+                args += ["--remount-ro", str(path)]
+        if not network:
+            args.append("--unshare-net")
+        args += ["--unshare-pid", "--die-with-parent", "--chdir", str(cwd), "--"]
+        return args
+
+    # ------------------------------------------------------------- diagnosis
+
+    def diagnose(self, output: str, cwd: Path, conf: Confinement) -> SandboxFailure | None:
+        """Whether a failed command's output shows the sandbox stopped it."""
+        if not conf.sandboxed:
+            return None
+        hidden = self.hidden_paths()
+        for line in output.splitlines()[-200:]:
+            if not conf.network and _NETWORK_ERROR.search(line):
+                return SandboxFailure("network", line)
+            if _READ_ONLY.search(line):
+                return SandboxFailure("filesystem", line)
+            denied, missing = _DENIED.search(line), _MISSING.search(line)
+            if denied or missing:
+                for text in _paths_in(line):
+                    path = Path(os.path.normpath(cwd / Path(text).expanduser()))
+                    if _inside(path, hidden) or (denied and self._write_blocked(path)):
+                        return SandboxFailure("filesystem", line)
+        return None
+
+    def _write_blocked(self, path: Path) -> bool:
+        """True when the sandbox, not the file's permissions, refuses writing ``path``."""
+        if _inside(path, self.writable_roots()):
+            return _inside(path, [self.workspace / p for p in PROTECTED_IN_WORKSPACE])
+        existing = path if path.exists() else path.parent
+        return os.access(existing, os.W_OK)
+
+
+_NETWORK_ERROR = re.compile(
+    r"Network is unreachable|Could not resolve host|Temporary failure in name resolution|"
+    r"Name or service not known|getaddrinfo|ENETUNREACH|EAI_AGAIN|ECONNREFUSED|"
+    r"Connection refused|Failed to establish a new connection|No route to host",
+    re.IGNORECASE,
+)
+_READ_ONLY = re.compile(r"Read-only file system|EROFS", re.IGNORECASE)
+_DENIED = re.compile(r"Permission denied|Operation not permitted|EACCES|EPERM", re.IGNORECASE)
+_MISSING = re.compile(r"No such file or directory|ENOENT", re.IGNORECASE)
+_PATH = re.compile(r"(?:(?<=[\s'\"`:(=])|^)((?:~|\.{1,2})?/[^\s'\"`:,)]+|[\w.-]+/[^\s'\"`:,)]+)")
+
+
+def _paths_in(line: str) -> list[str]:
+    return _PATH.findall(line)
+
+
+def _inside(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def temp_dirs() -> list[Path]:
+    """The system temp directory (``$TMPDIR``) and ``/tmp``: writable in the sandbox."""
+    return _existing_unique([Path(tempfile.gettempdir()), Path("/tmp")])
+
+
+def _existing_unique(candidates: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in candidates:
+        if os.path.lexists(path):
+            resolved = path.resolve()
+            if resolved.exists() and resolved not in out:
+                out.append(resolved)
+    return out
