@@ -225,6 +225,8 @@ class HumanPrinter:
                 self._line(f"  ⊘ {tool} denied ({by}{': ' + rule if rule else ''})")
             case ev.RetryScheduled(attempt=a, max_attempts=m, delay=d, error=error):
                 self._line(f"! {error} — retry {a}/{m} in {d:.1f} s")
+            case ev.SandboxReported(active=False, message=message):
+                self._line(f"! {message}")
             case ev.CheckpointsUnavailable(reason=reason):
                 self._line(f"! checkpoint failed: {reason}")
             case ev.ErrorRaised(message=message) | ev.Notice(message=message, level="warning"):

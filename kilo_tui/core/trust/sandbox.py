@@ -215,6 +215,13 @@ class Sandbox:
             roots.append(self.workspace)
         return roots
 
+    def read_only_paths(self) -> list[Path]:
+        """Existing paths kept read-only inside the writable ones: the whole workspace in
+        ``read-only`` mode (it may lie in the temp dir), else its protected paths."""
+        if self.settings.mode != "workspace-write":
+            return [self.workspace]
+        return [p for p in (self.workspace / r for r in PROTECTED_IN_WORKSPACE) if p.exists()]
+
     def hidden_paths(self) -> list[Path]:
         """Existing paths a sandboxed command must not read."""
         home = Path.home()
@@ -227,25 +234,16 @@ class Sandbox:
 
     def _bwrap_args(self, bwrap: str, cwd: Path, network: bool) -> list[str]:
         args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        writable = self.writable_roots()
-        for root in writable:
-            args += ["--bind", str(root), str(root)]
+        binds = [("--bind", p) for p in self.writable_roots()]
+        binds += [("--ro-bind", p) for p in self.read_only_paths()]
         hidden = self.hidden_paths()
-        for path in hidden:
-            if path.is_dir():
-                args += ["--tmpfs", str(path)]
-            else:
-                args += ["--ro-bind", "/dev/null", str(path)]
-        # A writable root inside a hidden directory (a workspace under KILO_TUI_HOME)
-        # is bound again on top of the empty directory that hides its parent.
-        for root in writable:
-            if any(root != h and root.is_relative_to(h) for h in hidden):
-                args += ["--bind", str(root), str(root)]
-        if self.settings.mode == "workspace-write":
-            for rel in PROTECTED_IN_WORKSPACE:
-                if (self.workspace / rel).exists():
-                    target = str(self.workspace / rel)
-                    args += ["--ro-bind", target, target]
+        args += _mounts(binds, hidden)
+        # A bind inside a hidden directory (a workspace under KILO_TUI_HOME) is made again
+        # on top of the empty directory; what is hidden inside it is hidden again.
+        nested = [(kind, p) for kind, p in binds if any(p != h and _inside(p, [h]) for h in hidden)]
+        if nested:
+            inner = [h for h in hidden if any(_inside(h, [p]) for _, p in nested)]
+            args += _mounts(nested, inner)
         for path in hidden:
             if path.is_dir():
                 args += ["--remount-ro", str(path)]
@@ -276,8 +274,10 @@ class Sandbox:
 
     def _write_blocked(self, path: Path) -> bool:
         """True when the sandbox, not the file's permissions, refuses writing ``path``."""
+        if _inside(path, self.read_only_paths()):
+            return True
         if _inside(path, self.writable_roots()):
-            return _inside(path, [self.workspace / p for p in PROTECTED_IN_WORKSPACE])
+            return False
         existing = path if path.exists() else path.parent
         return os.access(existing, os.W_OK)
 
@@ -296,6 +296,17 @@ _PATH = re.compile(r"(?:(?<=[\s'\"`:(=])|^)((?:~|\.{1,2})?/[^\s'\"`:,)]+|[\w.-]+
 
 def _paths_in(line: str) -> list[str]:
     return _PATH.findall(line)
+
+
+def _mounts(binds: list[tuple[str, Path]], hidden: list[Path]) -> list[str]:
+    """bwrap options: ``binds`` in order, then ``hidden`` covered (an empty directory, or
+    an unreadable file)."""
+    args: list[str] = []
+    for kind, path in binds:
+        args += [kind, str(path), str(path)]
+    for path in hidden:
+        args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
+    return args
 
 
 def _inside(path: Path, roots: Iterable[Path]) -> bool:
