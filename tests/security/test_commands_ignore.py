@@ -47,6 +47,8 @@ def ws(tmp_path: Path) -> Path:
         ("timeout 5 cat 'prod.env'", "prod.env", "*.env"),
         ("echo $(cat prod.env)", "prod.env", "*.env"),
         ("cat src/../prod.env", "src/../prod.env", "*.env"),
+        ("cd src && cat ../prod.env", "../prod.env", "*.env"),
+        ("cd secrets; cat key.txt", "key.txt", "secrets/"),
         ("cat .kilocodeignore", ".kilocodeignore", ".kilocodeignore"),
     ],
 )

@@ -1179,21 +1179,26 @@ def blocked_read(
     ``rule_for`` blocks, or None.
 
     Operands of :data:`READING_COMMANDS` (after unwrapping, anywhere in the line, nested
-    commands too) and ``< file`` redirections count; paths are taken from ``cwd``;
-    globs are expanded there. ``rule_for(path)`` answers with the ignore rule that
-    blocks ``path``, or None.
+    commands too) and ``< file`` redirections count; paths are taken from ``cwd`` and
+    from every directory a ``cd`` in the line goes to; globs are expanded there.
+    ``rule_for(path)`` answers with the ignore rule that blocks ``path``, or None.
     """
     if not line.strip():
         return None
     _parsed, runs = analyze(line)
+    cwds = [cwd]
     for run in runs:
+        words = run.words
+        if run.command.top and len(words) == 2 and _name(words[0]) in _CHDIR and words[1].exact:
+            cwds.append(cwds[-1] / os.path.expanduser(words[1].value))
         candidates = list(run.command.inputs)
         if run.words and _name(run.words[0]) in READING_COMMANDS:
             candidates += _operands(run.words[1:])
-        for word, path in _paths(candidates, cwd):
-            rule = rule_for(path)
-            if rule is not None:
-                return word, rule
+        for base in cwds:
+            for word, path in _paths(candidates, base):
+                rule = rule_for(path)
+                if rule is not None:
+                    return word, rule
     return None
 
 
