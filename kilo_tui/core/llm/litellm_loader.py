@@ -3,7 +3,8 @@
 Importing litellm takes seconds and, left to its defaults, has side effects no
 terminal app can accept: it fetches a price list from the network, loads a ``.env``
 file from the current directory into ``os.environ`` (and so into every command the
-agent runs), and writes log lines and banners to stdout/stderr, right over the TUI.
+agent runs), writes log lines and banners to stdout/stderr, right over the TUI, and
+downloads tokenizers from Hugging Face when it counts tokens for some model names.
 :func:`load_litellm` switches all of that off before and after the import.
 
 Call :func:`warm_up_in_background` early (e.g. once the first frame is drawn) so the
@@ -47,6 +48,7 @@ def load_litellm() -> ModuleType:
             import litellm
 
             _quiet(litellm)
+            _count_tokens_locally(litellm)
             _module = litellm
     return _module
 
@@ -89,3 +91,21 @@ def _quiet(litellm: Any) -> None:
             logger.removeHandler(handler)
         logger.addHandler(logging.NullHandler())
         logger.setLevel(logging.ERROR)
+
+
+def _count_tokens_locally(litellm: Any) -> None:
+    """Never download a tokenizer: count with the bundled ones (tiktoken, Anthropic's).
+
+    litellm counts tokens after every streamed reply (for its own cost logging) and,
+    for ids containing ``llama-3``, ``llama-2`` or ``command-r``, first fetches a
+    tokenizer from Hugging Face: offline that stalls each request for a minute. The
+    counts are estimates either way; ours come from the provider's usage report.
+    """
+    utils = litellm.utils
+    select = utils.huggingface_tokenizer_kind
+
+    def bundled_only(model: str) -> Any:
+        kind = select(model)
+        return kind if kind == "anthropic" else None
+
+    utils.huggingface_tokenizer_kind = bundled_only
