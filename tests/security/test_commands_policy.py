@@ -47,6 +47,10 @@ def verdict(command: str) -> tuple[str, str]:
         ("taskset -c 0 rm x", "rm"),
         ("watch -n 1 'rm -rf x'", "rm"),
         ("busybox rm x", "rm"),
+        # the user's shell may be zsh or fish
+        ("=rm x", "rm"),
+        ("noglob rm x", "rm"),
+        ("echo hi; and rm x", "rm"),
         # paths and case
         ("/bin/rm x", "rm"),
         ("./rm x", "rm"),

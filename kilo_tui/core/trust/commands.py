@@ -143,6 +143,7 @@ class _WordBuilder:
 _UNQUOTED_GLOB = re.compile(r"[*?\[]")
 _BRACE = re.compile(r"\{[^{}]*(,|\.\.)[^{}]*\}")
 _IFS = frozenset({"IFS"})
+_ZSH_EQUALS = re.compile(r"=[\w/.]")
 
 
 # ------------------------------------------------------------------ parsing
@@ -382,7 +383,7 @@ class _Walker:
         if _BRACE.search(text):
             out.glob(text, "*")
             return
-        i = 0
+        i = 1 if _ZSH_EQUALS.match(text) else 0  # zsh: =rm is the path of rm
         while i < len(text):
             ch = text[i]
             if ch == "\\":
@@ -534,6 +535,13 @@ _WRAPPERS: dict[str, _Wrapper] = {
             " --max-args --max-procs --max-chars --process-slot-var"
         )
     ),
+    # The user's shell may be zsh or fish: their precommand modifiers and keywords.
+    "noglob": _Wrapper(transparent=True),
+    "nocorrect": _Wrapper(transparent=True),
+    "-": _Wrapper(transparent=True),
+    "and": _Wrapper(transparent=True),
+    "or": _Wrapper(transparent=True),
+    "not": _Wrapper(transparent=True),
     "chroot": _Wrapper(_opts("--userspec --groups"), 1),
     "flock": _Wrapper(_opts("-w -E --timeout --conflict-exit-code"), 1),
 }
