@@ -1,0 +1,59 @@
+"""``kilo-tui doctor`` on the real binary: every check in one screen, never a key."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cli import run
+from tests.fakeserver import FakeLLMServer
+
+pytestmark = pytest.mark.timeout(120)
+
+SECRETS = {
+    "ANTHROPIC_API_KEY": "sk-ant-doctor-SECRET-0001",
+    "OPENAI_API_KEY": "sk-doctor-SECRET-0002",
+}
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
+    env.update(SECRETS, KILO_TUI_HOME=str(home), HOME=str(home))
+    return env
+
+
+def test_doctor_checks_model_keys_servers_mcp_git_browser_in_one_screen(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    with FakeLLMServer(models=["qwen-coder"]) as lm_studio:
+        (home / "config.toml").write_text(
+            'model = "mistral/codestral-latest"\n'
+            '[providers.deepseek]\napi_key = "sk-deepseek-config-SECRET-9876"\n'
+            f'[providers.lm_studio]\napi_base = "{lm_studio.base_url}"\n'
+            '[providers.ollama]\napi_base = "http://127.0.0.1:9"\n'
+        )
+        (home / "mcp_settings.json").write_text(
+            json.dumps({"mcpServers": {"tools": {"command": "no-such-mcp-server-cmd"}}})
+        )
+        result = run(["doctor", "--path", str(workspace)], env=_env(home), cwd=workspace)
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert len(out.splitlines()) <= 24  # one screen
+    for secret in [*SECRETS.values(), "sk-deepseek-config-SECRET-9876"]:
+        assert secret not in out
+    assert "✗ model:    no key for mistral: set MISTRAL_API_KEY" in out
+    assert "Anthropic: key in $ANTHROPIC_API_KEY" in out
+    assert "DeepSeek: key in the config (…9876)" in out
+    assert f"LM Studio: 1 models at {lm_studio.base_url}/models" in out
+    assert "Ollama: nothing answered at http://127.0.0.1:9/api/tags" in out
+    assert "✗ mcp:      tools: command not found: no-such-mcp-server-cmd" in out
+    assert "git:" in out and "not a git repository" in out
+    assert "browser:" in out and "sandbox:" in out
+    as_json = run(["doctor", "--json", "--path", str(workspace)], env=_env(home), cwd=workspace)
+    checks = json.loads(as_json.stdout)["checks"]
+    assert {c["section"] for c in checks} >= {"model", "keys", "servers", "mcp", "git", "browser"}
