@@ -33,11 +33,13 @@ commands (kilo-tui COMMAND --help for each):
   checkpoints      list, diff, restore or prune the checkpoint timeline
   mcp              show MCP servers and their tools
   config           where the config file is, and what it says
-  doctor           check this machine: how commands are sandboxed
+  doctor           check model, keys, local servers, MCP, git, browser, sandbox
 
 environment:
   KILO_TUI_HOME    put all config and data under this directory
   KILO_TUI_MODEL   default model (a litellm model string)
+  KILO_API_URL     the Kilo gateway's address (default https://api.kilo.ai)
+  KILOCODE_TOKEN   your Kilo token (without one: the gateway's free models)
 """
 
 
