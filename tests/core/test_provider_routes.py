@@ -29,6 +29,7 @@ pytestmark = pytest.mark.timeout(60)
 
 KEYS = {env: f"secret-{name}-0123456789" for name, env in KEY_ENV.items()}
 KEYS["KILOCODE_TOKEN"] = "kilo-token-good"
+VERTEX_TOKEN = "ya29.vertex-access-token"
 
 
 class Recorder:
@@ -47,8 +48,11 @@ class Recorder:
                 self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 recorder.seen.append({"path": self.path, "headers": headers})
-                body = json.dumps({"error": {"message": "recorded", "type": "invalid"}}).encode()
-                self.send_response(400)
+                status, answer = 400, {"error": {"message": "recorded", "type": "invalid"}}
+                if self.path == "/token":  # an OAuth token endpoint, for Vertex
+                    status, answer = 200, {"access_token": VERTEX_TOKEN, "expires_in": 3600}
+                body = json.dumps(answer).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -257,3 +261,43 @@ def test_the_gateway_url_defaults_to_api_kilo_ai_and_is_configurable(
     legacy = {"kilo": {"api_base": "http://other.test/api/openrouter"}}
     assert route(legacy, "kilo/x/y").api_base == "http://other.test/api/gateway"
     assert route(legacy, "kilo/auto").model == "openai/kilo/auto"
+
+
+async def test_vertex_signs_in_with_the_configured_credentials_file(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    credentials = tmp_path / "service-account.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "proj-1",
+                "private_key_id": "kid",
+                "private_key": pem,
+                "client_email": "sa@proj-1.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": recorder.url + "/token",
+            }
+        )
+    )
+    conf = {
+        "project": "proj-7",
+        "location": "europe-west4",
+        "credentials": str(credentials),
+        "api_base": recorder.url,
+    }
+    await send(tmp_path, {"vertex_ai": conf}, "vertex_ai/gemini-2.5-flash")
+    token, chat = recorder.seen
+    assert token["path"] == "/token"
+    assert "/projects/proj-7/locations/europe-west4/" in chat["path"]
+    assert chat["headers"]["authorization"] == f"Bearer {VERTEX_TOKEN}"
+    assert leaked(chat["headers"], None) == []
