@@ -248,8 +248,9 @@ class HumanPrinter:
         if self._usage is None:
             return ""
         u = self._usage
+        estimated = " (estimated)" if u.estimated else ""
         return (
-            f" · {u.task_tokens_in:,} tokens in, {u.task_tokens_out:,} out · "
+            f" · {u.task_tokens_in:,} tokens in, {u.task_tokens_out:,} out{estimated} · "
             f"{format_cost(u.task_cost, free=u.free)}"
         )
 

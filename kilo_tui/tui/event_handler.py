@@ -217,13 +217,15 @@ class EventHandler:
 
     async def _handle_usage(self, event: ev.UsageUpdated) -> None:
         """The task's totals go to the status bar; each request's own line to the chat."""
-        from kilo_tui.core.llm.pricing import format_cost, format_count
+        from kilo_tui.core.llm.pricing import format_cache, format_cost, format_count
 
         self.screen.status.usage = event
-        line = (
-            f"↑{format_count(event.tokens_in)} ↓{format_count(event.tokens_out)} · "
-            f"{format_cost(event.cost, free=event.free)}"
-        )
+        line = f"↑{format_count(event.tokens_in)} ↓{format_count(event.tokens_out)}"
+        if event.estimated:
+            line += " (estimated: the server reports no usage)"
+        if cache := format_cache(event.cache_read, event.cache_write):
+            line += f" · {cache}"
+        line += f" · {format_cost(event.cost, free=event.free)}"
         await self.add(NoticeBlock(line, "usage"))
 
     def _handle_title(self, event: ev.TitleGenerated) -> None:

@@ -207,10 +207,12 @@ async def test_status_bar_shows_usage_cost_and_badge(runtime: StandInRuntime) ->
                 context_tokens=32000,
                 context_window=128000,
                 reserved_output=16000,
+                cache_read=900,
             )
         )
         await pilot.pause()
         text = str(app.screen.query_one(StatusBar).render())
+        assert "cache 900 read" in text
         assert "code" in text and "openai/fake-model" in text
         assert "↑1.2k ↓30" in text and "25%" in text and "$0.0123" in text
 
@@ -341,12 +343,48 @@ async def test_status_bar_badges_free_and_local_models(runtime: StandInRuntime) 
         status = app.screen.query_one(StatusBar)
         runtime.bus.publish(ev.ModelChanged(model="ollama_chat/qwen3", previous=runtime.model))
         await pilot.pause()
+        # No Ollama server has answered for this model: nothing says it is local.
+        assert "[local]" not in str(status.render())
+        status.badge = "local"  # what the catalog says once the server answered
         assert "ollama_chat/qwen3 [local]" in str(status.render())
         runtime.bus.publish(
             ev.ModelChanged(model="openrouter/x/y:free", previous="ollama_chat/qwen3")
         )
         await pilot.pause()
         assert "[free]" in str(status.render())
+
+
+async def test_a_long_local_model_path_leaves_tokens_and_cost_visible_at_80_columns(
+    runtime: StandInRuntime,
+) -> None:
+    model = "openai//home/me/models/qwen2.5-coder-7b-instruct-q4_k_m.gguf"
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.screen.query_one(StatusBar)
+        runtime.bus.publish(ev.ModelChanged(model=model, previous=runtime.model))
+        runtime.bus.publish(
+            ev.UsageUpdated(
+                model=model,
+                tokens_in=5200,
+                tokens_out=310,
+                task_tokens_in=5200,
+                task_tokens_out=310,
+                task_cost=0.0,
+                free=True,
+                cache_read=4900,
+                context_tokens=5510,
+                context_window=16384,
+                reserved_output=4096,
+                estimated=True,
+            )
+        )
+        await pilot.pause()
+        shown = app.screen.query_one(StatusBar).render()
+        text = str(shown)
+        assert shown.cell_len <= status.content_size.width
+        assert "qwen2.5-" in text and "q4_k_m" in text and "/home/me" not in text
+        assert "↑~5.2k ↓~310" in text and "33%" in text
+        assert text.rstrip().endswith("$0.00 (free)")
 
 
 async def test_starting_does_not_rewrite_the_config(

@@ -84,6 +84,16 @@ def format_cost(cost: float | None, free: bool) -> str:
     return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
 
 
+def format_cache(read: int, written: int) -> str:
+    """A request's prompt-cache use, ``cache 12k read, 2.1k written``; "" when none."""
+    parts = [
+        f"{format_count(count)} {what}"
+        for count, what in ((read, "read"), (written, "written"))
+        if count
+    ]
+    return "cache " + ", ".join(parts) if parts else ""
+
+
 def format_price(per_million: float | None) -> str:
     """A per-million-token price for tables: ``$3.00``, ``$0.075``, ``?``."""
     if per_million is None:

@@ -12,18 +12,29 @@ if TYPE_CHECKING:
     from kilo_tui.core.events import UsageUpdated
 
 
-LOCAL_PREFIXES = ("ollama/", "ollama_chat/", "lm_studio/", "llamafile/", "hosted_vllm/")
+MIN_MODEL_WIDTH = 16
+"""The model name is shortened down to this many cells before anything else is cut."""
 
 
 def model_badge(model: str | None, *, free: bool = False) -> str:
-    """``"local"``, ``"free"`` or ``""`` for a litellm model string."""
-    if not model:
-        return ""
-    if model.startswith(LOCAL_PREFIXES):
-        return "local"
-    if free or model.endswith(":free"):
+    """``"free"`` or ``""`` for a litellm model string. "local" is never guessed from
+    the name: the catalog says so once the model's server has answered."""
+    if model and (free or model.endswith(":free")):
         return "free"
     return ""
+
+
+def short_model_name(model: str, width: int) -> str:
+    """``model`` in at most ``width`` cells: a model file path (``openai//models/
+    qwen2.5-coder-7b-q4_k_m.gguf``) becomes its file name, then the middle goes."""
+    if ".gguf" in model.lower() or model.count("/") > 2:
+        model = model.rstrip("/").rsplit("/", 1)[-1]
+        model = model[:-5] if model.lower().endswith(".gguf") else model
+    if len(model) <= width:
+        return model
+    keep = max(width - 1, 2)
+    head = (keep + 1) // 2
+    return model[:head] + "…" + model[len(model) - (keep - head) :]
 
 
 def context_bar(used: int, reserved: int, window: int, width: int = 12) -> Text:
@@ -56,7 +67,7 @@ class StatusBar(Widget):
     activity: reactive[str] = reactive("")
     """What is happening now: ``loading model client…``, ``thinking…`` …"""
     badge: reactive[str] = reactive("")
-    """``free`` / ``local`` from the model catalog; guessed from the model name if empty."""
+    """``free`` / ``local`` from the model catalog; ``free`` guessed from the name if empty."""
     mcp_errors: reactive[int] = reactive(0)
     checkpoint_failure: reactive[str] = reactive("")
     """Why the last checkpoint failed; cleared by the next one that succeeds."""
@@ -65,15 +76,24 @@ class StatusBar(Widget):
     usage: reactive[UsageUpdated | None] = reactive(None)
 
     def render(self) -> Text:
-        parts: list[Text] = [Text(self.mode or "—", style="bold")]
+        """Everything fits one line: when it would not, the cache note goes, then the
+        context bar shrinks to its percentage, then the model name is shortened; the
+        tokens and the cost always stay."""
+        width = self.content_size.width
+        line = Text()
+        for compact in range(3):
+            line = self._line(compact, width)
+            if line.cell_len <= width:
+                break
+        return line
+
+    def _line(self, compact: int, width: int) -> Text:
         usage = self.usage
         free = bool(usage and usage.free)
-        model = Text(self.model or "no model")
-        if badge := self.badge or model_badge(self.model, free=free):
-            model.append(f" [{badge}]", style="bold green")
-        parts.append(model)
+        badge = self.badge or model_badge(self.model, free=free)
+        parts: list[Text] = [Text(self.mode or "—", style="bold"), Text("")]
         if usage is not None:
-            parts.append(self._usage(usage))
+            parts.append(self._usage(usage, compact))
         if self.mcp_errors:
             parts.append(Text(f"MCP ✗{self.mcp_errors}", style="bold red"))
         if self.checkpoint_failure:
@@ -82,19 +102,37 @@ class StatusBar(Widget):
             parts.append(Text(self.sandbox, style="bold yellow"))
         if self.activity:
             parts.append(Text(self.activity, style="italic"))
+        others = Text(" · ").join(parts).cell_len + (len(badge) + 3 if badge else 0)
+        room = max(width - others, MIN_MODEL_WIDTH)
+        model = Text(short_model_name(self.model, room) if self.model else "no model")
+        if badge:
+            model.append(f" [{badge}]", style="bold green")
+        parts[1] = model
         return Text(" · ").join(parts)
 
     @staticmethod
-    def _usage(usage: UsageUpdated) -> Text:
+    def _usage(usage: UsageUpdated, compact: int = 0) -> Text:
         # Imported here: the price table module is not needed for the first frame.
-        from kilo_tui.core.llm.pricing import format_cost, format_count
+        from kilo_tui.core.llm.pricing import format_cache, format_cost, format_count
 
-        text = Text(f"↑{format_count(usage.task_tokens_in)} ↓{format_count(usage.task_tokens_out)}")
+        # "~": the server sent no counts, these were estimated here.
+        approx = "~" if usage.estimated else ""
+        text = Text(
+            f"↑{approx}{format_count(usage.task_tokens_in)} "
+            f"↓{approx}{format_count(usage.task_tokens_out)}"
+        )
+        cache = format_cache(usage.cache_read, usage.cache_write)
+        if cache and compact < 1:
+            text.append(f" {cache}", style="dim")  # of the last request
         if usage.context_window:
-            text.append(" ")
-            text.append_text(
-                context_bar(usage.context_tokens, usage.reserved_output, usage.context_window)
+            bar = context_bar(
+                usage.context_tokens,
+                usage.reserved_output,
+                usage.context_window,
+                width=12 if compact < 2 else 0,
             )
+            text.append(" ")
+            text.append_text(bar if compact < 2 else Text(bar.plain.strip()))
         text.append(" · ")
         text.append(format_cost(usage.task_cost, free=usage.free))
         return text
