@@ -247,6 +247,9 @@ class _Handler(BaseHTTPRequestHandler):
         "/api/show": OLLAMA_SHOW,
         "/v1/models": OPENAI_MODELS,
         "/or/api/v1/models": OPENROUTER_MODELS,
+        # llama.cpp's server and LM Studio's own API say how large the context is.
+        "/props": {"default_generation_settings": {"n_ctx": 8192}, "total_slots": 1},
+        "/api/v0/models": {"data": [{"id": "local-coder", "max_context_length": 32768}]},
     }
 
     def _answer(self) -> None:
@@ -289,6 +292,20 @@ def _providers(base: str) -> dict[str, dict[str, Any]]:
         "local": {"kind": "openai_compatible", "api_base": f"{base}/v1"},
         "openrouter": {"enabled": True, "api_base": f"{base}/or/api/v1"},
     }
+
+
+async def test_local_servers_context_windows_are_discovered(server: str, tmp_path: Path) -> None:
+    providers = {
+        "ollama": {"enabled": False},
+        "lmstudio": {"api_base": f"{server}/v1"},
+        "llamacpp": {"kind": "openai_compatible", "api_base": f"{server}/v1"},
+    }
+    catalog = Catalog(providers, cache_dir=tmp_path / "models")
+    assert await catalog.refresh() == []
+    llamacpp = catalog.get("llamacpp/local-coder")
+    lmstudio = catalog.get("lm_studio/local-coder")
+    assert llamacpp is not None and llamacpp.context_window == 8192
+    assert lmstudio is not None and lmstudio.context_window == 32768
 
 
 async def test_discovery_finds_local_and_openrouter_models(server: str, tmp_path: Path) -> None:

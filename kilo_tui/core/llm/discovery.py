@@ -255,6 +255,8 @@ async def _refresh_one(client: httpx.AsyncClient, spec: SourceSpec, cache_dir: P
         models = _PARSERS[spec.kind](response.json(), spec)
         if spec.kind == "ollama":
             models = await _ollama_details(client, spec, models)
+        elif spec.kind in ("lmstudio", "openai_compatible") and is_local_base(spec.api_base):
+            models = await _context_lengths(client, spec, models)
     except httpx.HTTPStatusError as exc:
         return f"{spec.name}: {spec.url} answered HTTP {exc.response.status_code}"
     except httpx.HTTPError as exc:
@@ -292,6 +294,41 @@ async def _ollama_details(
         )
 
     return list(await asyncio.gather(*(detail(m) for m in models)))
+
+
+async def _context_lengths(
+    client: httpx.AsyncClient, spec: SourceSpec, models: list[ModelInfo]
+) -> list[ModelInfo]:
+    """The context window local OpenAI-compatible servers report beside ``/v1/models``:
+    LM Studio's ``/api/v0/models`` (the loaded context, else the model's maximum) and
+    llama.cpp's ``/props`` (``n_ctx`` of its one model). Servers without them just
+    leave the window unknown."""
+    root = spec.api_base.removesuffix("/v1")
+    sizes: dict[str, int] = {}
+    try:
+        if spec.kind == "lmstudio":
+            response = await client.get(f"{root}/api/v0/models")
+            response.raise_for_status()
+            for item in response.json().get("data", []):
+                size = item.get("loaded_context_length") or item.get("max_context_length")
+                if isinstance(size, int):
+                    sizes[str(item.get("id"))] = size
+        else:
+            response = await client.get(f"{root}/props")
+            response.raise_for_status()
+            props = response.json()
+            size = (props.get("default_generation_settings") or {}).get("n_ctx")
+            size = size or props.get("n_ctx")
+            if isinstance(size, int):
+                sizes = {m.name: size for m in models}
+    except Exception:  # a bonus, like Ollama's details
+        return models
+    return [
+        ModelInfo.from_dict({**m.to_dict(), "context_window": sizes[m.name]})
+        if m.name in sizes and m.context_window is None
+        else m
+        for m in models
+    ]
 
 
 _PARSERS = {
