@@ -37,13 +37,15 @@ def _show(args: argparse.Namespace) -> int:
     import dataclasses
 
     from kilo_tui.core.config import load_settings
+    from kilo_tui.core.llm.providers import SECRET_SETTINGS
 
     settings = load_settings()
     data = dataclasses.asdict(settings)
     data.pop("raw", None)
     for provider in data.get("providers", {}).values():
-        if provider.get("api_key"):
-            provider["api_key"] = "…" + str(provider["api_key"])[-4:]
+        for name in SECRET_SETTINGS:
+            if provider.get(name):
+                provider[name] = "…" + str(provider[name])[-4:]
     print(json.dumps(data, indent=2, default=list))
     return 0
 

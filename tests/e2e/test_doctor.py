@@ -57,3 +57,19 @@ def test_doctor_checks_model_keys_servers_mcp_git_browser_in_one_screen(tmp_path
     as_json = run(["doctor", "--json", "--path", str(workspace)], env=_env(home), cwd=workspace)
     checks = json.loads(as_json.stdout)["checks"]
     assert {c["section"] for c in checks} >= {"model", "keys", "servers", "mcp", "git", "browser"}
+
+
+def test_config_show_masks_every_provider_secret(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        '[providers.bedrock]\nregion = "eu-west-3"\naccess_key_id = "AKIAEXAMPLE"\n'
+        'secret_access_key = "bedrock-SECRET-access-key-5678"\n'
+        '[providers.kilo]\napi_key = "kilo-SECRET-token-4321"\n'
+    )
+    result = run(["config", "show"], env=_env(home), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "SECRET" not in result.stdout
+    shown = json.loads(result.stdout)["providers"]
+    assert shown["bedrock"]["secret_access_key"] == "…5678"
+    assert shown["kilo"]["api_key"] == "…4321" and shown["bedrock"]["region"] == "eu-west-3"

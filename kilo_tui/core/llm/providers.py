@@ -158,6 +158,8 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider("lm_studio", "LM Studio", blurb="models on this machine (or your server)"),
 )
 BY_NAME = {p.name: p for p in PROVIDERS}
+SECRET_SETTINGS = ("api_key", "secret_access_key", "session_token")
+"""Provider settings that hold a secret: never printed, only their last four characters."""
 KEY_ENV = {p.name: p.key_env for p in PROVIDERS if p.key_env}
 _SECTION_ALIASES = {"ollama_chat": ("ollama",), "lm_studio": ("lm_studio", "lmstudio")}
 
