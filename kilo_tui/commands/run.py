@@ -37,6 +37,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print bus events as JSON Lines")
     parser.add_argument(
         "--yolo",
+        "--auto",  # Kilo CLI's spelling
+        dest="yolo",
         action="store_true",
         help="approve every action (no policy checks); the sandbox stays on",
     )

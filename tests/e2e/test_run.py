@@ -392,3 +392,19 @@ def test_a_scripted_client_approves_hunks_over_stdin(
     assert "x1 = 100\n" in text and "x27 = 27\n" in text
     report = tool_messages(agent_requests(fake_llm)[-1])[-1]
     assert "keep x27" in report and "rejected" in report
+
+
+def test_auto_is_kilo_clis_spelling_of_yolo(
+    fake_llm: FakeLLMServer, home: Path, workspace: Path
+) -> None:
+    fake_llm.script(
+        Turn.tool("write_to_file", path="new.txt", content="hello\n"),
+        Turn.tool("attempt_completion", result="written"),
+    )
+    proc = run(
+        ["run", "--auto", "--json", "--model", MODEL, "write a file"],
+        env=env_for(fake_llm, home),
+        cwd=workspace,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (workspace / "new.txt").read_text() == "hello\n"
