@@ -1,4 +1,5 @@
-"""``kilo-tui config path|show``: where the config file is, and what it holds."""
+"""``kilo-tui config path|show|set|trust``: where the config file is, what it holds,
+changing one setting, and trusting a workspace's project files."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ def register(subparsers: Any) -> None:
         "show", help="validate and print the effective settings (API keys masked)"
     )
     show.set_defaults(func=_show)
+    setter = actions.add_parser(
+        "set",
+        help="write one setting, e.g. `config set model kilo/auto` or "
+        "`config set agent.command_timeout 120` (checked before it is kept)",
+    )
+    setter.add_argument("key", help="dotted key, e.g. providers.kilo.organization_id")
+    setter.add_argument("value", help="a TOML value (number, true/false, [list]) or text")
+    setter.set_defaults(func=_set)
     trust = actions.add_parser(
         "trust",
         help="trust this workspace's .kilocode/mcp.json, .kilocode/kilo-tui.toml and "
@@ -48,6 +57,41 @@ def _show(args: argparse.Namespace) -> int:
                 provider[name] = "…" + str(provider[name])[-4:]
     print(json.dumps(data, indent=2, default=list))
     return 0
+
+
+def _set(args: argparse.Namespace) -> int:
+    """Write one dotted setting; an invalid result is reported and the file left as it was."""
+    import sys
+
+    from kilo_tui.core.config import ConfigError, load_settings, save_settings_value
+    from kilo_tui.core.llm.providers import SECRET_SETTINGS
+    from kilo_tui.core.paths import config_file
+
+    path = config_file()
+    before = path.read_bytes() if path.exists() else None
+    save_settings_value(args.key, _parse_value(args.value))
+    try:
+        load_settings()
+    except ConfigError as exc:
+        if before is None:
+            path.unlink()
+        else:
+            path.write_bytes(before)
+        print(f"kilo-tui config set: {exc}; nothing was changed", file=sys.stderr)
+        return 2
+    shown = "…" + args.value[-4:] if args.key.rpartition(".")[2] in SECRET_SETTINGS else args.value
+    print(f"{args.key} = {shown} (in {path})")
+    return 0
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML literal (``120``, ``true``, ``["a"]``, ``"x"``) when it is one, else the text."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def _trust(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,27 @@ def test_config_show_masks_every_provider_secret(tmp_path: Path) -> None:
     shown = json.loads(result.stdout)["providers"]
     assert shown["bedrock"]["secret_access_key"] == "…5678"
     assert shown["kilo"]["api_key"] == "…4321" and shown["bedrock"]["region"] == "eu-west-3"
+
+
+def test_config_set_writes_one_checked_setting(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    config = home / "config.toml"
+    env = _env(home)
+    assert run(["config", "set", "model", "kilo/auto"], env=env, cwd=tmp_path).returncode == 0
+    assert (
+        run(["config", "set", "agent.command_timeout", "120"], env=env, cwd=tmp_path).returncode
+        == 0
+    )
+    secret = run(
+        ["config", "set", "providers.kilo.api_key", "kilo-SECRET-9999"], env=env, cwd=tmp_path
+    )
+    assert secret.returncode == 0 and "SECRET" not in secret.stdout and "…9999" in secret.stdout
+    before = config.read_text()
+    bad = run(["config", "set", "agent.command_timeout", "soon"], env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "expected a number" in bad.stderr
+    assert config.read_text() == before  # nothing was changed
+    saved = tomllib.loads(before)
+    assert saved["model"] == "kilo/auto" and saved["agent"]["command_timeout"] == 120
+    assert saved["providers"]["kilo"]["api_key"] == "kilo-SECRET-9999"
+    assert config.stat().st_mode & 0o777 == 0o600
