@@ -517,3 +517,23 @@ async def test_followups_ask_the_question_only_or_auto_answer_by_policy(
     await auto.submit("add storage")
     assert asked_auto == []
     assert "<answer>\nUse SQLite\n</answer>" in last_tool_result(main_requests(llm_env)[-1])
+
+
+async def test_max_cost_still_stops_when_some_price_is_unknown(
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer
+) -> None:
+    runtime = make_runtime("[auto_approve]\nmax_cost = 0.01\n")  # fake-model: no price
+    llm_env.script(Turn.tool("attempt_completion", result="cheap, or so it seems"))
+    assert (await runtime.submit("first")).status == "completed"
+    runtime.set_model("openai/gpt-4o", persist=False)
+    llm_env.script(
+        Turn(
+            tool_calls=[tool_call("read_file", path="app.py")],
+            usage={"prompt_tokens": 100000, "completion_tokens": 10},
+        ),
+        Turn.tool("attempt_completion", result="never"),
+    )
+    outcome = await runtime.submit("expensive")
+    assert outcome.status == "limit"
+    assert "at least $0.25" in outcome.detail
+    assert "1 request of unknown price not counted" in outcome.detail

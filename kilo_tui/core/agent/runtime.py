@@ -358,7 +358,7 @@ class AgentRuntime:
         )
         task.totals.tokens_in = record.tokens_in
         task.totals.tokens_out = record.tokens_out
-        task.totals.cost = record.cost
+        task.totals.add_cost(record.cost)
         self.task = task
         self._mode = mode
         events = self.store.load_events(record.id)
@@ -795,10 +795,7 @@ class AgentRuntime:
         result = outcome.detail or outcome.status
         parent.totals.tokens_in += child.totals.tokens_in
         parent.totals.tokens_out += child.totals.tokens_out
-        if parent.totals.cost is not None:
-            parent.totals.cost = (
-                None if child.totals.cost is None else parent.totals.cost + child.totals.cost
-            )
+        parent.totals.add_cost(child.totals.known_cost, child.totals.unpriced)
         self.bus.publish(
             ev.SubtaskFinished(task_id=parent.id, subtask_id=child.id, result=result, ok=ok)
         )

@@ -59,7 +59,20 @@ class Totals:
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float | None = 0.0
+    """The task's cost; ``None`` once any request's price is unknown."""
     context_tokens: int = 0
+    known_cost: float = 0.0
+    """What the requests of known price cost: ``max_cost`` counts this."""
+    unpriced: int = 0
+    """Requests whose price is unknown."""
+
+    def add_cost(self, cost: float | None, unpriced: int = 0) -> None:
+        """Count one request's cost (``None``: unknown), or a subtask's totals."""
+        if cost is None:
+            unpriced = max(unpriced, 1)
+        self.known_cost += cost or 0.0
+        self.unpriced += unpriced
+        self.cost = None if self.unpriced else self.known_cost
 
 
 @dataclass
@@ -209,10 +222,16 @@ class Task:
                 )
             )
             return TurnOutcome("limit", message)
-        cost = self.totals.cost
-        if max_cost and cost is not None and cost >= max_cost:
+        t = self.totals
+        if max_cost and t.known_cost >= max_cost:
+            spent = f"${t.known_cost:.4f}"
+            if t.unpriced:
+                plural = "s" if t.unpriced > 1 else ""
+                spent = (
+                    f"at least {spent} ({t.unpriced} request{plural} of unknown price not counted)"
+                )
             message = (
-                f"Stopped: this task has cost ${cost:.4f}, reaching auto_approve.max_cost = "
+                f"Stopped: this task has cost {spent}, reaching auto_approve.max_cost = "
                 f"${max_cost:.2f}. Raise the limit to continue."
             )
             self.publish(
@@ -409,7 +428,7 @@ class Task:
         t = self.totals
         t.tokens_in += usage.prompt_tokens
         t.tokens_out += usage.completion_tokens
-        t.cost = None if cost is None or t.cost is None else t.cost + cost
+        t.add_cost(cost)
         t.context_tokens = usage.prompt_tokens + usage.completion_tokens
         self.publish(
             ev.UsageUpdated(
