@@ -183,5 +183,7 @@ async def test_should_condense_follows_the_context_window(
     assert not should_condense(runtime, runtime.task)
     runtime.task.totals.context_tokens = 110_000  # past 80 %
     assert should_condense(runtime, runtime.task)
-    runtime.task.model = MAIN  # unknown window: never condensed blindly
+    runtime.task.model = MAIN  # unknown window: the cautious default (16k) still applies
+    assert should_condense(runtime, runtime.task)
+    runtime.task.totals.context_tokens = 5_000
     assert not should_condense(runtime, runtime.task)

@@ -120,3 +120,25 @@ def test_context_overflows_are_recognised_from_any_server(status: int | None, me
 def test_other_errors_are_not_overflows() -> None:
     assert not LLMError("Rate limited: slow down", status=429).context_overflow
     assert not LLMError("Invalid API key", status=401).context_overflow
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "registry.ollama.ai/library/gemma:2b does not support tools",
+        "Tools are not supported by this model",
+        "tool_choice is not supported for this server",
+        "Cannot use tools with stream=True",
+    ],
+)
+def test_servers_refusing_tools_are_recognised(message: str) -> None:
+    error = LLMError(message, status=400)
+    assert error.tools_refused or error.streaming_with_tools_refused
+
+
+def test_a_malformed_tool_message_is_not_a_refusal_of_tools() -> None:
+    error = LLMError(
+        "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+        status=400,
+    )
+    assert not error.tools_refused and not error.streaming_with_tools_refused

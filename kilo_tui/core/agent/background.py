@@ -107,12 +107,11 @@ async def generate_title(runtime: AgentRuntime, task: Task, first_message: str) 
 
 
 def should_condense(runtime: AgentRuntime, task: Task) -> bool:
-    info = runtime.model_info(task.model)
-    window = info.context_window if info else None
-    if not window:
-        return False
+    """Past the threshold share of the window, or too close to it to leave room for a
+    reply. An unknown window is taken as the cautious default (see core/llm/limits)."""
+    limits = runtime.model_limits(task.model)
+    window, reserved = limits.context_window, limits.max_output
     used = task.totals.context_tokens
-    reserved = (info.max_output or 0) if info else 0
     threshold = runtime.settings.agent.condense_threshold
     return used >= threshold * window or used > window * 0.9 - reserved
 

@@ -50,8 +50,17 @@ _OVERFLOW = re.compile(
     re.IGNORECASE,
 )
 _EXPLICIT_CACHE_MODELS = re.compile(r"claude|anthropic", re.IGNORECASE)
-_STREAM_TOOLS_REFUSED = re.compile(r"stream", re.IGNORECASE)
-_TOOLS_REFUSED = re.compile(r"tool|function", re.IGNORECASE)
+_STREAM_TOOLS_REFUSED = re.compile(r"stream.{0,60}\btools?\b|\btools?\b.{0,60}stream", re.I)
+# "does not support tools", "tools are not supported", "tool_choice ... not supported",
+# "function calling is not enabled": a refusal of tools as such, not of one malformed
+# tool message in the history.
+_TOOLS_REFUSED = re.compile(
+    r"(not|n't|no) support\w*.{0,40}\b(tools?|function)"
+    r"|\b(tools?|tool_choice|function[ _]call\w*)\b.{0,40}\b(not|n't) (be )?"
+    r"(supported|available|enabled|allowed|used)"
+    r"|unsupported.{0,20}\b(tools?|function)|\b(tools?|function)\b.{0,20}unsupported",
+    re.IGNORECASE,
+)
 
 _RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 _STATUS_LABELS = {
@@ -131,9 +140,7 @@ class LLMError(Exception):
     @property
     def streaming_with_tools_refused(self) -> bool:
         """A 400 saying the server cannot stream a request that offers tools."""
-        return self.status == 400 and bool(
-            _STREAM_TOOLS_REFUSED.search(self.message) and _TOOLS_REFUSED.search(self.message)
-        )
+        return self.status == 400 and bool(_STREAM_TOOLS_REFUSED.search(self.message))
 
     @property
     def tools_refused(self) -> bool:
