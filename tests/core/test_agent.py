@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,50 +16,10 @@ import pytest
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.runtime import AgentRuntime
-from kilo_tui.core.config import load_settings
 from kilo_tui.core.events import ApprovalReply
 from tests.fakeserver import FakeLLMServer, Turn, tool_call
 
 MODEL = "openai/fake-model"
-BASE_CONFIG = "[agent]\nretry_base_delay = 0.01\n"
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    (ws / "app.py").write_text("print('hello')\n")
-    return ws
-
-
-@pytest.fixture
-def make_runtime(
-    llm_env: FakeLLMServer, tmp_path: Path, workspace: Path
-) -> AsyncIterator[Callable[..., AgentRuntime]]:
-    made: list[AgentRuntime] = []
-    home = tmp_path / "kilo-home"
-    home.mkdir(exist_ok=True)
-
-    def make(
-        config: str = "",
-        *,
-        interactive: bool = True,
-        yolo: bool = False,
-        model: str = MODEL,
-        mode: str | None = None,
-        small_model: str = "openai/fake-small",
-    ) -> AgentRuntime:
-        (home / "config.toml").write_text(f'small_model = "{small_model}"\n' + BASE_CONFIG + config)
-        settings = load_settings(workspace, overrides={"model": model, "mode": mode})
-        runtime = AgentRuntime(
-            workspace=workspace, settings=settings, interactive=interactive, yolo=yolo
-        )
-        made.append(runtime)
-        return runtime
-
-    yield make  # type: ignore[misc]
-    for runtime in made:
-        runtime.store.close()
 
 
 def collect(runtime: AgentRuntime) -> list[ev.Event]:
@@ -344,6 +304,9 @@ async def test_title_from_the_small_model(
             break
         await asyncio.sleep(0.05)
     title = next(e for e in seen if isinstance(e, ev.TitleGenerated))
+    # Asked only after the first reply: a one-slot local server never makes the task wait.
+    models = [r["body"]["model"] for r in llm_env.requests if r["path"].endswith("completions")]
+    assert models[:2] == ["fake-model", "fake-small"]
     assert (title.title, title.source) == ("Fix the login bug", "small_model")
     assert runtime.store.get_task(runtime.task_id or "").title == "Fix the login bug"
 

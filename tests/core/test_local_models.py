@@ -7,10 +7,9 @@ when streaming, refuses or ignores tools, answers an overflowing prompt with an 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,41 +22,6 @@ from tests.fakeserver import FakeLLMServer, Turn
 
 MODEL = "openai/fake-model"
 XML_CONFIG = f'[models."{MODEL}"]\ntool_protocol = "xml"\n'
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    (ws / "app.py").write_text("print('hello')\n")
-    return ws
-
-
-@pytest.fixture
-def make_runtime(
-    llm_env: FakeLLMServer, tmp_path: Path, workspace: Path
-) -> Iterator[Callable[..., AgentRuntime]]:
-    """A runtime on the fake server: ``config`` is appended inside ``[agent]``."""
-    made: list[AgentRuntime] = []
-    home = tmp_path / "kilo-home"
-    home.mkdir(exist_ok=True)
-
-    def make(
-        config: str = "", *, interactive: bool = True, yolo: bool = False, model: str = MODEL
-    ) -> AgentRuntime:
-        (home / "config.toml").write_text(
-            'small_model = "openai/fake-small"\n[agent]\nretry_base_delay = 0.01\n' + config
-        )
-        settings = load_settings(workspace, overrides={"model": model})
-        runtime = AgentRuntime(
-            workspace=workspace, settings=settings, interactive=interactive, yolo=yolo
-        )
-        made.append(runtime)
-        return runtime
-
-    yield make
-    for runtime in made:
-        runtime.store.close()
 
 
 def collect(runtime: AgentRuntime) -> list[ev.Event]:
@@ -341,19 +305,3 @@ async def test_a_server_that_cannot_stream_tools_is_asked_without_streaming(
     assert len([n for n in notices(seen) if "stream" in n]) == 1
     usage = [e for e in seen if isinstance(e, ev.UsageUpdated)]
     assert usage and all(u.estimated and u.tokens_in > 500 for u in usage)
-
-
-async def test_the_title_waits_for_the_first_reply(
-    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer
-) -> None:
-    runtime = make_runtime()
-    seen = collect(runtime)
-    llm_env.script_for("fake-small", Turn.text("Read the app"))
-    llm_env.script(Turn.tool("attempt_completion", result="ok"))
-    await runtime.submit("read app.py")
-    for _ in range(100):
-        if any(isinstance(e, ev.TitleGenerated) for e in seen):
-            break
-        await asyncio.sleep(0.05)
-    models = [r["body"]["model"] for r in llm_env.requests if r["path"].endswith("completions")]
-    assert models[:2] == ["fake-model", "fake-small"]

@@ -13,6 +13,14 @@ from tests.fakeserver import FakeLLMServer
 
 BIN = Path(sys.executable).parent / "kilo-tui"
 MODEL = "openai/fake-model"
+# apply_diff's SEARCH/REPLACE fixing the bug the end-to-end workspaces start with.
+FIX_DIFF = """<<<<<<< SEARCH
+:start_line:2
+-------
+    return a - b
+=======
+    return a + b
+>>>>>>> REPLACE"""
 # Fast retries, so error tests take milliseconds; titles on the fake small model, whose
 # replies are queued apart from the main loop's.
 CONFIG = 'small_model = "openai/fake-small"\n[agent]\nretry_base_delay = 0.01\n'

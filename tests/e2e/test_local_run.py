@@ -10,18 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.e2e.cli import CONFIG, MODEL, agent_requests, env_for, events, run
+from tests.e2e.cli import CONFIG, FIX_DIFF, MODEL, agent_requests, env_for, events, run
 from tests.fakeserver import FakeLLMServer, Turn
 
-FIX_DIFF = """<<<<<<< SEARCH
-:start_line:2
--------
-    return a - b
-=======
-    return a + b
->>>>>>> REPLACE"""
 COMMAND = "python3 -c 'import calc; print(calc.add(2, 3))'"
 STEPS: list[tuple[str, dict[str, Any]]] = [
     ("read_file", {"path": "calc.py"}),
@@ -32,14 +23,6 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
 # Writes are auto-approved, commands asked: headless, the command is approved only
 # because the policy allows python3, as a user would configure it.
 POLICY = '[auto_approve]\nwrite = true\nexecute = true\nallowed_commands = ["python3"]\n'
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    (ws / "calc.py").write_text("def add(a, b):\n    return a - b\n")
-    return ws
 
 
 def run_task(server: FakeLLMServer, tmp_path: Path, workspace: Path, extra: str) -> list[dict]:

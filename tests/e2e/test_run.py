@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.cli import (
     BIN,
     CONFIG,
+    FIX_DIFF,
     MODEL,
     agent_requests,
     env_for,
@@ -44,15 +45,6 @@ def workspace(tmp_path: Path) -> Path:
     ws.mkdir()
     (ws / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     return ws
-
-
-FIX_DIFF = """<<<<<<< SEARCH
-:start_line:2
--------
-    return a - b
-=======
-    return a + b
->>>>>>> REPLACE"""
 
 
 def test_multi_step_task_completes_and_every_result_reaches_the_model(

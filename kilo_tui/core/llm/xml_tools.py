@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 ToolSchemas = Mapping[str, Mapping[str, Any]]
@@ -191,38 +191,37 @@ def _closing_index(body: str, tool: str, schema: Mapping[str, Any]) -> int | Non
         position = param_close
 
 
-def _open_parameter(text: str, params: list[str]) -> str | None:
-    """The parameter whose tag is open at the end of ``text``, if any."""
+def _parameters(text: str, names: Iterable[str]) -> Iterator[tuple[str, int, int | None]]:
+    """Each ``<name>…</name>`` in ``text``, in order: the name and where its value
+    starts and ends (``None``: not closed yet, and nothing follows)."""
+    names = list(names)
     position = 0
     while True:
-        starts = [(text.find(f"<{p}>", position), p) for p in params]
-        hits = [(i, p) for i, p in starts if i >= 0]
+        starts = [(text.find(f"<{name}>", position), name) for name in names]
+        hits = [(i, name) for i, name in starts if i >= 0]
         if not hits:
-            return None
-        index, param = min(hits)
-        close = text.find(f"</{param}>", index)
+            return
+        index, name = min(hits)
+        value_start = index + len(name) + 2
+        close = text.find(f"</{name}>", value_start)
+        yield name, value_start, (close if close >= 0 else None)
         if close < 0:
-            return param
-        position = close + len(param) + 3
+            return
+        position = close + len(name) + 3
+
+
+def _open_parameter(text: str, params: list[str]) -> str | None:
+    """The parameter whose tag is open at the end of ``text``, if any."""
+    return next((name for name, _start, end in _parameters(text, params) if end is None), None)
 
 
 def parse_parameters(body: str, schema: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters in a tool call's body, converted to the schema's types."""
     properties: Mapping[str, Any] = schema.get("properties") or {}
-    args: dict[str, Any] = {}
-    position = 0
-    while True:
-        starts = [(body.find(f"<{p}>", position), p) for p in properties]
-        hits = [(i, p) for i, p in starts if i >= 0]
-        if not hits:
-            return args
-        index, param = min(hits)
-        value_start = index + len(param) + 2
-        close = body.find(f"</{param}>", value_start)
-        if close < 0:
-            close = len(body)
-        args[param] = _convert(body[value_start:close], properties[param])
-        position = close + len(param) + 3
+    return {
+        name: _convert(body[start : len(body) if end is None else end], properties[name])
+        for name, start, end in _parameters(body, properties)
+    }
 
 
 def _convert(raw: str, spec: Mapping[str, Any]) -> Any:
