@@ -51,7 +51,10 @@ def what_the_user_sees(stream: list[dict]) -> list[tuple[str, ...]]:
             seen.append((e["type"], e["tool"], str(e["approved"]), e["by"]))
         elif e["type"] == "checkpoint_created":
             seen.append((e["type"], e["trigger"]))
-        elif e["type"] in ("task_completed", "command_output"):
+        elif e["type"] == "task_completed" or (
+            # Output arrives in as many pieces as the pipe happens to deliver.
+            e["type"] == "command_output" and seen[-1:] != [("command_output",)]
+        ):
             seen.append((e["type"],))
     return seen
 
