@@ -203,6 +203,7 @@ class HumanPrinter:
         self.stream = stream
         self._streaming = False
         self._usage: Any = None
+        self._background: Any = None
 
     def _line(self, text: str) -> None:
         if self._streaming:
@@ -241,6 +242,8 @@ class HumanPrinter:
                 self._line(f"■ {reason}")
             case ev.UsageUpdated():
                 self._usage = event
+            case ev.BackgroundUsage():
+                self._background = event
             case ev.TaskCompleted():
                 self._line("✓ task completed" + self._totals())
 
@@ -251,10 +254,12 @@ class HumanPrinter:
             return ""
         u = self._usage
         estimated = " (estimated)" if u.estimated else ""
-        return (
-            f" · {u.task_tokens_in:,} tokens in, {u.task_tokens_out:,} out{estimated} · "
-            f"{format_cost(u.task_cost, free=u.free)}"
-        )
+        cost = format_cost(u.task_cost, free=u.free)
+        if (b := self._background) is not None:
+            # Counted in the task's cost; the latest event carries the latest total.
+            total = b.task_cost if b.ts > u.ts else u.task_cost
+            cost = f"{format_cost(total)} (titles and condensing: {format_cost(b.background_cost)})"
+        return f" · {u.task_tokens_in:,} tokens in, {u.task_tokens_out:,} out{estimated} · {cost}"
 
 
 def _brief(arguments: dict[str, Any]) -> str:

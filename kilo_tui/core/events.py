@@ -356,6 +356,28 @@ class UsageUpdated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BackgroundUsage(Event):
+    """Usage of one background request (a title, a condensing summary), shown apart.
+
+    It is counted in the task's totals: ``task_cost`` includes it, and
+    ``background_cost`` is the part of it spent on background requests. Costs are
+    ``None`` when a price is unknown.
+    """
+
+    type: ClassVar[str] = "background_usage"
+    model: str
+    purpose: str
+    """``title`` or ``condense``."""
+    tokens_in: int
+    tokens_out: int
+    cost: float | None = None
+    background_cost: float | None = None
+    task_tokens_in: int = 0
+    task_tokens_out: int = 0
+    task_cost: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TitleGenerated(Event):
     type: ClassVar[str] = "title_generated"
     title: str

@@ -24,6 +24,7 @@ from typing import Any
 from kilo_tui.core import paths
 from kilo_tui.core.events import (
     AssistantDelta,
+    BackgroundUsage,
     CommandOutput,
     CommandRunning,
     Event,
@@ -346,7 +347,7 @@ class SessionStore:
                 "INSERT INTO events (task_id, type, data, ts) VALUES (?, ?, ?, ?)",
                 (event.task_id, event.type, data, event.ts),
             )
-        if isinstance(event, UsageUpdated):
+        if isinstance(event, UsageUpdated | BackgroundUsage):  # both carry the task's totals
             self.update_task(
                 event.task_id,
                 tokens_in=event.task_tokens_in,

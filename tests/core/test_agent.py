@@ -343,8 +343,10 @@ async def test_cost_equals_tokens_times_litellm_prices(
 ) -> None:
     import litellm
 
-    runtime = make_runtime(model="openai/gpt-4o")
+    runtime = make_runtime(model="openai/gpt-4o", small_model="openai/gpt-4o-mini")
     seen = collect(runtime)
+    title_usage = {"prompt_tokens": 2000, "completion_tokens": 10}
+    llm_env.script_for("gpt-4o-mini", Turn.text("Reading app.py", usage=title_usage))
     llm_env.script(
         Turn(
             tool_calls=[tool_call("read_file", path="app.py")],
@@ -356,16 +358,31 @@ async def test_cost_equals_tokens_times_litellm_prices(
         ),
     )
     await runtime.submit("read")
+    for _ in range(200):  # the title is written in the background
+        if any(isinstance(e, ev.BackgroundUsage) for e in seen):
+            break
+        await asyncio.sleep(0.05)
     usage = [e for e in seen if isinstance(e, ev.UsageUpdated)]
-    expected = sum(
+    main = sum(
         sum(litellm.cost_per_token(model="gpt-4o", prompt_tokens=p, completion_tokens=c))
         for p, c in ((12000, 800), (13000, 300))
     )
-    assert usage[-1].task_cost == pytest.approx(expected, abs=0.005)
-    assert round(usage[-1].task_cost or 0, 2) == round(expected, 2)
+    title = sum(
+        litellm.cost_per_token(model="gpt-4o-mini", prompt_tokens=2000, completion_tokens=10)
+    )
+    assert sum(e.cost or 0 for e in usage) == pytest.approx(main, abs=0.005)
     assert usage[-1].context_window and usage[-1].context_window >= 128000
+    # The title's request counts in the task's cost and tokens, reported apart.
+    background = next(e for e in seen if isinstance(e, ev.BackgroundUsage))
+    assert (background.purpose, background.model) == ("title", "openai/gpt-4o-mini")
+    assert background.cost == pytest.approx(title) and background.background_cost == pytest.approx(
+        title
+    )
+    assert runtime.task is not None
+    assert runtime.task.totals.cost == pytest.approx(main + title)
+    assert runtime.task.totals.tokens_in == 12000 + 13000 + 2000
     record = runtime.store.get_task(runtime.task_id or "")
-    assert record is not None and record.cost == pytest.approx(expected)
+    assert record is not None and record.cost == pytest.approx(main + title)
 
 
 async def test_unknown_price_is_unknown_not_zero(
@@ -499,4 +516,4 @@ async def test_max_cost_still_stops_when_some_price_is_unknown(
     outcome = await runtime.submit("expensive")
     assert outcome.status == "limit"
     assert "at least $0.25" in outcome.detail
-    assert "1 request of unknown price not counted" in outcome.detail
+    assert "of unknown price not counted" in outcome.detail  # the first one, and its title

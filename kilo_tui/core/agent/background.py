@@ -47,7 +47,10 @@ Conversation:
 {conversation}"""
 
 
-async def _ask(runtime: AgentRuntime, model: str, prompt: str, max_tokens: int) -> str:
+async def _ask(
+    runtime: AgentRuntime, task: Task, model: str, prompt: str, max_tokens: int, purpose: str
+) -> str:
+    """One background request; its usage is counted in ``task``'s totals."""
     from kilo_tui.core.llm.client import stream_completion
 
     route = runtime.route(model)
@@ -64,6 +67,7 @@ async def _ask(runtime: AgentRuntime, model: str, prompt: str, max_tokens: int) 
         ),
         HELPER_TIMEOUT * 2,
     )
+    task.record_background_usage(model, purpose, response.usage)
     return response.text.strip()
 
 
@@ -94,7 +98,7 @@ async def generate_title(runtime: AgentRuntime, task: Task, first_message: str) 
     prompt = TITLE_PROMPT.format(message=first_message[:4000])
     for model, source in _candidates(runtime, task):
         try:
-            title = clean_title(await _ask(runtime, model, prompt, max_tokens=40))
+            title = clean_title(await _ask(runtime, task, model, prompt, 40, "title"))
         except Exception as exc:  # any failure falls through to the next candidate
             log.info("title generation on %s failed: %s", model, exc)
             continue
@@ -155,7 +159,7 @@ async def condense_context(runtime: AgentRuntime, task: Task) -> None:
     summary = ""
     for model, _source in _candidates(runtime, task):
         try:
-            summary = await _ask(runtime, model, prompt, max_tokens=4000)
+            summary = await _ask(runtime, task, model, prompt, 4000, "condense")
         except Exception as exc:
             log.info("condensing on %s failed: %s", model, exc)
             continue

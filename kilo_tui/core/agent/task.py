@@ -35,7 +35,7 @@ from kilo_tui.core.tools.base import (
 if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode
     from kilo_tui.core.agent.runtime import AgentRuntime
-    from kilo_tui.core.llm.client import LLMResponse, ToolCall
+    from kilo_tui.core.llm.client import LLMResponse, ToolCall, Usage
 
 MAX_CONSECUTIVE_NO_TOOL = 3
 XML_AFTER_NO_TOOL = 2
@@ -65,6 +65,8 @@ class Totals:
     """What the requests of known price cost: ``max_cost`` counts this."""
     unpriced: int = 0
     """Requests whose price is unknown."""
+    background_cost: float | None = 0.0
+    """Part of ``cost`` spent on background requests (titles, condensing)."""
 
     def add_cost(self, cost: float | None, unpriced: int = 0) -> None:
         """Count one request's cost (``None``: unknown), or a subtask's totals."""
@@ -418,6 +420,30 @@ class Task:
         if self._pending_title is not None:
             text, self._pending_title = self._pending_title, None
             self.runtime.start_title(self, text)
+
+    def record_background_usage(self, model: str, purpose: str, usage: Usage) -> None:
+        """Count a title or condensing request in the task's totals, reported apart."""
+        cost = self.runtime.request_cost(model, usage)
+        t = self.totals
+        t.tokens_in += usage.prompt_tokens
+        t.tokens_out += usage.completion_tokens
+        t.add_cost(cost)
+        spent = t.background_cost
+        t.background_cost = None if cost is None or spent is None else spent + cost
+        self.publish(
+            ev.BackgroundUsage(
+                task_id=self.id,
+                model=model,
+                purpose=purpose,
+                tokens_in=usage.prompt_tokens,
+                tokens_out=usage.completion_tokens,
+                cost=cost,
+                background_cost=t.background_cost,
+                task_tokens_in=t.tokens_in,
+                task_tokens_out=t.tokens_out,
+                task_cost=t.cost,
+            )
+        )
 
     def _record_usage(self, response: LLMResponse) -> None:
         usage = response.usage
