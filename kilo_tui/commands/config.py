@@ -14,7 +14,8 @@ def register(subparsers: Any) -> None:
     path = actions.add_parser("path", help="print the config file's path")
     path.set_defaults(func=_path)
     show = actions.add_parser(
-        "show", help="validate and print the effective settings (API keys masked)"
+        "show",
+        help="validate and print the effective settings and where each came from (API keys masked)",
     )
     show.set_defaults(func=_show)
     setter = actions.add_parser(
@@ -45,12 +46,14 @@ def _path(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from kilo_tui.core.config import load_settings
+    from kilo_tui.core.config import kilocode_small_model, load_settings, setting_sources
     from kilo_tui.core.llm.providers import SECRET_SETTINGS
 
     settings = load_settings()
     data = dataclasses.asdict(settings)
     data.pop("raw", None)
+    data["small_model"] = settings.small_model or kilocode_small_model()
+    data["sources"] = setting_sources(settings)
     for provider in data.get("providers", {}).values():
         for name in SECRET_SETTINGS:
             if provider.get(name):

@@ -402,6 +402,12 @@ def provider_key_available(settings: Settings, model: str | None) -> bool:
 
 def kilocode_small_model() -> str | None:
     """``small_model`` from Kilo's ``~/.kilocode/config.json`` (or ``~/.config/kilo``)."""
+    found = kilocode_small_model_source()
+    return found[0] if found else None
+
+
+def kilocode_small_model_source() -> tuple[str, Path] | None:
+    """``(small_model, the Kilo config file it is in)``, if one of them sets it."""
     for candidate in (
         paths.kilocode_home() / "config.json",
         Path.home() / ".config" / "kilo" / "config.json",
@@ -412,8 +418,30 @@ def kilocode_small_model() -> str | None:
             continue
         value = data.get("small_model") if isinstance(data, dict) else None
         if isinstance(value, str) and value:
-            return value
+            return value, candidate
     return None
+
+
+def setting_sources(settings: Settings, overrides: dict[str, Any] | None = None) -> dict[str, str]:
+    """Where each top-level setting came from: a CLI flag, an environment variable,
+    the config file, Kilo's config (``small_model``) or the default."""
+    _text, in_file = _read_toml(Path(settings.source)) if settings.source else ("", {})
+    sources = {}
+    for f in dataclasses.fields(Settings):
+        if f.name in ("source", "raw"):
+            continue
+        env = next((e for e, key in _ENV_OVERRIDES.items() if key == f.name), None)
+        if (overrides or {}).get(f.name) is not None:
+            sources[f.name] = "command line"
+        elif env and os.environ.get(env):
+            sources[f.name] = f"environment ({env})"
+        elif f.name in in_file:
+            sources[f.name] = settings.source
+        elif f.name == "small_model" and (kilo := kilocode_small_model_source()):
+            sources[f.name] = str(kilo[1])
+        else:
+            sources[f.name] = "default"
+    return sources
 
 
 def default_model(settings: Settings) -> str:

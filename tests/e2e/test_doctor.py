@@ -98,3 +98,20 @@ def test_config_set_writes_one_checked_setting(tmp_path: Path) -> None:
     assert saved["model"] == "kilo/auto" and saved["agent"]["command_timeout"] == 120
     assert saved["providers"]["kilo"]["api_key"] == "kilo-SECRET-9999"
     assert config.stat().st_mode & 0o777 == 0o600
+
+
+def test_config_show_says_where_each_setting_came_from(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".kilocode").mkdir(parents=True)
+    (home / ".kilocode" / "config.json").write_text(json.dumps({"small_model": "kilo/a:free"}))
+    (home / "config.toml").write_text('theme = "paper"\n')
+    env = {**_env(home), "KILO_TUI_MODEL": "anthropic/claude-sonnet-4-5"}
+    env.pop("KILO_TUI_SMALL_MODEL", None)
+    result = run(["config", "show"], env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["small_model"] == "kilo/a:free"
+    assert shown["sources"]["small_model"] == str(home / ".kilocode" / "config.json")
+    assert shown["sources"]["model"] == "environment (KILO_TUI_MODEL)"
+    assert shown["sources"]["theme"] == str(home / "config.toml")
+    assert shown["sources"]["mode"] == "default"
