@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kilo_tui.cli import NO_SANDBOX_FLAG, NO_SANDBOX_HELP, no_sandbox_override
+from kilo_tui.core.trust.secrets import EventRedactor, Redactor
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMIT = 0, 1, 2, 3
 
@@ -106,7 +107,7 @@ async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt:
         return EXIT_USAGE
     for warning in runtime.startup_warnings:
         print(f"kilo-tui run: warning: {warning}", file=sys.stderr)
-    printer = JsonPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr)
+    printer = JsonPrinter(sys.stdout, runtime.redactor) if args.json else HumanPrinter(sys.stderr)
     runtime.bus.subscribe(printer)
     try:
         if args.session or args.continue_last:
@@ -186,13 +187,16 @@ class StdinReplies:
 
 
 class JsonPrinter:
-    """One JSON object per bus event, flushed at once (consumers read it live)."""
+    """One JSON object per bus event, flushed at once (consumers read it live), with
+    known key values masked."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
         self.stream = stream
+        self.redact = EventRedactor(redactor)
 
     def __call__(self, event: Any) -> None:
-        self.stream.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
+        for data in self.redact(event.to_dict()):
+            self.stream.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
         self.stream.flush()
 
 

@@ -30,9 +30,15 @@ def register(subparsers: Any) -> None:
 
 
 def _store() -> Any:
+    from kilo_tui.core.config import ConfigError, load_settings
     from kilo_tui.core.sessions import SessionStore
+    from kilo_tui.core.trust.secrets import redactor_for
 
-    return SessionStore()
+    try:
+        settings = load_settings()
+    except ConfigError:
+        settings = None  # the environment's keys are still masked
+    return SessionStore(redactor=redactor_for(settings))
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -78,6 +78,9 @@ class AgentSettings:
     """Condense the context when it passes this share of the context window."""
     repetition_limit: int = 3
     """Stop after the same failing tool call is repeated this many times."""
+    env_passthrough: tuple[str, ...] = ()
+    """Credential variables (e.g. ``NPM_TOKEN``) that commands the agent runs may see;
+    all others are withheld (:func:`kilo_tui.core.trust.secrets.child_env`)."""
 
 
 @dataclass(frozen=True)

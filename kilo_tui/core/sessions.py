@@ -32,6 +32,7 @@ from kilo_tui.core.events import (
     TitleGenerated,
     UsageUpdated,
 )
+from kilo_tui.core.trust.secrets import EventRedactor, Redactor
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -110,7 +111,8 @@ class TaskRecord:
 class SessionStore:
     """Thread-safe access to the session database."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, redactor: Redactor | None = None) -> None:
+        self.redactor = redactor or Redactor(())
         self.path = path or paths.sessions_db()
         paths.ensure_dir(self.path.parent)
         self._lock = threading.RLock()
@@ -122,6 +124,15 @@ class SessionStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+
+    @property
+    def redactor(self) -> Redactor:
+        """Known key values, masked in everything this store writes or exports."""
+        return self._events.redactor
+
+    @redactor.setter
+    def redactor(self, redactor: Redactor) -> None:
+        self._events = EventRedactor(redactor)
 
     def close(self) -> None:
         with self._lock:
@@ -221,9 +232,12 @@ class SessionStore:
             self._db.execute(
                 "INSERT INTO messages (task_id, seq, role, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (task_id, seq, message.get("role", ""), json.dumps(message), time.time()),
+                (task_id, seq, message.get("role", ""), self._json(message), time.time()),
             )
         return seq
+
+    def _json(self, message: dict[str, Any]) -> str:
+        return json.dumps(self.redactor.data(message))
 
     def load_messages(self, task_id: str) -> list[dict[str, Any]]:
         """The active message history, in order: exactly what the model would be sent."""
@@ -265,7 +279,7 @@ class SessionStore:
                             task_id,
                             (before + after) / 2,
                             summary.get("role", "user"),
-                            json.dumps(summary),
+                            self._json(summary),
                             time.time(),
                         ),
                     )
@@ -336,17 +350,17 @@ class SessionStore:
         """Persist one bus event (deltas excluded) and keep task totals current."""
         if not event.task_id or isinstance(event, _SKIPPED_EVENTS):
             return
-        data = json.dumps(event.to_dict())
         with self._lock:
             exists = self._db.execute(
                 "SELECT 1 FROM tasks WHERE id = ?", (event.task_id,)
             ).fetchone()
             if not exists:
                 return
-            self._db.execute(
-                "INSERT INTO events (task_id, type, data, ts) VALUES (?, ?, ?, ?)",
-                (event.task_id, event.type, data, event.ts),
-            )
+            for data in self._events(event.to_dict()):
+                self._db.execute(
+                    "INSERT INTO events (task_id, type, data, ts) VALUES (?, ?, ?, ?)",
+                    (event.task_id, data["type"], json.dumps(data), event.ts),
+                )
         if isinstance(event, UsageUpdated | BackgroundUsage):  # both carry the task's totals
             self.update_task(
                 event.task_id,
@@ -381,7 +395,8 @@ class SessionStore:
             raise KeyError(task_id)
         from kilo_tui.core.export import task_to_markdown
 
-        return task_to_markdown(record, self.load_events(record.id, include_output=False))
+        text = task_to_markdown(record, self.load_events(record.id, include_output=False))
+        return self.redactor.text(text)  # also for tasks stored before redaction existed
 
 
 def _task(row: sqlite3.Row) -> TaskRecord:

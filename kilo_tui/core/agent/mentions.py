@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+from kilo_tui.core.trust.secrets import child_env
+
 MENTION_RE = re.compile(
     r"(?:^|(?<=\s))(?<!\\)@("
     r"(?:/|\w+://)(?:[^\s\\]|\\ )+?"
@@ -215,6 +217,7 @@ async def _run(command: list[str] | str, cwd: Path, timeout: float) -> tuple[int
         "stdout": asyncio.subprocess.PIPE,
         "stderr": asyncio.subprocess.STDOUT,
         "start_new_session": True,
+        "env": child_env(),
     }
     if isinstance(command, str):
         proc = await asyncio.create_subprocess_shell(command, **pipes)  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from kilo_tui.core.config import Settings, default_model, kilocode_small_model
 from kilo_tui.core.sessions import SessionStore
 from kilo_tui.core.tools.base import Decision, EditOutcome, TaskState, Tool, ToolError
 from kilo_tui.core.trust.sandbox import Sandbox
+from kilo_tui.core.trust.secrets import redactor_for
 
 if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode
@@ -60,7 +61,9 @@ class AgentRuntime:
         self.workspace = workspace.resolve()
         self.settings = settings
         self.bus = bus or EventBus()
+        self.redactor = redactor_for(settings, self.workspace)
         self.store = store or SessionStore()
+        self.store.redactor = self.redactor
         self.interactive = interactive
         self.yolo = yolo
         self.ignore = IgnoreMatcher(self.workspace)

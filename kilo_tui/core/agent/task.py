@@ -116,6 +116,8 @@ class Task:
         self.bus.publish(event)
 
     def _append(self, message: dict[str, Any]) -> None:
+        # The one door into the history: no known key value reaches the model or the store.
+        message = self.runtime.redactor.data(message)
         self.messages.append(message)
         self.runtime.store.append_message(self.id, message)
 

@@ -28,6 +28,7 @@ import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, Process
 
 from kilo_tui.core.trust.sandbox import parent_death_prefix
+from kilo_tui.core.trust.secrets import child_env
 
 if TYPE_CHECKING:
     from mcp.shared.message import SessionMessage
@@ -70,7 +71,9 @@ async def stdio_transport(
     """
     from mcp.client.stdio import get_default_environment
 
-    full_env = get_default_environment() | env
+    # The SDK's minimal environment (HOME, PATH, …), never a credential, then the
+    # entry's own explicit env.
+    full_env = child_env(base=get_default_environment(), extra=env)
     if prefix is None:
         prefix = parent_death_prefix("TERM")
     if prefix:

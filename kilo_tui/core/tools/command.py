@@ -45,6 +45,7 @@ from kilo_tui.core.tools.base import (
 from kilo_tui.core.trust.commands import blocked_read
 from kilo_tui.core.trust.ignore import IgnoreMatcher
 from kilo_tui.core.trust.sandbox import Confinement, Sandbox, SandboxFailure, unconfined
+from kilo_tui.core.trust.secrets import child_env
 
 FLUSH_INTERVAL = 0.05
 """Longest wait before buffered output is published: output is batched, not byte by byte."""
@@ -336,6 +337,7 @@ async def _run(command: str, cwd: Path, conf: Confinement, ctx: ToolContext) -> 
         on_output=on_output,
         on_tick=on_tick,
         prefix=conf.prefix,
+        env=child_env(settings.env_passthrough if settings else ()),  # no secrets
     )
     ctx.publish(
         CommandFinished(
