@@ -880,9 +880,16 @@ class CheckpointManager:
         tree, plan = self._resolve(safety.tree, target.tree)
         if tree != safety.tree:
             self._git("read-tree", "-m", "-u", safety.tree, tree)
-        if target.modes is not None:
-            self._apply_modes(tree, target.modes)
-        modes = self._modes()
+        if target.modes is None:  # an older checkpoint: modes as they are
+            modes = self._modes()
+        else:
+            self._apply_modes(tree, target.modes, safety.modes, {*plan.modified, *plan.added_back})
+            # What the files now have, without another lstat of each: the target's
+            # bits, but for the paths the restore kept as they were.
+            kept = {*plan.kept, *STATE_FILES}
+            other = {p: b for p, b in target.modes.get("other", {}).items() if p not in kept}
+            other |= {p: b for p, b in (safety.modes or {}).get("other", {}).items() if p in kept}
+            modes = {**target.modes, "other": other}
         if tree == safety.tree and modes == safety.modes:
             return RestoreResult(target, safety, None, plan)
         checkpoint = self._commit(
@@ -959,44 +966,59 @@ class CheckpointManager:
     # ------------------------------------------------------------------ modes
 
     def _modes(self) -> dict[str, Any]:
-        """The permission bits of the files in the shadow index (just snapshotted)."""
+        """The permission bits of the files in the shadow index (just snapshotted).
+
+        One ``lstat`` per file (git's index keeps only 644/755); written for speed.
+        """
         listing = self._git("ls-files", "-z", "--stage").decode(errors="surrogateescape")
-        kinds: dict[str, dict[str, int]] = {"file": {}, "exec": {}}
+        root = str(self.workspace) + os.sep
+        lstat, imode = os.lstat, stat.S_IMODE
+        kinds: dict[str, dict[str, int]] = {"100644": {}, "100755": {}}
         for entry in listing.split("\0"):
-            info, _, path = entry.partition("\t")
-            git_mode = info.split(" ", 1)[0]
-            if git_mode not in ("100644", "100755"):
-                continue
+            found = kinds.get(entry[:6])
+            if found is None:
+                continue  # symlinks, nested-repository links, the trailing empty entry
+            path = entry.partition("\t")[2]
             try:
-                bits = stat.S_IMODE((self.workspace / path).lstat().st_mode)
+                found[path] = imode(lstat(root + path).st_mode)
             except OSError:
                 continue
-            kinds["exec" if git_mode == "100755" else "file"][path] = bits
         modes: dict[str, Any] = {"file": 0o644, "exec": 0o755, "other": {}}
-        for kind, found in kinds.items():
+        for kind, found in (("file", kinds["100644"]), ("exec", kinds["100755"])):
             if found:
                 modes[kind] = Counter(found.values()).most_common(1)[0][0]
-            modes["other"].update({p: b for p, b in found.items() if b != modes[kind]})
+                modes["other"].update({p: b for p, b in found.items() if b != modes[kind]})
         return modes
 
-    def _apply_modes(self, tree: str, modes: dict[str, Any]) -> None:
-        """Give the files of ``tree`` the permission bits recorded in ``modes``."""
+    def _apply_modes(
+        self, tree: str, modes: dict[str, Any], before: dict[str, Any] | None, written: set[str]
+    ) -> None:
+        """Give the files of ``tree`` the permission bits recorded in ``modes``.
+
+        ``before`` (the modes just snapshotted) and ``written`` (the files the restore
+        rewrote) narrow it to the files that can differ; without ``before``, or when the
+        usual bits changed, every file is checked.
+        """
+        other: dict[str, int] = modes.get("other") or {}
+        candidates: set[str] | None = None
+        if before is not None and all(before.get(k) == modes.get(k) for k in ("file", "exec")):
+            candidates = written | set(other) | set(before.get("other") or {})
         listing = self._git("ls-tree", "-r", "-z", tree).decode(errors="surrogateescape")
-        other = modes.get("other") or {}
         for entry in listing.split("\0"):
             info, _, path = entry.partition("\t")
-            git_mode = info.split(" ", 1)[0]
-            if git_mode not in ("100644", "100755"):
+            git_mode = info[:6]
+            if git_mode not in ("100644", "100755") or path in STATE_FILES:
                 continue
-            wanted = other.get(path, modes.get("exec" if git_mode == "100755" else "file"))
+            if candidates is not None and path not in candidates:
+                continue
+            wanted = int(other.get(path, modes["exec" if git_mode == "100755" else "file"]))
             full = self.workspace / path
             try:
-                info_now = full.lstat()
+                now = full.lstat()
                 inside = full.resolve().is_relative_to(self.workspace)
             except OSError:
                 continue
-            regular = inside and stat.S_ISREG(info_now.st_mode) and path not in STATE_FILES
-            if regular and isinstance(wanted, int) and stat.S_IMODE(info_now.st_mode) != wanted:
+            if inside and stat.S_ISREG(now.st_mode) and stat.S_IMODE(now.st_mode) != wanted:
                 os.chmod(full, wanted)
 
     # ------------------------------------------------------------ action log

@@ -683,6 +683,7 @@ def test_file_modes_survive_restore_and_undo(tmp_path: Path) -> None:
     manager.restore(first.id)
     assert (ws / "secret.env").read_text() == "TOKEN=1\n"
     assert modes() == {"secret.env": 0o600, "tool.sh": 0o750, "run.sh": 0o755}
+    assert manager.save("end_of_turn") is None  # the restore recorded what is there
     manager.undo()
     assert (ws / "secret.env").read_text() == "TOKEN=2\n"
     assert modes() == {"secret.env": 0o600, "tool.sh": 0o750, "run.sh": 0o700}

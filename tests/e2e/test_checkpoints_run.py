@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def test_every_step_is_restorable_and_user_git_untouched(
     assert [c["trigger"] for c in listed] == expected
     assert {"id", "created_at", "trigger", "files_changed"} <= set(listed[0])
     assert [c["files_changed"] for c in listed[1:]] == [1, 1, 2]
+    # What the command did to the workspace is in the next checkpoint.
+    command_diff = run(["checkpoints", "diff", listed[2]["id"], listed[3]["id"]], env=env, cwd=ws)
+    assert "+three" in command_diff.stdout and "-four" in command_diff.stdout
 
     first = listed[0]["id"]
     restored = run(["checkpoints", "restore", first, "--yes"], env=env, cwd=ws)
@@ -173,3 +177,36 @@ def test_a_failed_checkpoint_is_reported_before_the_write(
         assert (ws / "a.txt").read_text() == "original\n"  # never changed without one
         told = [m["content"] for m in fake_llm.chat_requests[-1]["messages"] if m["role"] == "tool"]
         assert any("the checkpoint before it failed" in t for t in told)
+
+
+def test_restore_preview_lists_what_is_not_tracked_and_leaves_it(
+    fake_llm: FakeLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kilo_tui.core.checkpoints import CheckpointManager
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG)
+    monkeypatch.setenv("KILO_TUI_HOME", str(home))
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "a.txt").write_text("one\n")
+    manager = CheckpointManager(ws)
+    first = manager.save("user_message")
+    assert first is not None
+    big = os.urandom(15 * 1024 * 1024)  # over the default 10 MB cap
+    (ws / "dataset.bin").write_bytes(big)
+    (ws / "a.txt").write_text("two\n")
+    assert manager.save("execute_command fetch") is not None
+    env = env_for(fake_llm, home)
+
+    preview = run(["checkpoints", "restore", first.id], env=env, cwd=ws)
+    assert preview.returncode == 2  # no terminal to confirm on: nothing done
+    assert "not tracked, left as is" in preview.stdout
+    assert "    dataset.bin" in preview.stdout.split("not tracked, left as is")[1]
+    assert "REMOVED" not in preview.stdout
+
+    restored = run(["checkpoints", "restore", first.id, "--yes"], env=env, cwd=ws)
+    assert restored.returncode == 0, restored.stderr
+    assert (ws / "a.txt").read_text() == "one\n"
+    assert (ws / "dataset.bin").read_bytes() == big

@@ -133,3 +133,42 @@ async def test_undo_takes_back_a_restore_of_files_and_task_and_redo_reapplies_it
     sent = [m.get("content") or "" for m in last["messages"]]
     assert "first question" in sent and "now rewrite the notes" in sent and "carry on" in sent
     assert (workspace / "notes.txt").read_text() == "rewritten\n"
+
+
+async def test_a_failed_checkpoint_shows_in_the_status_bar_and_asks_before_the_write(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    from kilo_tui.core import paths
+    from kilo_tui.tui.widgets.approval_bar import ApprovalBar
+    from kilo_tui.tui.widgets.status_bar import StatusBar
+    from tests.tui.pilot import asking
+
+    shadow = paths.checkpoints_dir(workspace)
+    shadow.parent.mkdir(parents=True, exist_ok=True)
+    shadow.write_text("in the way\n")  # every checkpoint fails
+    llm_env.script(
+        Turn.tool("write_to_file", path="notes.txt", content="first\n"),
+        Turn.tool("write_to_file", path="notes.txt", content="second\n"),
+        Turn.tool("attempt_completion", result="DONE"),
+    )
+    settings = Settings(
+        model=settings.model, small_model=settings.small_model, auto_approve={"write": True}
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_and_send(pilot, "edit the notes")
+        await until(pilot, lambda: asking(app, ApprovalBar) is not None)
+        bar = asking(app, ApprovalBar)
+        assert bar is not None
+        title = str(bar.query_one("#title").render())
+        assert "checkpoint failed:" in title and "continue without a checkpoint?" in title
+        assert "checkpoint ✗" in str(app.screen.query_one(StatusBar).render())
+        assert (workspace / "notes.txt").read_text() == "original\n"  # not yet
+        await pilot.press("y")  # go on without one
+        await until(pilot, lambda: asking(app, ApprovalBar) is not None)
+        await pilot.press("n", "enter")  # not this time (no feedback)
+        await idle(pilot)
+        assert "DONE" in chat_text(app)
+    assert (workspace / "notes.txt").read_text() == "first\n"
+    told = [m["content"] for m in llm_env.chat_requests[-1]["messages"] if m["role"] == "tool"]
+    assert "the user chose not to go on without one" in told[-1]
