@@ -20,6 +20,7 @@ from kilo_tui.core.bus import EventBus
 from kilo_tui.core.tools.base import Decision, TaskState, ToolContext
 from kilo_tui.core.tools.files import LIST_FILES, SEARCH_FILES
 from kilo_tui.core.trust.ignore import IgnoreMatcher
+from kilo_tui.core.trust.paths import WorkspacePaths
 
 
 def make_tree(root: Path, count: int) -> None:
@@ -58,11 +59,9 @@ def context(root: Path) -> ToolContext:
         approve=approve,
         propose_edit=never,
         checkpoint=checkpoint,
-        resolve_path=lambda p: (root / p).resolve(),
-        is_ignored=ignore.is_kilocode_ignored,
+        paths=WorkspacePaths(root, ignore),
         state=TaskState(),
         cancel=asyncio.Event(),
-        extra={"ignore": ignore},
     )
 
 

@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pathspec import GitIgnoreSpec
 
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import ConfigError
 from kilo_tui.core.events import ApprovalReply, ApprovalRequested, ApprovalResolved
 from kilo_tui.core.tools.base import Decision
 from kilo_tui.core.trust import commands
+from kilo_tui.core.trust.paths import action_path, is_git_path, is_protected_path
 
 Verdict = Literal["allow", "deny", "ask"]
 
@@ -194,39 +194,7 @@ class PolicyDecision:
     rule: str
 
 
-_PROTECTED = GitIgnoreSpec.from_lines(
-    [
-        ".kilocodeignore", ".kilocodemodes", ".kilocoderules*", ".kilocode/**",
-        ".kilocodeprotected", ".rooignore", ".roomodes", ".roorules*", ".clinerules*",
-        ".roo/**", ".vscode/**", ".rooprotected", "AGENTS.md", "AGENT.md",
-    ]
-)  # fmt: skip
 _POLICY_FILE = PROJECT_CONFIG.as_posix()
-
-
-def is_protected_path(rel_path: str) -> bool:
-    """True for workspace files that configure the agent itself (need ``write_protected``).
-
-    Kilo's protected patterns, with gitignore semantics: ``.kilocode/**``,
-    ``.kilocodemodes``, ``.kilocodeignore``, ``.kilocoderules*``, their Roo/Cline
-    equivalents, ``.vscode/**`` and ``AGENTS.md``/``AGENT.md`` (at any depth).
-    """
-    rel = posixpath.normpath(rel_path.replace("\\", "/")).lstrip("/")
-    return bool(_PROTECTED.match_file(rel))
-
-
-def action_path(workspace: Path, path: str | os.PathLike[str]) -> tuple[str, bool]:
-    """``(path as Action.path wants it, outside_workspace)`` for a model-given path.
-
-    Relative paths are taken from the workspace; symlinks are resolved, so a link
-    inside the workspace that points out of it counts as outside.
-    """
-    ws = Path(workspace).resolve()
-    full = (ws / Path(path).expanduser()).resolve()
-    try:
-        return full.relative_to(ws).as_posix(), False
-    except ValueError:
-        return str(full), True
 
 
 # ------------------------------------------------------------------- policy
@@ -311,6 +279,10 @@ class AutoApprovePolicy:
         s = self.settings
         if not action.outside_workspace and action.path == _POLICY_FILE:
             return PolicyDecision("ask", f"{_POLICY_FILE} holds this policy: never auto-approved")
+        if not action.outside_workspace and is_git_path(action.path or ""):
+            return PolicyDecision(
+                "ask", "inside a .git directory (hooks, config): never auto-approved"
+            )
         protected = action.protected
         if not protected and (grant := self._path_grant("write", action)) is not None:
             return PolicyDecision("allow", f"always_allow: {grant}")

@@ -11,13 +11,14 @@ own edit is never overwritten with stale content.
 The returned :class:`~kilo_tui.core.tools.base.EditOutcome` carries the report the
 model reads next, written so it cannot be misread: what was applied, what was
 rejected and why, or what the user changed.
+
+The file is read and written with :mod:`kilo_tui.core.trust.paths`: from the workspace
+down, no symlink is followed, so what is written lands exactly at the path the user
+reviewed (a link swapped in meanwhile makes the write fail, not go elsewhere).
 """
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from kilo_tui.core.hunks import (
     unified_diff,
 )
 from kilo_tui.core.tools.base import EditOutcome
+from kilo_tui.core.trust.paths import MAX_READ_BYTES, PathRefused, read_regular, write_regular
 from kilo_tui.core.watch import watching
 
 STALE_REPORT = (
@@ -99,10 +101,13 @@ async def review_edit(
     ``write=False`` nothing is written; the outcome says what would have been.
     """
     target = workspace / path
+    root = workspace if target.is_relative_to(workspace) else Path("/")
     try:
-        disk = read_text(target)
+        disk = read_text(target, root=root)
     except NotTextError:
         return _refused(f"{path} is a binary file; kilo-tui does not edit binary files.")
+    except PathRefused as exc:
+        return _refused(str(exc))
     if new is not None and "\x00" in new:
         return _refused(f"the proposed content for {path} is binary (it contains NUL bytes).")
     if new is not None:
@@ -118,7 +123,12 @@ async def review_edit(
     )
     meta = {"task_id": task_id, "call_id": call_id, "tool": tool}
     if auto_approved:
-        outcome = _carry_out(target, proposal, [True] * len(proposal.hunks), [], write=write)
+        try:
+            outcome = _carry_out(
+                target, root, proposal, [True] * len(proposal.hunks), [], write=write
+            )
+        except (PathRefused, NotTextError) as exc:
+            return _not_written(path, exc)
         if outcome.applied:
             bus.publish(proposal.event(request_id=bus.new_request_id(), auto=True, **meta))
         return outcome
@@ -127,8 +137,8 @@ async def review_edit(
 
     def changed(_: Path) -> None:
         try:
-            now = read_text(target)
-        except (NotTextError, OSError):
+            now = read_text(target, root=root)
+        except (NotTextError, PathRefused):
             now = None
         if now != seen[-1]:
             seen.append(now)
@@ -137,15 +147,18 @@ async def review_edit(
     event = proposal.event(request_id=bus.new_request_id(), auto=False, **meta)
     async with watching([target], changed):
         answer = await bus.request(event)
-    return _conclude(target, proposal, _as_reply(answer), write=write)
+    try:
+        return _conclude(target, root, proposal, _as_reply(answer), write=write)
+    except (PathRefused, NotTextError) as exc:
+        return _not_written(path, exc)
 
 
 def _conclude(
-    target: Path, proposal: Proposal, reply: ApprovalReply, *, write: bool = True
+    target: Path, root: Path, proposal: Proposal, reply: ApprovalReply, *, write: bool = True
 ) -> EditOutcome:
     """Carry out ``reply`` for ``proposal``: write what was accepted, report the rest."""
     if reply.content is not None:
-        outcome = _apply_user_version(target, proposal, reply.content, write=write)
+        outcome = _apply_user_version(target, root, proposal, reply.content, write=write)
         return _with_feedback(outcome, reply.feedback)
     n = len(proposal.hunks)
     decisions = list(reply.hunks or ())[:n]
@@ -154,7 +167,7 @@ def _conclude(
     notes += [""] * (n - len(notes))
     if not any(decisions):
         return _with_feedback(_rejected(proposal, reply.feedback, notes), reply.feedback)
-    outcome = _carry_out(target, proposal, decisions, notes, write=write)
+    outcome = _carry_out(target, root, proposal, decisions, notes, write=write)
     return _with_feedback(outcome, reply.feedback)
 
 
@@ -175,13 +188,14 @@ class _Written:
 
 def _carry_out(
     target: Path,
+    root: Path,
     proposal: Proposal,
     decisions: Sequence[bool],
     notes: Sequence[str],
     *,
     write: bool,
 ) -> EditOutcome:
-    written = _settle(target, proposal, decisions, write=write)
+    written = _settle(target, root, proposal, decisions, write=write)
     if written is None:
         return _stale(proposal.path)
     if all(decisions):
@@ -194,13 +208,13 @@ def _carry_out(
 
 
 def _settle(
-    target: Path, proposal: Proposal, accepted: Sequence[bool], *, write: bool
+    target: Path, root: Path, proposal: Proposal, accepted: Sequence[bool], *, write: bool
 ) -> _Written | None:
     """Write the ``accepted`` hunks, re-applied onto newer disk content if need be.
 
     Returns ``None`` (and writes nothing) when they do not fit the disk content.
     """
-    disk = read_text(target)
+    disk = read_text(target, root=root)
     old, new = proposal.old, proposal.new
     rebased = disk != old
     content: str | None
@@ -216,15 +230,13 @@ def _settle(
         if content is None:
             return None
     if write and content != disk:
-        if content is None:
-            target.unlink()
-        else:
-            write_atomic(target, content)
+        data = None if content is None else content.encode("utf-8", "surrogateescape")
+        write_regular(target, data, root=root)
     return _Written(content, rebased)
 
 
 def _apply_user_version(
-    target: Path, proposal: Proposal, content: str, *, write: bool
+    target: Path, root: Path, proposal: Proposal, content: str, *, write: bool
 ) -> EditOutcome:
     content = match_newlines(proposal.old, content)
     edited = Proposal(
@@ -234,7 +246,7 @@ def _apply_user_version(
         compute_hunks(proposal.old or "", content),
         classify_change(proposal.old, content),
     )
-    written = _settle(target, edited, [True] * len(edited.hunks), write=write)
+    written = _settle(target, root, edited, [True] * len(edited.hunks), write=write)
     if written is None:
         return _stale(proposal.path)
     if content == proposal.new:
@@ -334,6 +346,11 @@ def _refused(reason: str) -> EditOutcome:
     return EditOutcome(applied=False, content=None, report=f"Not applied: {reason}")
 
 
+def _not_written(path: str, exc: Exception) -> EditOutcome:
+    """The file could not be written safely when the approved change was carried out."""
+    return _refused(f"{exc}. Your change to {path} was NOT written; the file is unchanged.")
+
+
 def _as_reply(answer: Any) -> ApprovalReply:
     """Accept what headless clients send: an ApprovalReply, a bool, or its dict form."""
     if isinstance(answer, ApprovalReply):
@@ -352,40 +369,20 @@ def _as_reply(answer: Any) -> ApprovalReply:
 # ---------------------------------------------------------------- disk
 
 
-def read_text(path: Path) -> str | None:
-    """The file's text (``None`` if it does not exist); raises NotTextError for binary."""
-    try:
-        data = path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+def read_text(path: Path, *, root: Path | None = None) -> str | None:
+    """The file's text (``None`` if it does not exist); raises NotTextError for binary,
+    PathRefused for anything that is not a regular file of a sane size.
+
+    Nothing below ``root`` (default: the file's directory) is followed if it is a link.
+    """
+    content = read_regular(path, root=root or path.parent, limit=MAX_READ_BYTES)
+    if content is None:
         return None
-    if is_binary(data):
+    if content.truncated:
+        raise PathRefused(
+            f"{path} is {content.size:,} bytes; kilo-tui does not edit files that large"
+        )
+    if is_binary(content.data):
         raise NotTextError(str(path))
     # surrogateescape: stray non-UTF-8 bytes survive a read/write round trip unchanged.
-    return data.decode("utf-8", "surrogateescape")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step, keeping its mode (and following links)."""
-    real = Path(os.path.realpath(path))
-    real.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = stat.S_IMODE(real.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".kilo-tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8", "surrogateescape"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, real)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return content.data.decode("utf-8", "surrogateescape")

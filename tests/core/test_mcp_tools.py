@@ -24,6 +24,7 @@ from kilo_tui.core.tools.mcp_tools import (
     native_mcp_tools,
     native_tool_name,
 )
+from kilo_tui.core.trust.paths import WorkspacePaths
 from tests.mcp_servers.helpers import TIME_ENTRY, TOY_ENTRY, project_settings, wait_for
 
 UTC_CALL = {
@@ -92,8 +93,7 @@ def context(manager: McpManager | None, approver: Approver, checkpoints: list[st
         approve=approver,
         propose_edit=no_edits,
         checkpoint=checkpoint,
-        resolve_path=lambda p: workspace / p,
-        is_ignored=lambda _: False,
+        paths=WorkspacePaths(workspace),
         state=TaskState(),
         cancel=asyncio.Event(),
         extra={"mcp": manager} if manager else {},

@@ -14,7 +14,7 @@ import pytest
 
 from kilo_tui.core.agent import mentions
 from kilo_tui.core.agent.mentions import MENTION_RE, detect_problems_commands, expand_mentions
-from kilo_tui.core.trust.ignore import IgnoreMatcher
+from kilo_tui.core.trust.paths import WorkspacePaths
 
 
 def write(path: Path, text: str) -> Path:
@@ -31,8 +31,7 @@ def git(ws: Path, *args: str) -> str:
 
 async def expand(text: str, ws: Path, **kw: Any) -> str:
     options: dict[str, Any] = {
-        "workspace": ws,
-        "is_ignored": IgnoreMatcher(ws).is_kilocode_ignored,
+        "paths": WorkspacePaths(ws),
         "last_terminal": None,
         "problems_commands": [],
         "allow_urls": False,

@@ -22,6 +22,7 @@ from kilo_tui.core.tools.files import (
 )
 from kilo_tui.core.tools.flow import UPDATE_TODO_LIST, parse_todos
 from kilo_tui.core.trust.ignore import IgnoreMatcher
+from kilo_tui.core.trust.paths import WorkspacePaths
 from tests.mcp_servers.helpers import alive
 
 
@@ -61,11 +62,9 @@ class Harness:
             approve=approve,
             propose_edit=propose_edit,
             checkpoint=checkpoint,
-            resolve_path=lambda p: (self.workspace / p).resolve(),
-            is_ignored=ignore.is_kilocode_ignored,
+            paths=WorkspacePaths(self.workspace, ignore),
             state=self.state,
             cancel=self.cancel,
-            extra={"ignore": ignore},
         )
 
 

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kilo_tui.core import paths
-from tests.security.paths_harness import (  # noqa: F401  (fixtures)
-    SECRET,
-    Agent,
-    kilo_home,
-    make_agent,
-    outside,
-    workspace,
-)
+from tests.security import paths_harness
+from tests.security.paths_harness import SECRET, Agent
+
+# The harness's fixtures, used by parameter name.
+kilo_home = paths_harness.kilo_home
+make_agent = paths_harness.make_agent
+outside = paths_harness.outside
+workspace = paths_harness.workspace
 
 MISSING_SEARCH = """<<<<<<< SEARCH
 :start_line:1
@@ -57,8 +57,10 @@ async def test_apply_diff_cannot_read_kilo_tuis_own_config(
 ) -> None:
     # Even when the user allowed reads outside the workspace: the key store is not
     # the agent's to read.
-    agent = make_agent(f'[providers.anthropic]\napi_key = "sk-ant-{SECRET}"\n'
-                       "[auto_approve]\nread_outside_workspace = true\n")
+    agent = make_agent(
+        f'[providers.anthropic]\napi_key = "sk-ant-{SECRET}"\n'
+        "[auto_approve]\nread_outside_workspace = true\n"
+    )
     config = kilo_home / "config.toml"
     for target in (str(config), os.path.relpath(config, agent.workspace)):
         result = await agent.call("apply_diff", path=target, diff=MISSING_SEARCH)
@@ -113,15 +115,18 @@ async def test_list_files_shows_links_as_names_not_where_they_point(
 async def test_folder_mention_does_not_follow_links_or_show_ignored_files(
     make_agent: Callable[..., Agent], workspace: Path, outside: Path
 ) -> None:
-    (workspace / ".kilocodeignore").write_text("secrets.env\n")
-    (workspace / "secrets.env").write_text(f"TOKEN={SECRET}\n")
-    (workspace / "alias.txt").symlink_to("secrets.env")
-    (workspace / "out.txt").symlink_to(outside)
+    (workspace / ".kilocodeignore").write_text("docs/secrets.env\n")
+    docs = workspace / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text("# Guide\n")
+    (docs / "secrets.env").write_text(f"TOKEN={SECRET}\n")
+    (docs / "alias.txt").symlink_to("secrets.env")
+    (docs / "out.txt").symlink_to(outside)
     agent = make_agent()
-    for mention in ("@/", "@/alias.txt", "@/out.txt"):
+    for mention in ("@/docs/", "@/docs/alias.txt", "@/docs/out.txt"):
         message = await agent.say(f"look at {mention} please")
         assert SECRET not in message, (mention, message)
-    assert "print('hello')" in await agent.say("look at @/ please")
+    assert "# Guide" in await agent.say("look at @/docs/ please")
     assert_never_sent(agent)
 
 
@@ -133,7 +138,10 @@ async def test_git_mentions_do_not_show_ignored_files(
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-            cwd=workspace, check=True, capture_output=True, text=True,
+            cwd=workspace,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
 
     git("init", "-q")

@@ -18,13 +18,14 @@ import pytest
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.events import ApprovalReply
-from tests.security.paths_harness import (  # noqa: F401  (fixtures)
-    Agent,
-    kilo_home,
-    make_agent,
-    outside,
-    workspace,
-)
+from tests.security import paths_harness
+from tests.security.paths_harness import Agent
+
+# The harness's fixtures, used by parameter name.
+kilo_home = paths_harness.kilo_home
+make_agent = paths_harness.make_agent
+outside = paths_harness.outside
+workspace = paths_harness.workspace
 
 CONTENT = "alpha\nbeta\n"
 EDIT = """<<<<<<< SEARCH

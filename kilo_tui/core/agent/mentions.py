@@ -6,6 +6,10 @@ file content)``) and its content is appended after the message in an XML block
 (``<file_content path="src/app.py">``). A mention that cannot be expanded (missing
 file, blocked by ``.kilocodeignore``, unknown commit, URL fetching off) stays as
 typed and a short note says why. Expansion never raises.
+
+Files are opened only through :mod:`kilo_tui.core.trust.paths`: a link out of the
+workspace or into a ``.kilocodeignore``d file is never followed, FIFOs and devices are
+never opened, and the git mentions leave out the diffs of ignored files.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ import shutil
 import signal
 import sys
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
+from kilo_tui.core.trust.paths import PathRefused, Target
 from kilo_tui.core.trust.secrets import child_env
+
+if TYPE_CHECKING:
+    from kilo_tui.core.trust.paths import WorkspacePaths
 
 MENTION_RE = re.compile(
     r"(?:^|(?<=\s))(?<!\\)@("
@@ -44,8 +52,6 @@ GIT_TIMEOUT = 15.0
 PROBLEMS_TIMEOUT = 60.0
 URL_TIMEOUT = 20.0
 
-IsIgnored = Callable[[Path], bool]
-
 
 @dataclass
 class _Expansion:
@@ -56,8 +62,7 @@ class _Expansion:
 async def expand_mentions(
     text: str,
     *,
-    workspace: Path,
-    is_ignored: IsIgnored | None,
+    paths: WorkspacePaths,
     last_terminal: tuple[str, str] | None,
     problems_commands: list[str] | None,
     allow_urls: bool,
@@ -65,13 +70,11 @@ async def expand_mentions(
 ) -> str:
     """``text`` with every mention expanded (or annotated); never raises.
 
-    ``is_ignored(path)`` says whether ``.kilocodeignore`` blocks an absolute path.
+    ``paths`` guards the workspace (``.kilocodeignore``, links, special files).
     ``problems_commands``: diagnostics commands run for ``@problems`` (None: detect
     from the project). ``url_allow_hosts``: when non-empty, only these hosts may be
     fetched.
     """
-    workspace = Path(workspace).resolve()
-    blocked = is_ignored or (lambda _p: False)
     expansions: dict[str, _Expansion] = {}
     for match in MENTION_RE.finditer(text):
         mention = match.group(1)
@@ -80,8 +83,7 @@ async def expand_mentions(
         try:
             expansions[mention] = await _expand(
                 mention,
-                workspace=workspace,
-                is_ignored=blocked,
+                paths=paths,
                 last_terminal=last_terminal,
                 problems_commands=problems_commands,
                 allow_urls=allow_urls,
@@ -107,15 +109,15 @@ def _note(mention: str, why: str) -> _Expansion:
 async def _expand(
     mention: str,
     *,
-    workspace: Path,
-    is_ignored: IsIgnored,
+    paths: WorkspacePaths,
     last_terminal: tuple[str, str] | None,
     problems_commands: list[str] | None,
     allow_urls: bool,
     url_allow_hosts: tuple[str, ...],
 ) -> _Expansion:
+    workspace = paths.workspace
     if mention.startswith("/"):
-        return await asyncio.to_thread(_path_mention, mention, workspace, is_ignored)
+        return await asyncio.to_thread(_path_mention, mention, paths)
     if "://" in mention:
         return await _url_mention(mention, allow_urls, url_allow_hosts)
     if mention == "problems":
@@ -123,54 +125,59 @@ async def _expand(
     if mention == "terminal":
         return _terminal_mention(last_terminal)
     if mention == "git-changes":
-        return await _git_changes_mention(workspace)
-    return await _commit_mention(mention, workspace)
+        return await _git_changes_mention(paths)
+    return await _commit_mention(mention, paths)
 
 
 # ---------------------------------------------------------------- files
 
 
-def _path_mention(mention: str, workspace: Path, is_ignored: IsIgnored) -> _Expansion:
+def _path_mention(mention: str, paths: WorkspacePaths) -> _Expansion:
     rel = mention[1:].replace("\\ ", " ")
-    target = (workspace / rel).resolve()
-    if not target.is_relative_to(workspace):
+    try:
+        target = paths.resolve(rel or ".")
+    except PathRefused as exc:
+        return _note(mention, str(exc))
+    if target.outside:
         return _note(mention, "only paths inside the workspace can be mentioned")
-    shown = target.relative_to(workspace).as_posix() or "."
-    if target != workspace and is_ignored(target):
+    shown = target.shown
+    if target.rel and paths.is_blocked(target):
         return _note(mention, f"'{shown}' is blocked by .kilocodeignore")
-    if target.is_file():
+    if target.real.is_file():
         if mention.endswith("/"):
             return _note(mention, f"'{shown}' is a file, not a folder")
         return _Expansion(
             inline=f"'{shown}' (see below for file content)",
-            block=f'<file_content path="{shown}">\n{_file_text(target)}\n</file_content>',
+            block=f'<file_content path="{shown}">\n{_file_text(paths, target)}\n</file_content>',
         )
-    if target.is_dir():
+    if target.real.is_dir():
         shown = shown if shown == "." else shown + "/"
         return _Expansion(
             inline=f"'{shown}' (see below for folder content)",
-            block=_folder_block(target, shown, is_ignored),
+            block=_folder_block(paths, target.real, shown),
         )
     return _note(mention, f"'{shown}' does not exist")
 
 
-def _file_text(path: Path) -> str:
-    """Line-numbered contents (``1 | …``), or a note for binary or huge files."""
+_BINARY = "(Binary file, contents not shown)"
+
+
+def _file_text(paths: WorkspacePaths, target: Target) -> str:
+    """Line-numbered contents (``1 | …``), or a note for binary, huge or bad files."""
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        return f"(Error reading file: {exc.strerror or exc})"
+        content = paths.read(target, MAX_FILE_BYTES)
+    except PathRefused as exc:
+        return f"(Error reading file: {exc})"
+    data = content.data
     if b"\0" in data[:8192]:
-        return "(Binary file, contents not shown)"
-    text = data[:MAX_FILE_BYTES].decode("utf-8", errors="replace")
-    lines = text.splitlines()
+        return _BINARY
+    lines = data.decode("utf-8", errors="replace").splitlines()
     if not lines:
         return "(Empty file)"
     shown = lines[:MAX_FILE_LINES]
     width = len(str(len(shown)))
     numbered = "\n".join(f"{i:>{width}} | {line}" for i, line in enumerate(shown, 1))
-    if len(lines) > MAX_FILE_LINES or len(data) > MAX_FILE_BYTES:
+    if len(lines) > MAX_FILE_LINES or content.truncated:
         numbered += (
             f"\n\n(File truncated: showing the first {len(shown)} lines. Use read_file with "
             "start_line/end_line to read the rest.)"
@@ -178,12 +185,16 @@ def _file_text(path: Path) -> str:
     return numbered
 
 
-def _folder_block(folder: Path, shown: str, is_ignored: IsIgnored) -> str:
+def _folder_block(paths: WorkspacePaths, folder: Path, shown: str) -> str:
+    """The folder's entries as a tree, and the content of its readable files. An entry
+    that is blocked, or a link leading out of the workspace or to a blocked file, is
+    shown locked and never read."""
     try:
-        children = sorted(
-            (c for c in folder.iterdir() if c.name != ".git"),
-            key=lambda c: (not c.is_dir(), c.name),
-        )
+        with os.scandir(folder) as scan:
+            children = sorted(
+                (c for c in scan if c.name != ".git"),
+                key=lambda c: (not c.is_dir(follow_symlinks=False), c.name),
+            )
     except OSError as exc:
         return f'<folder_content path="{shown}">\n(Error listing folder: {exc})\n</folder_content>'
     tree: list[str] = []
@@ -191,16 +202,28 @@ def _folder_block(folder: Path, shown: str, is_ignored: IsIgnored) -> str:
     prefix = "" if shown == "." else shown
     for index, child in enumerate(children):
         branch = "└── " if index == len(children) - 1 else "├── "
-        locked = is_ignored(child)
-        name = child.name + ("/" if child.is_dir() else "")
-        tree.append(f"{branch}{'🔒 ' if locked else ''}{name}")
-        if locked or not child.is_file() or len(files) >= MAX_FOLDER_FILES:
+        target = _readable(paths, Path(child.path))
+        is_dir = child.is_dir(follow_symlinks=False)
+        name = child.name + ("/" if is_dir else "")
+        tree.append(f"{branch}{'🔒 ' if target is None else ''}{name}")
+        if target is None or is_dir or len(files) >= MAX_FOLDER_FILES:
             continue
-        content = _file_text(child)
-        if content != "(Binary file, contents not shown)":
+        if not target.real.is_file():
+            continue
+        content = _file_text(paths, target)
+        if content != _BINARY:
             files.append(f'<file_content path="{prefix}{child.name}">\n{content}\n</file_content>')
     listing = "\n".join(tree) or "(empty folder)"
     return "\n".join([f'<folder_content path="{shown}">', listing, *files, "</folder_content>"])
+
+
+def _readable(paths: WorkspacePaths, path: Path) -> Target | None:
+    """The target of a folder entry, or None when the agent may not look inside it."""
+    try:
+        target = paths.target(path)
+    except PathRefused:
+        return None
+    return None if target.outside or paths.is_blocked(target) else target
 
 
 # --------------------------------------------------------------- processes
@@ -338,7 +361,36 @@ async def _git(workspace: Path, *args: str) -> tuple[int | None, str]:
     return await _run(["git", "-C", str(workspace), *args], workspace, GIT_TIMEOUT)
 
 
-async def _git_changes_mention(workspace: Path) -> _Expansion:
+# Diffs exactly as committed: no external diff or textconv programs (a repository's
+# attributes choose those), no rename pairing (each side is filtered on its own).
+_DIFF_OPTIONS = ("--no-ext-diff", "--no-textconv", "--no-renames")
+
+
+async def _hidden(paths: WorkspacePaths, *name_only: str) -> list[str]:
+    """Exclude pathspecs for the files in a diff that ``.kilocodeignore`` blocks.
+
+    ``name_only`` is a git command listing the diff's files (``-z``), relative to the
+    repository's top, which may lie above the workspace.
+    """
+    workspace = paths.workspace
+    code, top = await _git(workspace, "rev-parse", "--show-toplevel")
+    _, names = await _git(workspace, *name_only, "--name-only", "-z", *_DIFF_OPTIONS)
+    if code != 0:
+        return []
+    root = Path(top.strip())
+    hidden = []
+    for name in filter(None, names.split("\0")):
+        try:
+            blocked = paths.is_blocked(paths.target(root / name))
+        except PathRefused:
+            blocked = True
+        if blocked:
+            hidden.append(f":(top,exclude,literal){name}")
+    return hidden
+
+
+async def _git_changes_mention(paths: WorkspacePaths) -> _Expansion:
+    workspace = paths.workspace
     code, status = await _git(workspace, "status", "--short")
     if code != 0:
         return _note("git-changes", "the workspace is not a git repository")
@@ -346,7 +398,9 @@ async def _git_changes_mention(workspace: Path) -> _Expansion:
         body = "No changes in the working directory."
     else:
         has_head = (await _git(workspace, "rev-parse", "--verify", "-q", "HEAD"))[0] == 0
-        _, diff = await _git(workspace, "diff", "HEAD" if has_head else "--cached")
+        base = "HEAD" if has_head else "--cached"
+        hidden = await _hidden(paths, "diff", base)
+        _, diff = await _git(workspace, "diff", *_DIFF_OPTIONS, base, "--", *hidden)
         body = f"Working directory changes:\n{status.rstrip()}"
         if diff.strip():
             body += "\n\n" + _clip(diff, MAX_GIT_LINES)
@@ -356,13 +410,16 @@ async def _git_changes_mention(workspace: Path) -> _Expansion:
     )
 
 
-async def _commit_mention(ref: str, workspace: Path) -> _Expansion:
+async def _commit_mention(ref: str, paths: WorkspacePaths) -> _Expansion:
+    workspace = paths.workspace
     fmt = "--format=Commit: %h (%H)%nAuthor: %an <%ae>%nDate: %ad%n%nMessage: %s%n%n%b"
     code, info = await _git(workspace, "show", "-s", fmt, f"{ref}^{{commit}}", "--")
     if code != 0:
         return _note(ref, "not a commit in this repository")
-    _, stat = await _git(workspace, "show", "--format=", "--stat", ref, "--")
-    _, patch = await _git(workspace, "show", "--format=", "--patch", ref, "--")
+    hidden = await _hidden(paths, "show", "--format=", ref)
+    show = ("show", "--format=", *_DIFF_OPTIONS)
+    _, stat = await _git(workspace, *show, "--stat", ref, "--", *hidden)
+    _, patch = await _git(workspace, *show, "--patch", ref, "--", *hidden)
     body = info.rstrip()
     if stat.strip():
         body += "\n\nFiles Changed:\n" + stat.rstrip()

@@ -57,6 +57,7 @@ class AgentRuntime:
     ) -> None:
         from kilo_tui.core.agent.modes import load_modes
         from kilo_tui.core.trust.ignore import IgnoreMatcher
+        from kilo_tui.core.trust.paths import WorkspacePaths
 
         self.workspace = workspace.resolve()
         self.settings = settings
@@ -67,6 +68,7 @@ class AgentRuntime:
         self.interactive = interactive
         self.yolo = yolo
         self.ignore = IgnoreMatcher(self.workspace)
+        self.paths = WorkspacePaths(self.workspace, self.ignore)
         self._modes, self.mode_errors = load_modes(self.workspace, _global_modes_dir())
         self.startup_warnings: list[str] = list(self.mode_errors)
         self._mode = self._resolve_mode(settings.mode)
@@ -481,23 +483,13 @@ class AgentRuntime:
 
     def resolve_path(self, raw: str) -> Path:
         """Workspace-relative (or absolute) path → absolute, symlinks resolved."""
-        text = str(raw).strip()
-        if not text:
-            raise ToolError("path must not be empty")
-        candidate = Path(text).expanduser()
-        if not candidate.is_absolute():
-            candidate = self.workspace / candidate
-        return candidate.resolve()
+        return self.paths.resolve(raw).real
 
     def is_outside(self, path: Path) -> bool:
         return not path.resolve().is_relative_to(self.workspace)
 
-    def is_kilocode_ignored(self, path: Path) -> bool:
-        return not self.is_outside(path) and self.ignore.is_kilocode_ignored(path)
-
     def tool_extras(self, task: Task) -> dict[str, Any]:
         return {
-            "ignore": self.ignore,
             "mcp": self.mcp,
             "sandbox": self.sandbox,
             "mode_slugs": [m.slug for m in self._modes],
@@ -777,8 +769,7 @@ class AgentRuntime:
         last = self._state.last_command
         return await expand_mentions(
             text,
-            workspace=self.workspace,
-            is_ignored=self.ignore.is_kilocode_ignored,
+            paths=self.paths,
             last_terminal=(last, self._state.last_command_output) if last else None,
             problems_commands=list(self.settings.agent.problems_commands) or None,
             allow_urls=self.settings.agent.fetch_urls,

@@ -602,6 +602,8 @@ class Task:
             result = await tool.run(args, self._context(call, tool))
         except ToolError as exc:
             result = ToolResult(str(exc), is_error=True, summary="error")
+        except OSError as exc:  # a file the tool met was bad in a way nobody foresaw
+            result = ToolResult(f"{call.name} failed: {exc}", is_error=True, summary="error")
         except (KeyError, TypeError, ValueError) as exc:
             result = ToolResult(
                 f"Invalid arguments for {call.name}: {exc}",
@@ -635,8 +637,7 @@ class Task:
             approve=approve,
             propose_edit=propose_edit,
             checkpoint=checkpoint,
-            resolve_path=runtime.resolve_path,
-            is_ignored=runtime.is_kilocode_ignored,
+            paths=runtime.paths,
             state=runtime.state,
             cancel=self.cancel,
             settings=runtime.settings,

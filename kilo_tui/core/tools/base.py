@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from kilo_tui.core.bus import EventBus
     from kilo_tui.core.events import Event
+    from kilo_tui.core.trust.paths import WorkspacePaths
 
 
 class ToolError(Exception):
@@ -115,10 +116,8 @@ class ToolContext:
     propose_edit: EditProposer
     checkpoint: Callable[[str], Awaitable[None]]
     """Take a checkpoint before a mutation; the argument describes the trigger."""
-    resolve_path: Callable[[str], Path]
-    """Map a model-given path to an absolute path inside the workspace (or raise)."""
-    is_ignored: Callable[[Path], bool]
-    """True if ``.kilocodeignore`` blocks access to the path."""
+    paths: WorkspacePaths
+    """The only way to resolve, check and open a model-given path (trust/paths.py)."""
     state: TaskState
     cancel: asyncio.Event
     settings: Any = None
@@ -128,6 +127,10 @@ class ToolContext:
 
     def publish(self, event: Event) -> None:
         self.bus.publish(event)
+
+    def resolve_path(self, raw: str) -> Path:
+        """A model-given path, symlinks resolved (raises a ToolError if unusable)."""
+        return self.paths.resolve(raw).real
 
 
 class Tool(Protocol):

@@ -1,14 +1,20 @@
 """File tools with Kilo Code's names: read_file, write_to_file, apply_diff, list_files,
 search_files.
 
-Paths are relative to the workspace. Reads and writes pass the approval gate (the policy
-auto-approves what the user allowed); writes become proposals that the user reviews
-before anything touches the disk (:meth:`ToolContext.propose_edit`).
+Paths are relative to the workspace. Every path goes through ``ctx.paths``
+(:mod:`kilo_tui.core.trust.paths`): ``.kilocodeignore`` and, outside the workspace, the
+read approval are checked before any file is opened, even by the edit tools, whose
+answers (a failed SEARCH, "no changes") would otherwise reveal the content. Reads and
+writes pass the approval gate (the policy auto-approves what the user allowed); writes
+become proposals that the user reviews before anything touches the disk
+(:meth:`ToolContext.propose_edit`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,7 @@ from kilo_tui.core.tools.base import (
     denial_text,
     schema,
 )
+from kilo_tui.core.trust.paths import Target
 
 BINARY_SNIFF = 8192
 MAX_LIST_ENTRIES = 500
@@ -33,19 +40,39 @@ def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF]
 
 
-def read_text(path: Path) -> str:
-    """Read a text file, refusing binaries with a clear error."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ToolError(f"File not found: {path}") from exc
-    except IsADirectoryError as exc:
-        raise ToolError(f"{path} is a directory; use list_files to see its contents") from exc
-    except OSError as exc:
-        raise ToolError(f"Cannot read {path}: {exc.strerror}") from exc
-    if looks_binary(data):
-        raise ToolError(f"{path} is a binary file ({len(data):,} bytes); it cannot be read as text")
-    return data.decode("utf-8", errors="replace")
+def read_text(ctx: ToolContext, target: Target) -> tuple[str, str]:
+    """A text file's content and a note when it was cut at the read limit; binaries,
+    special files and everything else unreadable are a clear ToolError."""
+    content = ctx.paths.read(target)
+    if looks_binary(content.data):
+        raise ToolError(
+            f"{target.shown} is a binary file ({content.size:,} bytes); it cannot be read as text"
+        )
+    note = ""
+    if content.truncated:
+        note = (
+            f"[{target.shown} is {content.size:,} bytes; only its first "
+            f"{len(content.data):,} bytes were read.]"
+        )
+    return content.data.decode("utf-8", errors="replace"), note
+
+
+def _edit_base(ctx: ToolContext, target: Target) -> str | None:
+    """The current text of a file an edit tool is about to change (``None``: missing).
+
+    The whole file is needed to propose an exact change, so a file over the read limit
+    is refused rather than cut."""
+    content = ctx.paths.read_if_exists(target)
+    if content is None:
+        return None
+    if content.truncated:
+        raise ToolError(
+            f"{target.shown} is {content.size:,} bytes, too large to edit "
+            f"(the limit is {len(content.data):,} bytes)."
+        )
+    if looks_binary(content.data):
+        raise ToolError(f"{target.shown} is a binary file; it cannot be edited as text")
+    return content.data.decode("utf-8", errors="replace")
 
 
 def number_lines(lines: list[str], start: int = 1) -> str:
@@ -53,39 +80,41 @@ def number_lines(lines: list[str], start: int = 1) -> str:
     return "\n".join(f"{n:>{width}} | {line}" for n, line in enumerate(lines, start))
 
 
-def _relative(ctx: ToolContext, path: Path) -> str:
-    try:
-        return path.relative_to(ctx.workspace.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _outside(ctx: ToolContext, path: Path) -> bool:
-    return not path.is_relative_to(ctx.workspace.resolve())
-
-
-async def _approve_read(ctx: ToolContext, tool: str, path: Path, title: str) -> None:
-    if ctx.is_ignored(path):
-        raise ToolError(f"Access to {_relative(ctx, path)} is blocked by the .kilocodeignore file.")
+async def _approve_read(ctx: ToolContext, tool: str, target: Target, title: str) -> None:
+    """Raise unless reading ``target`` is allowed: not ignored, and approved."""
+    ctx.paths.check_access(target)
     decision = await ctx.approve(
         kind="read",
         tool=tool,
         title=title,
-        path=_relative(ctx, path),
-        outside_workspace=_outside(ctx, path),
+        path=target.shown,
+        outside_workspace=target.outside,
     )
     if not decision.approved:
         raise ToolError(denial_text(f"this operation: {title}", decision.feedback))
+
+
+async def _edit_target(ctx: ToolContext, tool: str, raw: str, action: str) -> Target:
+    """Resolve a path an edit tool will read and then change.
+
+    The tool reads the file before the user sees anything, and its answers reveal
+    what it read, so outside the workspace that read is approved first, as a read.
+    """
+    target = ctx.paths.resolve(raw)
+    ctx.paths.check_access(target, action)
+    if target.outside:
+        await _approve_read(ctx, tool, target, f"Read {target.shown}")
+    return target
 
 
 # ---------------------------------------------------------------- read_file
 
 
 async def _read_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-    path = ctx.resolve_path(args["path"])
-    rel = _relative(ctx, path)
-    await _approve_read(ctx, "read_file", path, f"Read {rel}")
-    text = await asyncio.to_thread(read_text, path)
+    target = ctx.paths.resolve(args["path"])
+    rel = target.shown
+    await _approve_read(ctx, "read_file", target, f"Read {rel}")
+    text, cut = await asyncio.to_thread(read_text, ctx, target)
     lines = text.splitlines()
     start = int(args.get("start_line") or 1)
     end = int(args.get("end_line") or len(lines))
@@ -102,6 +131,8 @@ async def _read_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         end = start + limit - 1
     body = number_lines(lines[start - 1 : end], start) if lines else "(empty file)"
     header = f"File: {rel}" + (f" (lines {start}–{end} of {len(lines)})" if lines else "")
+    if cut:
+        note += f"\n\n{cut}"
     return ToolResult(f"{header}\n{body}{note}", summary=f"read {rel} ({end - start + 1} lines)")
 
 
@@ -139,11 +170,9 @@ def _strip_line_numbers(content: str) -> str:
 
 
 async def _write_to_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-    path = ctx.resolve_path(args["path"])
-    rel = _relative(ctx, path)
-    if ctx.is_ignored(path):
-        raise ToolError(f"Writing {rel} is blocked by the .kilocodeignore file.")
-    old = await asyncio.to_thread(read_text, path) if path.exists() else None
+    target = await _edit_target(ctx, "write_to_file", args["path"], "Writing")
+    rel = target.shown
+    old = await asyncio.to_thread(_edit_base, ctx, target)
     new = _strip_line_numbers(str(args.get("content", "")))
     if old is not None and not new.endswith("\n") and old.endswith("\n"):
         new += "\n"
@@ -207,16 +236,14 @@ WRITE_TO_FILE = FunctionTool(
 async def _apply_diff(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     from kilo_tui.core.tools.search_replace import apply_search_replace, describe_failures
 
-    path = ctx.resolve_path(args["path"])
-    rel = _relative(ctx, path)
-    if ctx.is_ignored(path):
-        raise ToolError(f"Editing {rel} is blocked by the .kilocodeignore file.")
-    if not path.exists():
+    target = await _edit_target(ctx, "apply_diff", args["path"], "Editing")
+    rel = target.shown
+    old = await asyncio.to_thread(_edit_base, ctx, target)
+    if old is None:
         raise ToolError(
             f"File not found: {rel}. apply_diff edits existing files; use write_to_file to "
             "create a new one."
         )
-    old = await asyncio.to_thread(read_text, path)
     threshold = ctx.settings.agent.fuzzy_match_threshold if ctx.settings else 1.0
     result = apply_search_replace(old, str(args.get("diff", "")), fuzzy_threshold=threshold)
     if result.content is None or result.applied == 0:
@@ -260,13 +287,13 @@ numbers in the content. The user reviews the change before it is written.""",
 
 
 async def _list_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-    root = ctx.resolve_path(args.get("path") or ".")
-    rel = _relative(ctx, root) or "."
-    if not root.is_dir():
+    root = ctx.paths.resolve(args.get("path") or ".")
+    rel = root.shown
+    if not os.path.isdir(root.real):
         raise ToolError(f"Not a directory: {rel}")
     await _approve_read(ctx, "list_files", root, f"List {rel}")
     recursive = bool(args.get("recursive", False))
-    entries, truncated = await asyncio.to_thread(_list_entries, ctx, root, recursive)
+    entries, truncated = await asyncio.to_thread(_list_entries, ctx, root.real, recursive)
     lines = entries or ["(no files)"]
     if truncated:
         lines.append(
@@ -277,30 +304,40 @@ async def _list_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
 
 
 def _list_entries(ctx: ToolContext, root: Path, recursive: bool) -> tuple[list[str], bool]:
-    from kilo_tui.core.trust.ignore import IgnoreMatcher
+    """Entries under ``root``, relative to the workspace (absolute outside it). A symlink
+    is listed by its own name: never followed, never shown by where it points."""
+    matcher = ctx.paths.ignore
+    workspace = ctx.paths.workspace
+    inside = root.is_relative_to(workspace)
 
-    matcher: IgnoreMatcher = ctx.extra.get("ignore") or IgnoreMatcher(ctx.workspace)
-    base = ctx.workspace.resolve()
+    def _display(path: str | Path) -> str:
+        return Path(path).relative_to(workspace).as_posix() if inside else str(path)
+
     entries: list[str] = []
     if recursive:
         for file in matcher.walk(root, recursive=True, limit=MAX_LIST_ENTRIES + 1):
-            entries.append(_display(file, base))
+            entries.append(_display(file))
     else:
-        for child in sorted(root.iterdir(), key=lambda p: (not p.is_dir(), p.name)):
-            if child.name == ".git" or matcher.is_ignored(child):
+        try:
+            with os.scandir(root) as scan:
+                children = sorted(scan, key=lambda e: (not _is_real_dir(e), e.name))
+        except OSError as exc:
+            raise ToolError(f"Cannot list {_display(root) or '.'}: {exc.strerror}") from exc
+        for child in children:
+            if child.name == ".git" or matcher.is_ignored(child.path):
                 continue
-            entries.append(_display(child, base) + ("/" if child.is_dir() else ""))
+            entries.append(_display(child.path) + ("/" if _is_real_dir(child) else ""))
             if len(entries) > MAX_LIST_ENTRIES:
                 break
     truncated = len(entries) > MAX_LIST_ENTRIES
     return entries[:MAX_LIST_ENTRIES], truncated
 
 
-def _display(path: Path, base: Path) -> str:
+def _is_real_dir(entry: os.DirEntry[str]) -> bool:
     try:
-        return path.resolve().relative_to(base).as_posix()
-    except ValueError:
-        return str(path)
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 LIST_FILES = FunctionTool(
@@ -325,8 +362,8 @@ LIST_FILES = FunctionTool(
 
 
 async def _search_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-    root = ctx.resolve_path(args.get("path") or ".")
-    rel = _relative(ctx, root) or "."
+    root = ctx.paths.resolve(args.get("path") or ".")
+    rel = root.shown
     try:
         pattern = re.compile(str(args["regex"]))
     except re.error as exc:
@@ -346,32 +383,22 @@ async def _search_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
 
 def _search(
     ctx: ToolContext,
-    root: Path,
+    root: Target,
     pattern: re.Pattern[str],
     file_pattern: str | None,
     cancel: asyncio.Event,
 ) -> tuple[list[str], int]:
     import fnmatch
 
-    from kilo_tui.core.trust.ignore import IgnoreMatcher
-
-    matcher: IgnoreMatcher = ctx.extra.get("ignore") or IgnoreMatcher(ctx.workspace)
-    base = ctx.workspace.resolve()
     out: list[str] = []
     matches = 0
     prefilter = _bytes_pattern(pattern)
-    files = [root] if root.is_file() else matcher.walk(root, recursive=True)
-    for file in files:
+    for shown, content in ctx.paths.readable_files(root, limit=MAX_SEARCH_FILE_SIZE):
         if cancel.is_set() or matches >= MAX_SEARCH_RESULTS:
             break
-        if file_pattern and not fnmatch.fnmatch(file.name, file_pattern):
+        if file_pattern and not fnmatch.fnmatch(posixpath.basename(shown), file_pattern):
             continue
-        try:
-            if file.stat().st_size > MAX_SEARCH_FILE_SIZE:
-                continue
-            data = file.read_bytes()
-        except OSError:
-            continue
+        data = content.data
         # Most files do not match: reject them on the raw bytes before decoding.
         if (prefilter is not None and not prefilter.search(data)) or looks_binary(data):
             continue
@@ -379,16 +406,16 @@ def _search(
         hits = [i for i, line in enumerate(lines) if pattern.search(line)]
         if not hits:
             continue
-        out.append(f"# {_display(file, base)}")
-        shown: set[int] = set()
+        out.append(f"# {shown}")
+        shown_lines: set[int] = set()
         for i in hits:
             if matches >= MAX_SEARCH_RESULTS:
                 break
             matches += 1
             for j in range(max(0, i - 1), min(len(lines), i + 2)):
-                if j in shown:
+                if j in shown_lines:
                     continue
-                shown.add(j)
+                shown_lines.add(j)
                 marker = ">" if j == i else " "
                 out.append(f"{marker}{j + 1:>5} │ {lines[j][:300]}")
             out.append("  ----")

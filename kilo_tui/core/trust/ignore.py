@@ -12,6 +12,9 @@ Two questions with different consequences:
 Both follow git's rules, via ``pathspec``'s gitignore flavour: a nested ``.gitignore``
 applies below its directory and may re-include what a parent excluded, and nothing
 can be re-included inside an excluded directory.
+
+``.kilocodeignore`` is re-read as soon as it changes (created, edited, deleted): every
+query compares its ``stat`` signature with the one it was loaded from.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
+from kilo_tui.core.trust.paths import read_small_file
+
 KILOCODEIGNORE = ".kilocodeignore"
 
 # A chain of (directory relative to the workspace, its spec), outermost first.
@@ -33,11 +38,19 @@ _Chain = tuple[tuple[str, GitIgnoreSpec], ...]
 def _read_lines(*paths: Path) -> list[str]:
     lines: list[str] = []
     for path in paths:
-        try:
-            lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            continue
+        data = read_small_file(path)
+        if data is not None:
+            lines += data.decode("utf-8", errors="replace").splitlines()
     return lines
+
+
+def _signature(path: Path) -> tuple[int, ...] | None:
+    """What changes when a file is created, edited, replaced or deleted."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _spec(lines: list[str]) -> GitIgnoreSpec | None:
@@ -69,12 +82,23 @@ class IgnoreMatcher:
 
     def __init__(self, workspace: Path) -> None:
         self.workspace = Path(workspace).resolve()
-        kilo_lines = _read_lines(self.workspace / KILOCODEIGNORE)
-        # Kilo blocks the ignore file itself once it has patterns.
-        kilo = _spec([*kilo_lines, KILOCODEIGNORE]) if _spec(kilo_lines) else None
-        self._kilo: _Chain = (("", kilo),) if kilo is not None else ()
+        self._kilo_file = self.workspace / KILOCODEIGNORE
+        self._kilo_signature: tuple[int, ...] | None = None
+        self._kilo_chain: _Chain = ()
         self._gitignore_cache = lru_cache(maxsize=4096)(self._load_gitignore)
         self._dir_cache = lru_cache(maxsize=8192)(self._dir_ignored)
+
+    @property
+    def _kilo(self) -> _Chain:
+        """The ``.kilocodeignore`` rules, reloaded if the file changed since last time."""
+        signature = _signature(self._kilo_file)
+        if signature != self._kilo_signature:
+            self._kilo_signature = signature
+            lines = _read_lines(self._kilo_file) if signature is not None else []
+            # Kilo blocks the ignore file itself once it has patterns.
+            kilo = _spec([*lines, KILOCODEIGNORE]) if _spec(lines) else None
+            self._kilo_chain = (("", kilo),) if kilo is not None else ()
+        return self._kilo_chain
 
     @property
     def has_kilocodeignore(self) -> bool:
@@ -101,9 +125,10 @@ class IgnoreMatcher:
     def is_kilocode_ignored(self, path: str | os.PathLike[str]) -> bool:
         """True if ``.kilocodeignore`` blocks agent access to ``path``."""
         rel = self.relative(path)
-        if not rel or not self._kilo:
+        kilo = self._kilo
+        if not rel or not kilo:
             return False
-        return self._blocked(rel, self._kilo, self._is_dir(rel))
+        return self._blocked(rel, kilo, self._is_dir(rel))
 
     def is_ignored(self, path: str | os.PathLike[str]) -> bool:
         """True if ``path`` is ignored by git rules, ``.kilocodeignore`` or is in ``.git``."""
@@ -113,7 +138,8 @@ class IgnoreMatcher:
         if ".git" in rel.split("/"):
             return True
         is_dir = self._is_dir(rel)
-        if self._kilo and self._blocked(rel, self._kilo, is_dir):
+        kilo = self._kilo
+        if kilo and self._blocked(rel, kilo, is_dir):
             return True
         parent = rel.rpartition("/")[0]
         if self._dir_cache(parent):
@@ -143,6 +169,7 @@ class IgnoreMatcher:
         start_rel = self.relative(start)
         if start_rel is None or not start.is_dir():
             return
+        kilo = self._kilo
         count = 0
         queue: deque[tuple[Path, str, _Chain]] = deque(
             [(start, start_rel, self._chain_for(start_rel))]
@@ -161,7 +188,7 @@ class IgnoreMatcher:
                     is_dir = entry.is_dir(follow_symlinks=False)
                 except OSError:
                     continue
-                if self._kilo and _check(self._kilo, rel, is_dir):
+                if kilo and _check(kilo, rel, is_dir):
                     continue
                 if _check(chain, rel, is_dir):
                     continue

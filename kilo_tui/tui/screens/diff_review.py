@@ -35,6 +35,7 @@ from textual.widgets.option_list import Option
 from kilo_tui.core.edits import NotTextError, read_text
 from kilo_tui.core.events import ApprovalReply, DiffProposed
 from kilo_tui.core.hunks import parse_hunk
+from kilo_tui.core.trust.paths import PathRefused
 from kilo_tui.tui.widgets.diff_view import DiffView, FileDiff
 
 SIDE_BY_SIDE_MIN_WIDTH = 121
@@ -74,13 +75,16 @@ class Review:
         except NotTextError:
             message = f"{event.path} is a binary file: it cannot be reviewed here. Press n."
             diff = FileDiff(event.path, "", [], [], event.change, message)
+        except PathRefused as exc:
+            message = f"{exc}: it cannot be reviewed here. Press n."
+            diff = FileDiff(event.path, "", [], [], event.change, message)
         return cls(event, diff, [None] * len(diff.hunks), [""] * len(diff.hunks))
 
     def reload(self, workspace: Path) -> None:
         """Place the hunks in the file's new content; hunks that no longer fit are rejected."""
         try:
             base = read_text(workspace / self.event.path) or ""
-        except NotTextError:
+        except (NotTextError, PathRefused):
             base = ""
         self.diff = self.diff.rebased(base)
         self.changed_on_disk = True
