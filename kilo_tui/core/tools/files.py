@@ -98,11 +98,12 @@ async def _edit_target(ctx: ToolContext, tool: str, raw: str, action: str) -> Ta
     """Resolve a path an edit tool will read and then change.
 
     The tool reads the file before the user sees anything, and its answers reveal
-    what it read, so outside the workspace that read is approved first, as a read.
+    what it read, so outside the workspace that read is approved first, as a read
+    (creating a new file there reads nothing: the write approval is enough).
     """
     target = ctx.paths.resolve(raw)
     ctx.paths.check_access(target, action)
-    if target.outside:
+    if target.outside and os.path.lexists(target.real):
         await _approve_read(ctx, tool, target, f"Read {target.shown}")
     return target
 
