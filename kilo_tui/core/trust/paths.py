@@ -180,9 +180,9 @@ class WorkspacePaths:
         not a directory is read itself, and raises :class:`PathRefused` if it cannot be."""
         if not os.path.isdir(root.real):  # one file: say why it cannot be searched
             self.check_access(root)
-            content = self.read(root, limit)
-            if not content.truncated:
-                yield root.shown, content
+            single = self.read(root, limit)
+            if not single.truncated:
+                yield root.shown, single
             return
         for path in self.ignore.walk(root.real, recursive=True):
             try:
