@@ -43,7 +43,6 @@ from kilo_tui.core.tools.base import (
     schema,
 )
 from kilo_tui.core.trust.commands import blocked_read
-from kilo_tui.core.trust.ignore import IgnoreMatcher
 from kilo_tui.core.trust.sandbox import Confinement, Sandbox, SandboxFailure, unconfined
 from kilo_tui.core.trust.secrets import child_env
 
@@ -436,7 +435,7 @@ def _where(cwd: Path, workspace: Path) -> tuple[str | None, bool]:
 
 def _blocked_read(command: str, cwd: Path, ctx: ToolContext) -> ToolResult | None:
     """Kilo Code refuses, before any approval, a command that reads an ignored file."""
-    matcher: IgnoreMatcher = ctx.extra.get("ignore") or IgnoreMatcher(ctx.workspace)
+    matcher = ctx.paths.ignore
     if not matcher.has_kilocodeignore:
         return None
     found = blocked_read(command, cwd, matcher.kilocode_rule)
