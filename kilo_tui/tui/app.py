@@ -132,6 +132,7 @@ class KiloApp(App[None]):
         runtime = self.runtime
         assert runtime is not None
         await runtime.start_background()
+        self._announce_startup(runtime)
         task_id = self._resume
         if task_id is None and self._continue_last:
             task_id = runtime.latest_task_id()
@@ -142,6 +143,21 @@ class KiloApp(App[None]):
                 await self.main_screen.resume(task_id)
             except KeyError:
                 self.notify(f"No task {task_id!r} in this workspace.", severity="error")
+
+    def _announce_startup(self, runtime: AgentRuntime) -> None:
+        """Say what was left out at startup and why (an untrusted project file, a broken
+        mode), and ask about a project's untrusted MCP servers."""
+        from kilo_tui.core.events import Notice
+
+        for warning in runtime.startup_warnings:
+            runtime.bus.publish(Notice(message=warning, level="warning"))
+        for review in runtime.trust_questions():
+            from kilo_tui.tui.screens.trust import TrustPrompt
+
+            def answered(trusted: bool | None, review: object = review) -> None:
+                self.run_worker(runtime.answer_trust(review, bool(trusted)), group="trust")
+
+            self.push_screen(TrustPrompt(review), answered)
 
     def _register_themes(self) -> None:
         """Every shipped and user theme, for /theme and the palette (after the first

@@ -133,6 +133,37 @@ class AgentRuntime:
             project_config=remembered_file,
         )
 
+    def trust_questions(self) -> list[Any]:
+        """The project files to ask the user about now (:class:`trust.project.Review`):
+        an untrusted ``.kilocode/mcp.json`` with servers, unless this content was
+        already declined. Answer with :meth:`answer_trust`."""
+        from kilo_tui.core.config import ConfigError
+        from kilo_tui.core.mcp.config import read_entries
+        from kilo_tui.core.trust import project as trust
+
+        path = self.workspace / trust.MCP_FILE
+        if self.mcp is None or trust.is_trusted(path) or trust.was_declined(path):
+            return []
+        try:
+            if not read_entries(path):
+                return []
+        except ConfigError:
+            return []  # reported as a broken settings file
+        review = trust.review(self.workspace, path)
+        return [review] if review is not None else []
+
+    async def answer_trust(self, review: Any, trusted: bool) -> None:
+        """Record the user's answer for exactly the reviewed content; once trusted, the
+        project's servers start."""
+        from kilo_tui.core.trust import project as trust
+
+        if not trusted:
+            trust.decline(review.path, review.digest)
+            return
+        trust.trust(review.path, review.digest)
+        if self.mcp is not None:
+            await self.mcp.reload()
+
     def preview(self, action: Any) -> tuple[str, str, str]:
         """What the gate would do without asking: (verdict, by, rule)."""
         if self.yolo:

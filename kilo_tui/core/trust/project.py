@@ -63,9 +63,9 @@ def _load(name: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def _record(name: str, path: Path) -> None:
-    """Record ``path``'s current digest in store ``name`` (atomic write)."""
-    digest = file_digest(path)
+def _record(name: str, path: Path, digest: str | None = None) -> None:
+    """Record ``digest`` (default: ``path``'s current one) in store ``name`` (atomic)."""
+    digest = digest or file_digest(path)
     if digest is None:
         return
     data = _load(name)
@@ -99,9 +99,10 @@ def is_trusted(path: Path) -> bool:
     return _matches(_TRUSTED, path)
 
 
-def trust(path: Path) -> None:
-    """Record the file's current content as trusted."""
-    _record(_TRUSTED, path)
+def trust(path: Path, digest: str | None = None) -> None:
+    """Record the file's content as trusted: the content with ``digest`` (what the user
+    was shown; if the file changed since, it stays untrusted), else the current one."""
+    _record(_TRUSTED, path, digest)
 
 
 def was_declined(path: Path) -> bool:
@@ -109,8 +110,8 @@ def was_declined(path: Path) -> bool:
     return _matches(_DECLINED, path)
 
 
-def decline(path: Path) -> None:
-    _record(_DECLINED, path)
+def decline(path: Path, digest: str | None = None) -> None:
+    _record(_DECLINED, path, digest)
 
 
 @contextlib.contextmanager
@@ -206,6 +207,25 @@ def project_modes(path: Path, modes: Iterable[_Mode], existing: Iterable[str]) -
 
 
 # ------------------------------------------------------------------ describing
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the user is shown before trusting a file, and the exact content it is about."""
+
+    path: Path
+    digest: str
+    lines: list[str]
+
+
+def review(workspace: Path, path: Path) -> Review | None:
+    """:func:`describe` for the content with one digest (None if the file is gone or
+    changed while being read: there is nothing stable to ask about)."""
+    before = file_digest(path)
+    lines = describe(workspace, path)
+    if before is None or file_digest(path) != before:
+        return None
+    return Review(path, before, lines)
 
 
 def describe(workspace: Path, path: Path) -> list[str]:

@@ -43,6 +43,7 @@ STATUS_STYLES = {
     "error": "$text-error",
     "disabled": "$text-muted",
     "stopped": "$text-muted",
+    "untrusted": "$text-warning",
 }
 
 
@@ -55,9 +56,10 @@ def server_row(state: ServerState) -> Content:
 def server_details(state: ServerState) -> Content:
     """Everything about one server: where it comes from, its error, tools and resources."""
     style = STATUS_STYLES.get(state.status, "")
+    kind = "would run" if state.status == "untrusted" else state.transport or "invalid entry"
     parts = [
         Content.assemble((state.name, "bold"), "  ", (state.status, f"bold {style}")),
-        Content.styled(f"{state.transport or 'invalid entry'}: {state.description}", "$text-muted"),
+        Content.styled(f"{kind}: {state.description}", "$text-muted"),
         Content.styled(f"defined in {state.source}", "$text-muted"),
     ]
     if state.error:
