@@ -7,6 +7,7 @@ refused). The assertion is always the same: the secret never reaches the model.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -176,3 +177,23 @@ async def test_kilocodeignore_changes_apply_at_once(
     assert "kilocodeignore" in await agent.call("read_file", path="notes.txt")
     ignore.unlink()  # deleted
     assert SECRET in await agent.call("read_file", path="notes.txt")
+
+
+async def test_project_rule_files_cannot_pull_in_outside_files_or_hang(
+    make_agent: Callable[..., Agent], workspace: Path, outside: Path
+) -> None:
+    (workspace / "AGENTS.md").symlink_to(outside)
+    rules = workspace / ".kilocode" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "style.md").write_text("Use tabs.\n")
+    (rules / "leak.md").symlink_to(outside)
+    os.mkfifo(rules / "pipe.md")
+    try:
+        agent = make_agent()
+        await agent.say("hello", timeout=60)
+    finally:  # a reader stuck on the FIFO gets EOF, so a failure cannot hang the suite
+        with contextlib.suppress(OSError):
+            os.close(os.open(rules / "pipe.md", os.O_WRONLY | os.O_NONBLOCK))
+    system = agent.requests()[-1]["messages"][0]["content"]
+    assert "Use tabs." in system
+    assert_never_sent(agent)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kilo_tui.core.trust.ignore import KILOCODEIGNORE, IgnoreMatcher
+from kilo_tui.core.trust.paths import read_small_file
 
 if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode
@@ -78,11 +79,13 @@ def build_custom_instructions(
 # ------------------------------------------------------------------ sources
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return ""
+def _read(path: Path, workspace: Path) -> str:
+    """A rule file's text ("" if unusable). A workspace file is untrusted: it is read
+    only if it is a regular file that stays inside the workspace (a rule that links to
+    ``~/.ssh/id_rsa`` would put the key in the prompt; a FIFO would hang it)."""
+    within = workspace if path.is_relative_to(workspace) else None
+    data = read_small_file(path, within=within)
+    return "" if data is None else data.decode("utf-8", errors="replace").strip()
 
 
 def _label(path: Path, workspace: Path) -> str:
@@ -93,7 +96,7 @@ def _label(path: Path, workspace: Path) -> str:
 
 
 def _block(path: Path, workspace: Path) -> str | None:
-    text = _read(path)
+    text = _read(path, workspace)
     return f"# Rules from {_label(path, workspace)}:\n{text}" if text else None
 
 
@@ -135,7 +138,7 @@ def _mode_rules(workspace: Path, home: Path, slug: str) -> list[str]:
 
 
 def _ignore_note(workspace: Path) -> list[str]:
-    content = _read(workspace / KILOCODEIGNORE)
+    content = _read(workspace / KILOCODEIGNORE, workspace)
     if not content:
         return []
     return [

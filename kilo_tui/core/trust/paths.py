@@ -462,10 +462,17 @@ def action_path(workspace: Path, path: str | os.PathLike[str]) -> tuple[str, boo
     return (str(full), True) if rel is None else (rel or ".", False)
 
 
-def read_small_file(path: Path, limit: int = 1024 * 1024) -> bytes | None:
+def read_small_file(
+    path: Path, limit: int = 1024 * 1024, *, within: Path | None = None
+) -> bytes | None:
     """The first ``limit`` bytes of a settings-like file (an ignore file, a rules file),
     or ``None`` when it is missing, unreadable or not a regular file: a FIFO or a
-    device planted under such a name must not hang or flood the reader."""
+    device planted under such a name must not hang or flood the reader. With
+    ``within``, a file whose links lead outside that directory is not read either."""
+    if within is not None and not Path(os.path.realpath(path)).is_relative_to(
+        os.path.realpath(within)
+    ):
+        return None
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
