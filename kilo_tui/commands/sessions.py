@@ -1,4 +1,4 @@
-"""``kilo-tui sessions list|show|export|delete``: the session store, for scripts."""
+"""``kilo-tui sessions list|show|export|delete|recover``: the session store, for scripts."""
 
 from __future__ import annotations
 
@@ -27,6 +27,14 @@ def register(subparsers: Any) -> None:
     delete = actions.add_parser("delete", help="delete a task and its subtasks")
     delete.add_argument("id")
     delete.set_defaults(func=_delete)
+    recover = actions.add_parser(
+        "recover",
+        help="copy what can still be read from a damaged session database into the current one",
+    )
+    recover.add_argument(
+        "file", nargs="?", help="the damaged database (default: the newest one set aside)"
+    )
+    recover.set_defaults(func=_recover)
 
 
 def _store() -> Any:
@@ -38,12 +46,17 @@ def _store() -> Any:
         settings = load_settings()
     except ConfigError:
         settings = None  # the environment's keys are still masked
-    return SessionStore(redactor=redactor_for(settings))
+    store = SessionStore(redactor=redactor_for(settings))
+    if store.notice:
+        print(f"kilo-tui sessions: {store.notice}", file=sys.stderr)
+    return store
 
 
 def _list(args: argparse.Namespace) -> int:
     workspace = str(Path(args.path).expanduser().resolve()) if args.path else None
-    tasks = _store().list_tasks(workspace=workspace)
+    store = _store()
+    _hint_recovery(store)
+    tasks = store.list_tasks(workspace=workspace)
     if args.json:
         print(json.dumps([t.to_dict() for t in tasks], indent=2))
         return 0
@@ -58,6 +71,35 @@ def _list(args: argparse.Namespace) -> int:
             f"{t.id}  {when}  {t.model:<28} {t.tokens_in + t.tokens_out:>8,} tok  "
             f"{format_cost(t.cost, free=False):>13}  {t.title or '(untitled)'}"
         )
+    return 0
+
+
+def _hint_recovery(store: Any) -> None:
+    """Point at damaged databases set aside earlier (unless this run just said so)."""
+    copies = store.unrecovered()
+    if copies and not store.notice:
+        print(
+            f"kilo-tui sessions: {len(copies)} damaged session database(s) were set aside, "
+            f"the newest is {copies[-1]}. `kilo-tui sessions recover` copies what can still "
+            "be read from it into the current one.",
+            file=sys.stderr,
+        )
+
+
+def _recover(args: argparse.Namespace) -> int:
+    from kilo_tui.core.salvage import SalvageError
+
+    store = _store()
+    try:
+        done = store.recover(Path(args.file).expanduser() if args.file else None)
+    except SalvageError as exc:
+        print(f"kilo-tui sessions recover: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Recovered {done.tasks} task(s), {done.messages} message(s) and {done.events} "
+        f"event(s) from {done.source} ({done.method}) into {store.path}. "
+        "The damaged file was left where it is."
+    )
     return 0
 
 

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import paths
+from kilo_tui.core.testhooks import fault_point
 
 log = logging.getLogger(__name__)
 
@@ -324,6 +325,7 @@ class CheckpointManager:
             latest = self._latest()
             tree, changes = self._snapshot(latest.tree if latest else _EMPTY_TREE)
             modes = self._modes()
+            fault_point("checkpoint")
             checkpoint = None
             if latest is None or tree != latest.tree or modes != latest.modes:
                 checkpoint = self._commit(

@@ -37,6 +37,7 @@ from kilo_tui.core.hunks import (
     split_lines,
     unified_diff,
 )
+from kilo_tui.core.testhooks import fault_point
 from kilo_tui.core.tools.base import EditOutcome
 from kilo_tui.core.trust.paths import MAX_READ_BYTES, PathRefused, read_regular, write_regular
 from kilo_tui.core.watch import watching
@@ -231,6 +232,7 @@ def _settle(
             return None
     if write and content != disk:
         data = None if content is None else content.encode("utf-8", "surrogateescape")
+        fault_point("write")
         write_regular(target, data, root=root)
     return _Written(content, rebased)
 

@@ -9,6 +9,10 @@ the process loses nothing that was already shown and a task can always be resume
   condensing or rewinding; they are marked inactive, so the full record stays. ``seq`` is
   a REAL so a summary can be slotted between the first message and the kept tail.
 - ``events``: every bus event except the per-token deltas, for replaying a task's chat.
+
+A process killed between storing an assistant's tool call and its result leaves a call
+without an answer, which providers reject (HTTP 400); the runtime mends such histories
+when it loads them (:mod:`kilo_tui.core.agent.history`, :meth:`SessionStore.repair_messages`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,10 +75,18 @@ CREATE TABLE IF NOT EXISTS events (
     active INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS events_task ON events(task_id, id);
+CREATE TABLE IF NOT EXISTS recovered (
+    source TEXT PRIMARY KEY,
+    at REAL NOT NULL
+);
 """
 
 # Per-token and per-chunk events are not stored one by one; their aggregates are.
 _SKIPPED_EVENTS = (AssistantDelta, ReasoningDelta, CommandRunning)
+
+
+RepairPlanner = Callable[[list[dict[str, Any]]], tuple[dict[int, list[str]], list[int]]]
+"""Messages → (call ids to answer after each index, indexes to set aside)."""
 
 
 @dataclass(frozen=True)
@@ -109,21 +122,79 @@ class TaskRecord:
 
 
 class SessionStore:
-    """Thread-safe access to the session database."""
+    """Thread-safe access to the session database.
+
+    A database that cannot be opened or read is never fatal: it is set aside
+    (:func:`kilo_tui.core.salvage.set_aside`) and a new one started, and :attr:`notice`
+    says what happened, for the client to show.
+    """
 
     def __init__(self, path: Path | None = None, *, redactor: Redactor | None = None) -> None:
         self.redactor = redactor or Redactor(())
         self.path = path or paths.sessions_db()
+        self.notice = ""
+        """What was wrong with the database at start (empty when nothing was)."""
         paths.ensure_dir(self.path.parent)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=10
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        from kilo_tui.core import salvage
+
+        try:
+            return _connect(self.path)
+        except sqlite3.Error as exc:
+            problem = _problem(exc)
+        if "locked" in problem or "busy" in problem:
+            self.notice = (
+                f"The session database {self.path} is locked by another program "
+                f"({problem}). This session is kept in memory only and will not be saved."
+            )
+            return _connect(":memory:")
+        try:
+            aside = salvage.set_aside(self.path)
+            db = _connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            self.notice = (
+                f"The session database {self.path} cannot be used ({problem}), and no new "
+                f"one could be started in its place ({exc}). This session is kept in "
+                "memory only and will not be saved."
+            )
+            return _connect(":memory:")
+        self.notice = (
+            f"The session database {self.path} could not be read ({problem}). It was kept "
+            f"as {aside} and a new, empty one was started. Run `kilo-tui sessions recover` "
+            "to copy what can still be read from it."
         )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        return db
+
+    def recover(self, source: Path | None = None) -> Any:
+        """Copy what can be read from a set-aside database (the newest by default) into
+        this one; returns :class:`kilo_tui.core.salvage.Recovered`. Raises
+        SalvageError when there is nothing to recover from or nothing readable."""
+        from kilo_tui.core import salvage
+
+        if source is None:
+            copies = self.unrecovered()
+            if not copies:
+                raise salvage.SalvageError(
+                    f"no damaged database set aside next to {self.path} is left to recover"
+                )
+            source = copies[-1]
+        with self._lock:
+            done = salvage.recover(source, self._db)
+            self._db.execute(
+                "INSERT OR REPLACE INTO recovered (source, at) VALUES (?, ?)",
+                (source.name, time.time()),
+            )
+        return done
+
+    def unrecovered(self) -> list[Path]:
+        """Damaged databases set aside next to this one and not recovered yet."""
+        from kilo_tui.core import salvage
+
+        done = {row[0] for row in self._exec("SELECT source FROM recovered").fetchall()}
+        return [p for p in salvage.damaged_copies(self.path) if p.name not in done]
 
     @property
     def redactor(self) -> Redactor:
@@ -247,6 +318,63 @@ class SessionStore:
         ).fetchall()
         return [json.loads(row["data"]) for row in rows]
 
+    def repair_messages(
+        self, task_id: str, plan: RepairPlanner, answer: str
+    ) -> list[dict[str, Any]]:
+        """Apply ``plan`` to the active history, in one transaction, and return it.
+
+        ``plan(messages)`` returns ``(answers, dropped)``: after message ``i``, a ``tool``
+        message with content ``answer`` for each call id in ``answers[i]``; the messages
+        at the ``dropped`` indexes are set aside (kept, inactive).
+        """
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, seq, data FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
+                (task_id,),
+            ).fetchall()
+            messages = [json.loads(row["data"]) for row in rows]
+            answers, dropped = plan(messages)
+            if not answers and not dropped:
+                return messages
+            self._db.execute("BEGIN")
+            try:
+                self._insert_answers(task_id, rows, answers, answer)
+                self._db.executemany(
+                    "UPDATE messages SET active = 0 WHERE id = ?",
+                    [(rows[i]["id"],) for i in dropped],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return self.load_messages(task_id)
+
+    def _insert_answers(
+        self,
+        task_id: str,
+        rows: list[sqlite3.Row],
+        answers: dict[int, list[str]],
+        content: str,
+    ) -> None:
+        """Insert a result ``content`` after row ``index`` for each ``answers[index]``."""
+        for index, call_ids in answers.items():
+            after = float(rows[index]["seq"])
+            before = float(rows[index + 1]["seq"]) if index + 1 < len(rows) else after + 1
+            step = (before - after) / (len(call_ids) + 1)
+            self._db.executemany(
+                "INSERT INTO messages (task_id, seq, role, data, created_at)"
+                " VALUES (?, ?, 'tool', ?, ?)",
+                [
+                    (
+                        task_id,
+                        after + step * (number + 1),
+                        json.dumps({"role": "tool", "tool_call_id": call_id, "content": content}),
+                        time.time(),
+                    )
+                    for number, call_id in enumerate(call_ids)
+                ],
+            )
+
     def count_all_messages(self, task_id: str) -> int:
         row = self._exec("SELECT COUNT(*) FROM messages WHERE task_id = ?", (task_id,))
         return int(row.fetchone()[0])
@@ -287,18 +415,6 @@ class SessionStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-
-    def deactivate_messages(self, task_id: str, indices: list[int]) -> None:
-        """Set aside the active messages at ``indices`` (positions in the active history)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
-                (task_id,),
-            ).fetchall()
-            self._db.executemany(
-                "UPDATE messages SET active = 0 WHERE id = ?",
-                [(rows[i]["id"],) for i in indices if i < len(rows)],
-            )
 
     def rewind_to_message(self, task_id: str, message_count: int) -> int:
         """Keep only the first ``message_count`` active messages; returns how many were
@@ -397,6 +513,35 @@ class SessionStore:
 
         text = task_to_markdown(record, self.load_events(record.id, include_output=False))
         return self.redactor.text(text)  # also for tasks stored before redaction existed
+
+
+def _connect(path: Path | str) -> sqlite3.Connection:
+    """Open the database, create the schema, and check it is readable throughout."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(SCHEMA)
+        # A corrupt page would otherwise surface later, mid-task, as a crash.
+        verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _problem(exc: sqlite3.Error) -> str:
+    """The SQLite error in plain words."""
+    text = str(exc) or type(exc).__name__
+    if text == "file is not a database":
+        return "it is not a SQLite database, or its header is damaged"
+    if text == "unable to open database file":
+        return "the file cannot be opened (check its permissions)"
+    return text
 
 
 def _task(row: sqlite3.Row) -> TaskRecord:

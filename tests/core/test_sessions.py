@@ -115,3 +115,40 @@ def test_rewind_also_sets_aside_the_chat_events_after_that_point(tmp_path: Path)
     assert store.rewind_to_message("t1", 1) == 2
     assert [e.type for e in store.load_events("t1")] == ["user_message"]
     assert store.count_all_messages("t1") == 3  # still in the store
+
+
+def _call(call_id: str) -> dict[str, object]:
+    return {"id": call_id, "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+def test_repair_answers_every_dangling_call_where_a_strict_provider_expects_it(
+    tmp_path: Path,
+) -> None:
+    from kilo_tui.core.agent.history import INTERRUPTED, plan_repair
+    from tests.fakeserver import message_order_error
+
+    store = make_store(tmp_path)
+    broken = [
+        {"role": "user", "content": "go"},
+        # killed after storing the calls and one result: "b" never answered
+        {"role": "assistant", "content": None, "tool_calls": [_call("a"), _call("b")]},
+        {"role": "tool", "tool_call_id": "a", "content": "ok"},
+        {"role": "user", "content": "go on"},  # an old resume appended after it
+        {"role": "tool", "tool_call_id": "zzz", "content": "answers nothing"},
+        {"role": "assistant", "content": None},  # an empty reply
+        {"role": "assistant", "content": "working", "tool_calls": [_call("c")]},
+    ]
+    for message in broken:
+        store.append_message("t1", message)
+    assert message_order_error(broken) is not None
+
+    answer = INTERRUPTED.format(reason="it was killed")
+    repaired = store.repair_messages("t1", plan_repair, answer)
+
+    assert message_order_error(repaired) is None
+    assert repaired == SessionStore(tmp_path / "sessions.sqlite3").load_messages("t1")
+    assert [m.get("tool_call_id") for m in repaired if m["role"] == "tool"] == ["a", "b", "c"]
+    assert repaired[3]["tool_call_id"] == "b" and "it was killed" in repaired[3]["content"]
+    assert repaired[4] == {"role": "user", "content": "go on"}
+    assert store.count_all_messages("t1") == len(broken) + 2  # nothing deleted
+    assert store.repair_messages("t1", plan_repair, answer) == repaired  # nothing more to do

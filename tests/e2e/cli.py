@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,50 @@ def agent_requests(server: FakeLLMServer) -> list[dict[str, Any]]:
 
 def tool_messages(request: dict[str, Any]) -> list[str]:
     return [m["content"] for m in request["messages"] if m["role"] == "tool"]
+
+
+def start(args: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """Start the binary without waiting (stdout and stderr piped, stdin closed)."""
+    return subprocess.Popen(
+        [str(BIN), *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_pause(proc: subprocess.Popen[str], point: str, timeout: float = 90) -> None:
+    """Block until ``proc`` (started with ``KILO_TUI_TEST_PAUSE=point``) stops there.
+
+    Fails with the process's stderr if it exits or does not get there in time.
+    """
+    import queue
+    import threading
+
+    assert proc.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.put(line)
+            if line.startswith("KILO_TUI_TEST_PAUSED"):
+                return
+        lines.put("")
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            raise AssertionError(f"never paused at {point}:\n{''.join(seen)}") from None
+        if not line:
+            raise AssertionError(f"exited before pausing at {point}:\n{''.join(seen)}")
+        seen.append(line)
+        if line.strip() == f"KILO_TUI_TEST_PAUSED {point}":
+            return

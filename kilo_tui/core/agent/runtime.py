@@ -71,6 +71,8 @@ class AgentRuntime:
         self.paths = WorkspacePaths(self.workspace, self.ignore)
         self._modes, self.mode_errors = load_modes(self.workspace, _global_modes_dir())
         self.startup_warnings: list[str] = list(self.mode_errors)
+        if self.store.notice:
+            self.startup_warnings.append(self.store.notice)
         self._mode = self._resolve_mode(settings.mode)
         self._model = default_model(settings)
         # No model configured and the Kilo gateway chosen: ask it for its default first.
@@ -389,7 +391,7 @@ class AgentRuntime:
             id=record.id,
             mode=mode,
             model=record.model or self._model,
-            messages=self._load_history(record.id),
+            messages=self.load_history(record.id),
             title=record.title,
         )
         task.totals.tokens_in = record.tokens_in
@@ -414,15 +416,17 @@ class AgentRuntime:
         )
         return events
 
-    def _load_history(self, task_id: str) -> list[dict[str, Any]]:
-        """The stored history, repaired: what a provider would reject is set aside in
-        the store too, so message counts (checkpoint rewinds) stay in step."""
-        from kilo_tui.core.agent.history import repair
+    def load_history(
+        self, task_id: str, reason: str = "it was interrupted"
+    ) -> list[dict[str, Any]]:
+        """The task's stored history, mended so any provider accepts it: a tool call left
+        without a result (the process was killed, ``reason``) gets one, and what a
+        provider would reject is set aside in the store too, so message counts
+        (checkpoint rewinds) stay in step."""
+        from kilo_tui.core.agent.history import INTERRUPTED, plan_repair
 
-        messages, dropped = repair(self.store.load_messages(task_id))
-        if dropped:
-            self.store.deactivate_messages(task_id, dropped)
-        return messages
+        answer = INTERRUPTED.format(reason=reason)
+        return self.store.repair_messages(task_id, plan_repair, answer)
 
     async def set_mode(self, slug: str, *, task: Task | None = None, reason: str = "") -> None:
         mode = next((m for m in self._modes if m.slug == slug), None)

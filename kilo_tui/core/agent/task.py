@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.prompt import NO_TOOL_NUDGE
 from kilo_tui.core.llm.xml_tools import XML_NUDGE
+from kilo_tui.core.testhooks import fault_point
 from kilo_tui.core.tools.base import (
     Decision,
     EditOutcome,
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode
     from kilo_tui.core.agent.runtime import AgentRuntime
     from kilo_tui.core.llm.client import LLMResponse, ToolCall, Usage
+
+log = logging.getLogger(__name__)
 
 MAX_CONSECUTIVE_NO_TOOL = 3
 XML_AFTER_NO_TOOL = 2
@@ -140,8 +144,11 @@ class Task:
         try:
             outcome = await self._loop()
         except asyncio.CancelledError:
-            self._close_dangling_tool_calls("cancelled")
+            self._close_dangling_tool_calls("the task was cancelled")
             self.publish(ev.TaskCancelled(task_id=self.id))
+            raise
+        except Exception:
+            self._close_dangling_tool_calls("an internal error stopped the task")
             raise
         # The turn's final state joins the timeline, so the agent's result can be
         # restored too (nothing is saved when the tree did not change).
@@ -335,6 +342,7 @@ class Task:
         def on_text(chunk: str) -> None:
             streamed.append(chunk)
             self.publish(ev.AssistantDelta(task_id=self.id, text=chunk))
+            fault_point("streaming")
 
         def on_retry(attempt: int, max_attempts: int, delay: float, error: str) -> None:
             streamed.clear()
@@ -520,18 +528,7 @@ class Task:
 
     def _close_dangling_tool_calls(self, reason: str) -> None:
         """Answer tool calls left without a result (the API rejects such histories)."""
-        if not self.messages:
-            return
-        answered = {m.get("tool_call_id") for m in self.messages if m.get("role") == "tool"}
-        for message in reversed(self.messages):
-            if message.get("role") == "assistant":
-                for call in message.get("tool_calls") or []:
-                    if call["id"] not in answered:
-                        content = f"Not run: {reason}"
-                        self._append(
-                            {"role": "tool", "tool_call_id": call["id"], "content": content}
-                        )
-                break
+        self.messages = self.runtime.load_history(self.id, reason)
 
     async def _run_tool_call(self, call: ToolCall) -> ToolResult:
         args, error = _parse_arguments(call.arguments)
@@ -609,6 +606,16 @@ class Task:
                 f"Invalid arguments for {call.name}: {exc}",
                 is_error=True,
                 summary="invalid arguments",
+            )
+        except Exception as exc:
+            # A bug or an unexpected OS error in the tool: the model gets an answer and
+            # the task goes on, instead of the process dying with the call unanswered.
+            log.info("tool %s crashed", call.name, exc_info=True)
+            result = ToolResult(
+                f"The {call.name} tool failed unexpectedly ({type(exc).__name__}: {exc}). "
+                "Its effect is unknown; check the state before retrying.",
+                is_error=True,
+                summary="tool crashed",
             )
         if not result.is_error:
             self._repeat_count = 0

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kilo_tui.core.events import CommandFinished, CommandOutput, CommandRunning
+from kilo_tui.core.testhooks import fault_point
 from kilo_tui.core.tools.base import (
     FunctionTool,
     ToolContext,
@@ -324,6 +325,7 @@ async def _run(command: str, cwd: Path, conf: Confinement, ctx: ToolContext) -> 
 
     def on_output(text: str) -> None:
         ctx.publish(CommandOutput(task_id=ctx.task_id, call_id=ctx.call_id, text=text))
+        fault_point("command")
 
     def on_tick(elapsed: float) -> None:
         ctx.publish(CommandRunning(task_id=ctx.task_id, call_id=ctx.call_id, elapsed=elapsed))
