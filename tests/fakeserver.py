@@ -93,6 +93,8 @@ class Turn:
     - ``status`` / ``error_message`` / ``retry_after``: reply with that HTTP error.
     - ``delay``: seconds between streamed chunks; ``drop_after``: close the
       connection after that many chunks, mid-body.
+    - ``wait``: seconds before answering at all, not even headers (a provider that
+      hangs).
     """
 
     content: str = ""
@@ -103,6 +105,7 @@ class Turn:
     error_message: str = ""
     retry_after: float | None = None
     delay: float = 0.0
+    wait: float = 0.0
     drop_after: int | None = None
     chunk_size: int = 4
     finish_reason: str | None = None
@@ -412,6 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
             turn = self.fake._next_turn(body)
         if local.no_usage:
             body = {**body, "stream_options": None, "_no_usage": True}
+        time.sleep(turn.wait)
         if turn.status is not None:
             self._send_error_turn(turn)
         elif body.get("stream"):

@@ -123,7 +123,7 @@ async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt:
         await runtime.start_background()
         loop = asyncio.get_running_loop()
         if args.stdin_replies:
-            replies = StdinReplies(runtime.bus, sys.stdin, sys.stderr)
+            replies = StdinReplies(runtime, sys.stdin, sys.stderr)
             loop.add_reader(sys.stdin.fileno(), replies)
         loop.add_signal_handler(signal.SIGINT, runtime.cancel)
         loop.add_signal_handler(signal.SIGTERM, runtime.cancel)
@@ -145,16 +145,22 @@ class StdinReplies:
     ``{"request_id": …, "approved": bool, "feedback": str, "always": bool,
     "hunks": [bool, …], "hunk_feedback": [str, …], "content": str}`` answers an approval
     or a diff proposal; ``{"request_id": …, "answer": str}`` a follow-up question.
-    A malformed line is reported on stderr and ignored; the request stays open.
+    A malformed line is reported on stderr and ignored; the request stays open. When
+    stdin closes, what is open is denied and later requests are denied at once.
     """
 
-    def __init__(self, bus: Any, stream: TextIO, errors: TextIO) -> None:
-        self.bus, self.stream, self.errors = bus, stream, errors
+    def __init__(self, runtime: Any, stream: TextIO, errors: TextIO) -> None:
+        self.runtime, self.bus = runtime, runtime.bus
+        self.stream, self.errors = stream, errors
 
     def __call__(self) -> None:
         line = self.stream.readline()
-        if not line:  # the client closed stdin
+        if not line:  # the client closed stdin: nothing more will be answered
             asyncio.get_running_loop().remove_reader(self.stream.fileno())
+            self.runtime.stop_asking(
+                "Denied: the script answering approvals closed its input (stdin), so no "
+                "one can approve this. Do not retry it."
+            )
             return
         if not line.strip():
             return

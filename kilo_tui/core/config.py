@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import tempfile
@@ -68,6 +69,9 @@ class AgentSettings:
     """execute_command: characters of output sent to the model (head + tail)."""
     max_retries: int = 5
     retry_base_delay: float = 2.0
+    request_timeout: float = 600.0
+    """Seconds to wait for the provider (to answer, or between streamed chunks) before
+    the request counts as timed out and is retried."""
     use_agents_md: bool = True
     custom_instructions: str = ""
     fetch_urls: bool = True
@@ -77,7 +81,8 @@ class AgentSettings:
     condense_threshold: float = 0.8
     """Condense the context when it passes this share of the context window."""
     repetition_limit: int = 3
-    """Stop after the same failing tool call is repeated this many times."""
+    """Refuse the same tool call repeated more than this many times in a row (0: no
+    limit, as in Kilo Code)."""
     env_passthrough: tuple[str, ...] = ()
     """Credential variables (e.g. ``NPM_TOKEN``) that commands the agent runs may see;
     all others are withheld (:func:`kilo_tui.core.trust.secrets.child_env`)."""
@@ -209,6 +214,13 @@ def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
         return "", {}
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); TOML files must be UTF-8, "
+            "re-save it in that encoding",
+            path=str(path),
+            line=exc.object[: exc.start].count(b"\n") + 1,
+        ) from exc
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -287,13 +299,41 @@ def _section(cls: type, values: dict[str, Any], name: str, fail: Any) -> Any:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise fail(f"{name}.{key}", "expected a number")
             value = float(value)
+            _check_range(f"{name}.{key}", value, fail)
         elif isinstance(default, int):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise fail(f"{name}.{key}", "expected a whole number")
+            _check_range(f"{name}.{key}", value, fail)
         elif isinstance(default, str) and not isinstance(value, str):
             raise fail(f"{name}.{key}", "expected a string")
         kwargs[key] = value
     return cls(**kwargs)
+
+
+_POSITIVE = frozenset(
+    {
+        "agent.command_timeout",
+        "agent.request_timeout",
+        "agent.max_read_lines",
+        "agent.command_output_limit",
+        "checkpoints.timeout",
+        "checkpoints.max_file_size",
+    }
+)
+_FRACTIONS = frozenset({"agent.fuzzy_match_threshold", "agent.condense_threshold"})
+
+
+def _check_range(key: str, value: float, fail: Any) -> None:
+    """Numbers are finite and not negative; durations and sizes above 0; shares of a
+    whole between 0 and 1."""
+    if not math.isfinite(value):
+        raise fail(key, f"expected a finite number, got {value}")
+    if key in _FRACTIONS and not 0 < value <= 1:
+        raise fail(key, f"expected a number above 0 and at most 1, got {value:g}")
+    if key in _POSITIVE and value <= 0:
+        raise fail(key, f"expected a number above 0, got {value:g}")
+    if value < 0:
+        raise fail(key, f"expected 0 or more, got {value:g}")
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:

@@ -231,7 +231,7 @@ def _settle(
         if content is None:
             return None
     if write and content != disk:
-        data = None if content is None else content.encode("utf-8", "surrogateescape")
+        data = None if content is None else encode_like(content, _raw(target, root))
         fault_point("write")
         write_regular(target, data, root=root)
     return _Written(content, rebased)
@@ -371,6 +371,55 @@ def _as_reply(answer: Any) -> ApprovalReply:
 # ---------------------------------------------------------------- disk
 
 
+LEGACY_ENCODINGS = ("cp1252", "latin-1")
+"""Tried in order for text that is not UTF-8. Latin-1 decodes any bytes, and both map
+each byte to one character and back, so unchanged text is written back byte for byte."""
+
+
+def text_encoding(data: bytes) -> str:
+    """The encoding to read and write this file's text with: UTF-8 when it is valid
+    UTF-8 (or only cut short mid-character), else the first legacy encoding that
+    decodes it (Windows-1252, then Latin-1)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data":
+            return next(e for e in LEGACY_ENCODINGS if _decodes(data, e))
+    return "utf-8"
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _raw(path: Path, root: Path) -> bytes | None:
+    """The file's bytes as they are on disk (``None`` if it does not exist)."""
+    content = read_regular(path, root=root, limit=MAX_READ_BYTES)
+    return None if content is None else content.data
+
+
+def decode_text(data: bytes) -> str:
+    """The text of a file's bytes, in the encoding :func:`text_encoding` finds."""
+    return data.decode(text_encoding(data), errors="replace")
+
+
+def encode_like(text: str, original: bytes | None) -> bytes:
+    """``text`` in the encoding of the ``original`` bytes it replaces (UTF-8 for a new
+    file). Raises PathRefused if that encoding cannot hold ``text``."""
+    encoding = "utf-8" if original is None else text_encoding(original)
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise PathRefused(
+            f"the file is {encoding} text, which cannot hold {exc.object[exc.start]!r}; "
+            "nothing was written. Use only characters that encoding has."
+        ) from exc
+
+
 def read_text(path: Path, *, root: Path | None = None) -> str | None:
     """The file's text (``None`` if it does not exist); raises NotTextError for binary,
     PathRefused for anything that is not a regular file of a sane size.
@@ -386,5 +435,4 @@ def read_text(path: Path, *, root: Path | None = None) -> str | None:
         )
     if is_binary(content.data):
         raise NotTextError(str(path))
-    # surrogateescape: stray non-UTF-8 bytes survive a read/write round trip unchanged.
-    return content.data.decode("utf-8", "surrogateescape")
+    return decode_text(content.data)

@@ -134,7 +134,7 @@ def test_recover_brings_back_what_sqlite_can_read(
     with sqlite3.connect(path) as db:
         stored = [json.loads(r[0]) for r in db.execute("SELECT data FROM messages ORDER BY seq")]
     db.close()
-    assert stored[0] == {"role": "user", "content": FIRST}
+    assert stored[0]["role"] == "user" and stored[0]["content"].startswith(FIRST)
     assert set_aside(path), "the damaged file is kept"
     again = run(["sessions", "list"], env=env, cwd=workspace)
     assert "sessions recover" not in again.stderr  # recovered: no more hint

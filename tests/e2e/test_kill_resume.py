@@ -122,8 +122,8 @@ def test_a_task_killed_at_any_stage_resumes_with_every_message(
     assert proc.returncode == 0, proc.stderr
     assert events(proc.stdout)[-1]["type"] == "task_completed"
     request = agent_requests(fake_llm)[first_run]["messages"]
-    assert request[1] == {"role": "user", "content": PROMPT}
-    assert request[-1] == {"role": "user", "content": "go on"}
+    assert request[1]["role"] == "user" and request[1]["content"].startswith(PROMPT)
+    assert request[-1]["role"] == "user" and request[-1]["content"].startswith("go on")
     if stage == "streaming":  # the reply never finished: nothing of it was kept
         assert roles(request) == ["user", "user"]
         return

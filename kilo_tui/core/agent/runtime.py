@@ -362,9 +362,20 @@ class AgentRuntime:
         """Stop the running turn: close the stream, kill a command, deny open requests."""
         if self.task is not None:
             self.task.cancel.set()
+        self._deny_pending(_cancelled_reply())
+
+    def stop_asking(self, reason: str) -> None:
+        """No one can answer any more (stdin closed under ``--stdin-replies``): deny the
+        open requests, and from now on deny what the policy would ask about, as a
+        headless run does, so the task ends instead of waiting forever."""
+        self.interactive = False
+        self.gate.interactive = False
+        self._deny_pending(ev.ApprovalReply(approved=False, feedback=reason, by="headless"))
+
+    def _deny_pending(self, denial: ev.ApprovalReply) -> None:
+        """Answer every open request: approvals with ``denial``, questions with ''."""
         for request_id, kind in list(self._pending.items()):
-            answer: Any = "" if kind == ev.FollowupAsked.type else _cancelled_reply()
-            self.bus.reply(request_id, answer)
+            self.bus.reply(request_id, "" if kind == ev.FollowupAsked.type else denial)
         self._pending.clear()
 
     def _track_request(self, event: Any) -> None:

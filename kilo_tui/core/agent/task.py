@@ -377,6 +377,7 @@ class Task:
                 cancel=self.cancel,
                 max_retries=agent.max_retries,
                 base_delay=agent.retry_base_delay,
+                request_timeout=agent.request_timeout,
             )
         except LLMCancelled:
             partial = "".join(streamed)
@@ -580,17 +581,21 @@ class Task:
         self._repeat_count = self._repeat_count + 1 if key == self._repeat_key else 1
         self._repeat_key = key
         limit = self.runtime.settings.agent.repetition_limit
-        if self._repeat_count > limit:
+        if limit and self._repeat_count > limit:  # 0: no limit
+            count = self._repeat_count
+            # The model is told now; the count starts over, so the same call may run
+            # again later (as Kilo Code's repetition detector does).
+            self._repeat_count, self._repeat_key = 0, ""
             self.publish(
                 ev.ErrorRaised(
                     task_id=self.id,
                     message=f"The model repeated the same {call.name} call "
-                    f"{self._repeat_count} times; it was not run again.",
+                    f"{count} times; it was not run again.",
                 )
             )
             return ToolResult(
                 f"Tool call repetition limit reached: you have made this exact {call.name} "
-                f"call {self._repeat_count} times. It was not run again. Change your approach, "
+                f"call {count} times. It was not run again. Change your approach, "
                 "or ask the user with ask_followup_question.",
                 is_error=True,
                 summary="repeated call refused",

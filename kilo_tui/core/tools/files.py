@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from kilo_tui.core.edits import decode_text
 from kilo_tui.core.tools.base import (
     FunctionTool,
     ToolContext,
@@ -54,7 +55,7 @@ def read_text(ctx: ToolContext, target: Target) -> tuple[str, str]:
             f"[{target.shown} is {content.size:,} bytes; only its first "
             f"{len(content.data):,} bytes were read.]"
         )
-    return content.data.decode("utf-8", errors="replace"), note
+    return decode_text(content.data), note
 
 
 def _edit_base(ctx: ToolContext, target: Target) -> str | None:
@@ -72,7 +73,7 @@ def _edit_base(ctx: ToolContext, target: Target) -> str | None:
         )
     if looks_binary(content.data):
         raise ToolError(f"{target.shown} is a binary file; it cannot be edited as text")
-    return content.data.decode("utf-8", errors="replace")
+    return decode_text(content.data)
 
 
 def number_lines(lines: list[str], start: int = 1) -> str:
@@ -161,12 +162,10 @@ READ_FILE = FunctionTool(
 
 def _strip_line_numbers(content: str) -> str:
     """Models sometimes echo read_file's `N | ` prefixes; drop them when every line has one."""
-    lines = content.splitlines()
+    lines = content.splitlines(keepends=True)  # each keeps its own line ending (CRLF…)
     pattern = re.compile(r"^\s*\d+ \| ?")
     if lines and all(pattern.match(line) for line in lines):
-        return "\n".join(pattern.sub("", line, count=1) for line in lines) + (
-            "\n" if content.endswith("\n") else ""
-        )
+        return "".join(pattern.sub("", line, count=1) for line in lines)
     return content
 
 
