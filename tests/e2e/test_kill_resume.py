@@ -120,7 +120,7 @@ def test_a_task_killed_at_any_stage_resumes_with_every_message(
     )
 
     assert proc.returncode == 0, proc.stderr
-    assert events(proc.stdout)[-1]["type"] == "task_completed"
+    assert "task_completed" in [e["type"] for e in events(proc.stdout)]
     request = agent_requests(fake_llm)[first_run]["messages"]
     assert request[1]["role"] == "user" and request[1]["content"].startswith(PROMPT)
     assert request[-1]["role"] == "user" and request[-1]["content"].startswith("go on")
