@@ -5,6 +5,7 @@ assertion is about what the model receives next or what lands on disk."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +15,8 @@ import pytest
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.runtime import AgentRuntime
-from kilo_tui.core.config import load_settings
 from tests.fakeserver import FakeLLMServer, Turn
 
-MODEL = "openai/fake-model"
 SECRET = "TOP-SECRET-7f3a9c"
 """Planted in every file the agent must not reveal; it must never reach the model."""
 
@@ -57,14 +56,6 @@ class Agent:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    (ws / "app.py").write_text("print('hello')\n")
-    return ws
-
-
-@pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """A file next to the workspace, holding the secret."""
     path = tmp_path / "outside.txt"
@@ -73,32 +64,24 @@ def outside(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def kilo_home(tmp_path: Path) -> Path:
-    home = tmp_path / "kilo-home"
-    home.mkdir()
-    return home
+def kilo_home(llm_env: FakeLLMServer) -> Path:
+    """kilo-tui's config and data directory for the in-process agent."""
+    return Path(os.environ["KILO_TUI_HOME"])
 
 
 @pytest.fixture
 async def make_agent(
-    llm_env: FakeLLMServer, kilo_home: Path, workspace: Path
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, workspace: Path
 ) -> AsyncIterator[Callable[..., Agent]]:
+    """Build an :class:`Agent` on the suite's ``make_runtime`` (tests/security/conftest)."""
     made: list[Agent] = []
 
-    def make(config: str = "", *, interactive: bool = False, yolo: bool = False) -> Agent:
-        (kilo_home / "config.toml").write_text(
-            'small_model = "openai/fake-small"\n[agent]\nretry_base_delay = 0.01\n' + config
-        )
-        settings = load_settings(workspace, overrides={"model": MODEL})
-        runtime = AgentRuntime(
-            workspace=workspace, settings=settings, interactive=interactive, yolo=yolo
-        )
-        agent = Agent(runtime, llm_env, workspace)
-        runtime.bus.subscribe(agent.events.append)
+    def make(config: str = "", *, interactive: bool = False) -> Agent:
+        agent = Agent(make_runtime(interactive=interactive, config=config), llm_env, workspace)
+        agent.runtime.bus.subscribe(agent.events.append)
         made.append(agent)
         return agent
 
     yield make
     for agent in made:
         await agent.runtime.aclose()
-        agent.runtime.store.close()

@@ -21,7 +21,6 @@ from tests.security.paths_harness import SECRET, Agent
 kilo_home = paths_harness.kilo_home
 make_agent = paths_harness.make_agent
 outside = paths_harness.outside
-workspace = paths_harness.workspace
 
 MISSING_SEARCH = """<<<<<<< SEARCH
 :start_line:1
@@ -110,7 +109,7 @@ async def test_list_files_shows_links_as_names_not_where_they_point(
     deep = await agent.call("list_files", path=".", recursive=True)
     for listing in (flat, deep):
         assert "out.txt" in listing and str(outside.parent) not in listing, listing
-        assert "project/" not in listing  # outdir's content (the workspace itself) is not listed
+        assert workspace.name not in listing  # outdir's content (the workspace) is not listed
 
 
 async def test_folder_mention_does_not_follow_links_or_show_ignored_files(
@@ -146,6 +145,7 @@ async def test_git_mentions_do_not_show_ignored_files(
         ).stdout
 
     git("init", "-q")
+    (workspace / "app.py").write_text("print('hello')\n")
     (workspace / ".kilocodeignore").write_text("secrets.env\n")
     (workspace / "secrets.env").write_text(f"TOKEN={SECRET}-old\n")
     git("add", "-A")

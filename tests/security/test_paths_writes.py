@@ -25,7 +25,6 @@ from tests.security.paths_harness import Agent
 kilo_home = paths_harness.kilo_home
 make_agent = paths_harness.make_agent
 outside = paths_harness.outside
-workspace = paths_harness.workspace
 
 CONTENT = "alpha\nbeta\n"
 EDIT = """<<<<<<< SEARCH
