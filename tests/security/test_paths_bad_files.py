@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import socket
 import stat
 import subprocess
@@ -118,3 +119,61 @@ def test_every_bad_file_is_a_clear_tool_error(
     assert "loop" in results["read_file loop"]["result"].lower()
     assert "too long" in results[f"read_file {LONG}"]["result"]
     assert "binary" in results["read_file huge.txt"]["result"]
+
+
+NO_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+"""Root without the capabilities that bypass file permissions."""
+
+UNREADABLE_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("read_file", {"path": "locked.txt"}),
+    (
+        "apply_diff",
+        {"path": "locked.txt", "diff": "<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE"},
+    ),
+    ("write_to_file", {"path": "locked.txt", "content": "x\n"}),
+    ("list_files", {"path": "closed"}),
+    ("read_file", {"path": "closed/inner.txt"}),
+    ("search_files", {"path": "closed", "regex": "x"}),
+]
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv, to drop the capability that reads any file",
+)
+def test_unreadable_files_and_directories_are_clear_tool_errors(
+    fake_llm: FakeLLMServer, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG)
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "locked.txt").write_text("x\n")
+    (ws / "locked.txt").chmod(0)
+    (ws / "closed").mkdir()
+    (ws / "closed" / "inner.txt").write_text("x\n")
+    (ws / "closed").chmod(0)
+    fake_llm.script(
+        *(Turn.tools(tool_call(name, **args)) for name, args in UNREADABLE_CALLS),
+        Turn.tool("attempt_completion", result="survived"),
+    )
+    try:
+        proc = subprocess.run(
+            [*NO_DAC_OVERRIDE, str(BIN), "run", "--yolo", "--json", "--model", MODEL, "go"],
+            env=env_for(fake_llm, home),
+            cwd=ws,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        (ws / "closed").chmod(0o755)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stream = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert stream[-1]["type"] == "task_completed", stream[-3:]
+    finished = [e for e in stream if e["type"] == "tool_call_finished"][: len(UNREADABLE_CALLS)]
+    for (name, args), event in zip(UNREADABLE_CALLS, finished, strict=True):
+        assert event["is_error"], (name, args, event["result"])
+        assert "ermission denied" in event["result"], (name, event["result"])
+    assert (ws / "locked.txt").stat().st_mode & 0o777 == 0  # nothing was written

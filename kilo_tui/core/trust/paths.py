@@ -184,6 +184,10 @@ class WorkspacePaths:
             if not single.truncated:
                 yield root.shown, single
             return
+        try:  # an unreadable root is an error; unreadable directories below are skipped
+            os.scandir(root.real).close()
+        except OSError as exc:
+            raise _refusal(exc, root.shown, "searched") from exc
         for path in self.ignore.walk(root.real, recursive=True):
             try:
                 target = self.target(path)
