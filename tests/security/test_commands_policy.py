@@ -113,6 +113,8 @@ def test_a_denied_command_is_denied_however_it_is_written(command: str, rule: st
         ("git -c core.pager=evil log", "git -c"),
         ("git fetch --upload-pack='touch x' origin", "--upload-pack"),
         ("git clone -u 'touch x' repo dir", "-u"),
+        ("git clone -qu 'touch x' repo dir", "-u"),
+        ("npm exec -yc 'touch x'", "-c"),
         ("git push --receive-pack=evil origin", "--receive-pack"),
         ("git push --exec=evil origin", "--exec"),
         ("find . -delete", "-delete"),

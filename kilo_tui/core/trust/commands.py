@@ -753,7 +753,7 @@ _TAR_FLAGS = frozenset(
 )  # fmt: skip
 _AWK = frozenset({"awk", "gawk", "mawk", "nawk", "busybox-awk"})
 _SUBSCRIPT_BUILTINS = frozenset(
-    {"test", "[", "printf", "read", "mapfile", "readarray", "wait", "getopts", "local"}
+    {"test", "[", "printf", "read", "mapfile", "readarray", "wait", "getopts"}
 )
 
 
@@ -762,7 +762,7 @@ def _program_hazards(words: list[Word], walker: _Walker) -> list[str]:
     name = _name(words[0])
     args = words[1:]
     values = [w.value for w in args]
-    flags = {v.partition("=")[0] for v in values if v.startswith("-")}
+    flags = _flags(values)
     out: list[str] = []
     if "--output" in flags:
         out.append("an option that writes a file (--output)")
@@ -828,6 +828,18 @@ def _program_hazards(words: list[Word], walker: _Walker) -> list[str]:
     elif name == "zip" and flags & {"-T", "-TT", "--unzip-command"}:
         out.append("'zip -TT' runs a program")
     return out
+
+
+def _flags(values: list[str]) -> set[str]:
+    """Option names in ``values``; short clusters count letter by letter (``-vu`` → ``-u``)."""
+    flags: set[str] = set()
+    for value in values:
+        if value.startswith("--"):
+            flags.add(value.partition("=")[0])
+        elif value.startswith("-") and len(value) > 1:
+            flags.add(value)
+            flags.update(f"-{ch}" for ch in value[1:])
+    return flags
 
 
 def _find_exec(words: list[Word], walker: _Walker) -> None:
