@@ -141,6 +141,8 @@ def test_a_denied_command_is_denied_however_it_is_written(command: str, rule: st
         ("/usr/bin/ec?o hi", "not known before it runs"),
         # what the parser cannot understand (a brace expansion as the command)
         ("{ls,-la}", "does not understand"),
+        ("echo " + "$(" * 400 + "ls" + ")" * 400, "nested too deeply"),
+        ("ls " + "x" * 70_000, "longer than 64 KiB"),
     ],
 )
 def test_hidden_code_is_never_auto_approved(command: str, why: str) -> None:

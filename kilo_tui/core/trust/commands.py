@@ -1075,16 +1075,28 @@ def _denied_by(run: Run, rules: tuple[_Rule, ...]) -> _Rule | None:
     return best
 
 
+MAX_LINE = 64 * 1024
+"""Longer command lines are not analysed (they ask): no model needs one."""
+
+
 def analyze(line: str) -> tuple[ParsedLine, list[Run]]:
-    """Parse ``line`` and unwrap every simple command in it (nested ones too)."""
+    """Parse ``line`` and unwrap every simple command in it (nested ones too).
+
+    A line too long or too deeply nested to walk comes back with that hazard alone.
+    """
+    if len(line) > MAX_LINE:
+        return ParsedLine([], [f"a command line longer than {MAX_LINE // 1024} KiB"], None), []
     parsed = ParsedLine([], [], None)
-    _Walker(parsed, depth=0).line(line, top=True)
     runs: list[Run] = []
-    i = 0
-    while i < len(parsed.commands):  # unwrapping may find more commands (sh -c …)
-        command = parsed.commands[i]
-        runs.append(unwrap(command, _Walker(parsed, depth=command.depth)))
-        i += 1
+    try:
+        _Walker(parsed, depth=0).line(line, top=True)
+        i = 0
+        while i < len(parsed.commands):  # unwrapping may find more commands (sh -c …)
+            command = parsed.commands[i]
+            runs.append(unwrap(command, _Walker(parsed, depth=command.depth)))
+            i += 1
+    except RecursionError:
+        return ParsedLine([], ["commands nested too deeply to check"], None), []
     return parsed, runs
 
 
