@@ -102,6 +102,8 @@ class WorkspacePaths:
         self._private = tuple(
             r for r in (Path(p).resolve() for p in roots) if not self.workspace.is_relative_to(r)
         )
+        # Those a walk of the workspace could reach (kilo-tui run in $HOME, say).
+        self._private_inside = tuple(r for r in self._private if r.is_relative_to(self.workspace))
 
     # ------------------------------------------------------------ resolving
 
@@ -189,15 +191,31 @@ class WorkspacePaths:
         except OSError as exc:
             raise _refusal(exc, root.shown, "searched") from exc
         for path in self.ignore.walk(root.real, recursive=True):
-            try:
+            content = self._read_walked(path, limit)
+            if content is not None and not content.truncated:
+                yield self._show(path), content
+
+    def _read_walked(self, path: Path, limit: int) -> Read | None:
+        """A file the ignore walk yielded, or None if it may not or cannot be read.
+
+        The walk stays inside the workspace, prunes ignored paths and never enters a
+        linked directory, so a regular file needs no more checks; only a link is
+        resolved and checked like any model-given path.
+        """
+        if any(path.is_relative_to(r) for r in self._private_inside):
+            return None
+        try:
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
                 target = self.target(path)
                 if target.outside or self.is_blocked(target):
-                    continue
-                content = self.read_if_exists(target, limit)
-            except PathRefused:
-                continue
-            if content is not None and not content.truncated:
-                yield self._show(target.lexical), content
+                    return None
+                return self.read_if_exists(target, limit)
+            if not stat.S_ISREG(mode):
+                return None
+            return _read_fd(os.open(path, _READ_FLAGS), str(path), limit)
+        except (OSError, PathRefused):
+            return None
 
 
 @dataclass(frozen=True)
@@ -345,6 +363,11 @@ def read_regular(path: Path, *, root: Path, limit: int = MAX_READ_BYTES) -> Read
         raise _refusal(exc, shown) from exc
     finally:
         os.close(dir_fd)
+    return _read_fd(fd, shown, limit)
+
+
+def _read_fd(fd: int, shown: str, limit: int) -> Read:
+    """Read at most ``limit`` bytes from ``fd`` if it is a regular file; closes it."""
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # swapped between lstat and open
