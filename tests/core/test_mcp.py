@@ -318,9 +318,9 @@ async def test_a_crash_mid_call_is_an_error_then_the_server_restarts(workspace, 
 async def test_git_server_acts_on_the_real_repository(workspace, started) -> None:
     subprocess.run(["git", "init", "-q", str(workspace)], check=True)
     (workspace / "notes.txt").write_text("hello\n")
-    project_settings(
-        workspace, {"git": {"command": sys.executable, "args": ["-m", "mcp_server_git"]}}
-    )
+    # A project's server runs sandboxed, the workspace read-only unless its entry says so.
+    git = {"command": sys.executable, "args": ["-m", "mcp_server_git"]}
+    project_settings(workspace, {"git": {**git, "sandbox": "workspace-write"}})
     await started.start()
     await wait_for(started, "git", "connected")
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from kilo_tui.core.trust.sandbox import find_mechanism
-from tests.e2e.cli import BIN, CONFIG, MODEL, agent_requests, env_for, events, run, tool_messages
+from tests.e2e.cli import BIN, MODEL, agent_requests, env_for, events, run, tool_messages
 from tests.fakeserver import FakeLLMServer, Turn
 
 pytestmark = pytest.mark.skipif(
@@ -32,11 +32,10 @@ CONFIG_MARK = "config-marker-91c2"
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(home: Path) -> Path:
     """KILO_TUI_HOME, with a config.toml the sandbox must hide."""
-    home = tmp_path / "kilo-home"
-    home.mkdir()
-    (home / "config.toml").write_text(f"# {CONFIG_MARK}\n{CONFIG}")
+    config = home / "config.toml"
+    config.write_text(f"# {CONFIG_MARK}\n{config.read_text()}")
     return home
 
 
@@ -47,13 +46,6 @@ def user_home(tmp_path: Path) -> Path:
     (user / ".ssh").mkdir(parents=True)
     (user / ".ssh" / "id_rsa").write_text(SECRET)
     return user
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    return ws
 
 
 @pytest.fixture
@@ -298,11 +290,24 @@ def test_escalation_runs_outside_the_sandbox_only_after_its_own_approval(
         assert "The user denied the request to run it again outside the sandbox" in told
 
 
-def test_sandboxed_commands_are_auto_approved_but_denied_commands_are_not(
-    fake_llm: FakeLLMServer, home: Path, user_home: Path, workspace: Path
+@pytest.mark.parametrize(
+    ("sandbox", "rules"),
+    [
+        ("", ["sandboxed_commands = true (confined, network off)", "denied_commands: rm"]),
+        ("[sandbox]\nnetwork = true\n", ["never auto-approved: output redirection", "denied_"]),
+    ],
+    ids=["network-off", "network-on"],
+)
+def test_sandboxed_commands_auto_approves_only_confined_offline_commands_not_denied_ones(
+    fake_llm: FakeLLMServer,
+    home: Path,
+    user_home: Path,
+    workspace: Path,
+    sandbox: str,
+    rules: list[str],
 ) -> None:
     with (home / "config.toml").open("a") as fh:
-        fh.write('[auto_approve]\nsandboxed_commands = true\ndenied_commands = ["rm"]\n')
+        fh.write(f'[auto_approve]\nsandboxed_commands = true\ndenied_commands = ["rm"]\n{sandbox}')
     fake_llm.script(
         Turn.tool("execute_command", command="echo hi > made.txt"),
         Turn.tool("execute_command", command="rm made.txt"),
@@ -316,29 +321,6 @@ def test_sandboxed_commands_are_auto_approved_but_denied_commands_are_not(
     )
 
     assert proc.returncode == 0, proc.stderr
-    assert (workspace / "made.txt").read_text() == "hi\n"
     resolved = [e for e in events(proc.stdout) if e["type"] == "approval_resolved"]
-    assert [e["approved"] for e in resolved[:2]] == [True, False]
-    assert "sandboxed_commands = true" in resolved[0]["rule"]
-    assert "denied_commands: rm" in resolved[1]["rule"]
-
-
-def test_sandboxed_commands_does_not_approve_unconfined_commands(
-    fake_llm: FakeLLMServer, home: Path, user_home: Path, workspace: Path
-) -> None:
-    with (home / "config.toml").open("a") as fh:
-        fh.write("[auto_approve]\nsandboxed_commands = true\n[sandbox]\nnetwork = true\n")
-    fake_llm.script(
-        Turn.tool("execute_command", command="echo hi > made.txt"),
-        Turn.tool("attempt_completion", result="done"),
-    )
-
-    proc = run(
-        ["run", "--json", "--model", MODEL, "go"],
-        env=environment(fake_llm, home, user_home),
-        cwd=workspace,
-    )
-
-    assert proc.returncode == 0, proc.stderr
-    assert not (workspace / "made.txt").exists()
-    assert "needs the user's approval" in tool_messages(agent_requests(fake_llm)[-1])[0]
+    assert [e["rule"][: len(r)] for e, r in zip(resolved, rules, strict=True)] == rules
+    assert (workspace / "made.txt").exists() == (not sandbox)

@@ -19,26 +19,11 @@ from typing import Any
 import pytest
 
 from kilo_tui.core.trust.sandbox import find_mechanism
-from tests.e2e.cli import BIN, CONFIG, MODEL, env_for
+from tests.e2e.cli import BIN, MODEL, env_for
 from tests.fakeserver import FakeLLMServer, Turn
 from tests.mcp_servers.helpers import pids_with
 
 SANDBOX = find_mechanism()[0] is not None
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "config.toml").write_text(CONFIG)
-    return home
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    return ws
 
 
 def start(fake: FakeLLMServer, home: Path, workspace: Path, *flags: str) -> subprocess.Popen[str]:

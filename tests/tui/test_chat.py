@@ -123,6 +123,37 @@ async def test_tool_blocks_show_command_output_and_exit_code(runtime: StandInRun
         assert not read.expanded
 
 
+async def test_a_running_command_shows_its_elapsed_time_and_no_sandbox_is_said(
+    runtime: StandInRuntime,
+) -> None:
+    app = make_app(runtime)
+    async with app.run_test() as pilot:
+        bus = runtime.bus
+        bus.publish(
+            ev.SandboxReported(
+                mode="workspace-write",
+                active=False,
+                mechanism="none",
+                network=True,
+                message="no sandbox: bubblewrap (bwrap) is not installed; commands run "
+                "with your full rights",
+            )
+        )
+        bus.publish(
+            ev.ToolCallStarted(call_id="c1", name="execute_command", arguments={"command": "make"})
+        )
+        bus.publish(ev.CommandRunning(call_id="c1", elapsed=12.4))
+        await pilot.pause()
+        [command] = app.screen.query(ToolBlock)
+        assert "running 12s" in str(command.query_one("#header").render())
+        assert "no sandbox" in str(app.screen.status.render())
+        assert "bwrap) is not installed" in chat_text(app)
+        bus.publish(ev.CommandFinished(call_id="c1", command="make", exit_code=0))
+        await pilot.pause()
+        header = str(command.query_one("#header").render())
+        assert "exit 0" in header and "running" not in header
+
+
 async def test_approve_with_y_replies_on_the_bus(runtime: StandInRuntime) -> None:
     app = make_app(runtime)
     async with app.run_test() as pilot:
