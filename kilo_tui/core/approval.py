@@ -500,7 +500,10 @@ class ApprovalGate:
         if self.yolo and not action.escalation:  # --yolo keeps the sandbox
             return self._resolve(action, request_id, Decision(True, by="yolo", rule="--yolo"))
         verdict = self.policy.evaluate(action)
-        if verdict.verdict == "allow":
+        if action.escalation and self.interactive and verdict.verdict == "allow":
+            # Leaving the sandbox is the user's call whenever they are there to make it.
+            decision = await self._ask_user(action, request_id, verdict.rule)
+        elif verdict.verdict == "allow":
             decision = Decision(True, by="policy", rule=verdict.rule)
         elif verdict.verdict == "deny":
             decision = Decision(

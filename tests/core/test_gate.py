@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -145,3 +146,25 @@ async def test_a_broken_project_config_does_not_lose_the_approval(tmp_path: Path
     assert decision.approved
     assert "could not be saved" in decision.rule and str(config) in decision.rule
     assert config.read_text() == "this is = = not toml\n"
+
+
+async def test_leaving_the_sandbox_is_asked_in_the_tui_and_follows_the_policy_headless() -> None:
+    escalation = dataclasses.replace(cmd("git status"), escalation=True)
+    # --yolo keeps the sandbox: headless, only the command policy can approve leaving it.
+    headless = ApprovalGate(EventBus(), git_status_policy(), yolo=True, interactive=False)
+    assert (await headless.decide(escalation)).by == "policy"
+    refused = await headless.decide(dataclasses.replace(escalation, command="make"))
+    assert not refused.approved and "--no-sandbox" in refused.feedback
+    # In the TUI the user decides, even when the policy allows the command itself.
+    bus = EventBus()
+    asked: list[ApprovalRequested] = []
+
+    def answer(event: ApprovalRequested) -> None:
+        asked.append(event)
+        bus.reply(event.request_id, ApprovalReply(approved=False))
+
+    bus.subscribe(answer, ApprovalRequested)
+    gate = ApprovalGate(bus, git_status_policy(), yolo=True, project_config=Path("x.toml"))
+    decision = await gate.decide(escalation)
+    assert not decision.approved and len(asked) == 1
+    assert asked[0].always_allow_rule is None  # never remembered
