@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +136,48 @@ def test_kill_9_unsandboxed_ends_the_commands_shell(
     finally:
         for pid in left:
             os.kill(pid, signal.SIGKILL)
+
+
+def test_closing_the_tui_terminal_ends_the_whole_command(tmp_path: Path, workspace: Path) -> None:
+    """The real TUI in a pty; its terminal goes away (the pty closes) mid-command."""
+    from tests.e2e.test_tui_pty import ROOT, launch
+    from tests.fakeserver import tool_call, write_script
+
+    marker = f"{os.getpid()}77"
+    command = f"sleep 1000.{marker} & sleep 1001.{marker}; wait"
+    script = write_script(
+        tmp_path / "turns.json", Turn(tool_calls=[tool_call("execute_command", command=command)])
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakeserver", "--script", str(script)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    home = tmp_path / "tui-home"
+    home.mkdir()
+    (home / "config.toml").write_text('small_model = "openai/fake-small"\n')
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().strip().removeprefix("PORT="))
+        app = launch(workspace, home, port, "--no-sandbox")
+        try:
+            app.wait_for("Ask Kilo")
+            app.type_line("run it")
+            app.wait_for("y approve")
+            time.sleep(0.6)  # the approval bar ignores keys for half a second
+            app.child.send("y")
+            deadline = time.monotonic() + 60
+            while len(sleeps(marker)) < 2:
+                assert time.monotonic() < deadline, "the command never started"
+                time.sleep(0.05)
+        finally:
+            app.child.close(force=False)  # the terminal is gone: SIGHUP
+        deadline = time.monotonic() + 10
+        while pids_with(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pids_with(marker) == []
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        app.child.close(force=True)
