@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.runtime import AgentRuntime
-from kilo_tui.core.config import load_settings
 from kilo_tui.core.events import ApprovalReply
-from tests.e2e.cli import CONFIG, MODEL, agent_requests, tool_messages
+from tests.core.conftest import make_runtime  # noqa: F401  (the agent tests' fixture)
+from tests.e2e.cli import CONFIG, agent_requests, tool_messages
 from tests.fakeserver import FakeLLMServer
 
 
@@ -34,27 +32,6 @@ def workspace(tmp_path: Path) -> Path:
     ws.mkdir()
     (ws / "README.md").write_text("# a project\n")
     return ws
-
-
-@pytest.fixture
-def make_runtime(
-    llm_env: FakeLLMServer, tmp_path: Path, workspace: Path
-) -> Iterator[Callable[..., AgentRuntime]]:
-    """Build an in-process agent for ``workspace`` on the fake provider."""
-    made: list[AgentRuntime] = []
-    home = Path(os.environ["KILO_TUI_HOME"])
-    home.mkdir(exist_ok=True)
-
-    def make(*, interactive: bool = False, config: str = "") -> AgentRuntime:
-        (home / "config.toml").write_text(CONFIG + config)
-        settings = load_settings(workspace, overrides={"model": MODEL})
-        runtime = AgentRuntime(workspace=workspace, settings=settings, interactive=interactive)
-        made.append(runtime)
-        return runtime
-
-    yield make
-    for runtime in made:
-        runtime.store.close()
 
 
 def answer_approvals(runtime: AgentRuntime, reply: ApprovalReply) -> list[ev.ApprovalRequested]:

@@ -612,14 +612,9 @@ def _provider_detail(message: str) -> str:
 
 def _redact(text: str, api_key: str | None) -> str:
     """Hide the key in use, any key from the environment, and anything key-shaped."""
-    secrets = {api_key or ""} | {
-        value
-        for name, value in os.environ.items()
-        if name.endswith(("_API_KEY", "_TOKEN", "_SECRET"))
-    }
-    # Placeholder keys ("x", "none") are no secret; blanking them would garble the text.
-    for secret in (s for s in secrets if len(s) >= 8):
-        text = text.replace(secret, "***")
+    from kilo_tui.core.trust.secrets import Redactor, known_secrets
+
+    text = Redactor(known_secrets() | {api_key or ""}).text(text)
     return _KEY_LIKE.sub(lambda m: f"{m.group(1)}-***", text)
 
 
