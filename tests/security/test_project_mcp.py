@@ -32,13 +32,16 @@ def config_trust(fake_llm: FakeLLMServer, home: Path, workspace: Path) -> str:
     return proc.stdout
 
 
-def run_task(fake_llm: FakeLLMServer, home: Path, workspace: Path) -> list[dict[str, object]]:
+def run_task(
+    fake_llm: FakeLLMServer, home: Path, workspace: Path
+) -> tuple[list[dict[str, object]], str]:
+    """``kilo-tui run --json``: its events and its stderr."""
     fake_llm.script(Turn.tool("attempt_completion", result="ok"))
     proc = run(
         ["run", "--json", "--model", MODEL, "say hi"], env=env_for(fake_llm, home), cwd=workspace
     )
     assert proc.returncode == 0, proc.stderr
-    return events(proc.stdout)
+    return events(proc.stdout), proc.stderr
 
 
 def test_run_starts_no_untrusted_server_until_trusted_and_again_after_a_change(
@@ -47,8 +50,9 @@ def test_run_starts_no_untrusted_server_until_trusted_and_again_after_a_change(
     marker = workspace.parent / "server-ran"
     mcp_file = plant_server(workspace, marker)
 
-    stream = run_task(fake_llm, home, workspace)
+    stream, stderr = run_task(fake_llm, home, workspace)
     assert not marker.exists()
+    assert "defines MCP servers (helper) but is not trusted yet" in stderr
     statuses = [e for e in stream if e["type"] == "mcp_status_changed"]
     assert statuses[0]["status"] == "untrusted"
     assert not {"starting", "connected"} & {e["status"] for e in statuses}
@@ -56,8 +60,8 @@ def test_run_starts_no_untrusted_server_until_trusted_and_again_after_a_change(
 
     shown = config_trust(fake_llm, home, workspace)
     assert str(mcp_file) in shown and "starts MCP server helper" in shown
-    run_task(fake_llm, home, workspace)
-    assert marker.exists()
+    _, stderr = run_task(fake_llm, home, workspace)
+    assert marker.exists() and "not trusted" not in stderr
 
     marker.unlink()
     mcp_file.write_text(mcp_file.read_text() + "\n")  # any change: untrusted again

@@ -23,6 +23,7 @@ from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import Settings, default_model, kilocode_small_model
 from kilo_tui.core.sessions import SessionStore
 from kilo_tui.core.tools.base import Decision, EditOutcome, TaskState, Tool, ToolError
+from kilo_tui.core.trust import project as trust
 from kilo_tui.core.trust.sandbox import Sandbox
 from kilo_tui.core.trust.secrets import redactor_for
 
@@ -88,6 +89,8 @@ class AgentRuntime:
         self.checkpoints = self._build_checkpoints()
         self._mcp_settled = False
         self.mcp: McpManager | None = self._build_mcp() if start_mcp else None
+        if self.mcp is not None and (warning := trust.mcp_warning(self.workspace)):
+            self.startup_warnings.append(warning)
         self._tools = self._build_tools()
         self.bus.subscribe(self.store.record_event)
         self.bus.subscribe(
@@ -106,7 +109,6 @@ class AgentRuntime:
             AutoApproveSettings,
             merge,
         )
-        from kilo_tui.core.trust import project as trust
 
         project_file = self.workspace / trust.POLICY_FILE
         project = _read_project_auto_approve(project_file)
@@ -141,7 +143,6 @@ class AgentRuntime:
         already declined. Answer with :meth:`answer_trust`."""
         from kilo_tui.core.config import ConfigError
         from kilo_tui.core.mcp.config import read_entries
-        from kilo_tui.core.trust import project as trust
 
         path = self.workspace / trust.MCP_FILE
         if self.mcp is None or trust.is_trusted(path) or trust.was_declined(path):
@@ -157,8 +158,6 @@ class AgentRuntime:
     async def answer_trust(self, review: Any, trusted: bool) -> None:
         """Record the user's answer for exactly the reviewed content; once trusted, the
         project's servers start."""
-        from kilo_tui.core.trust import project as trust
-
         if not trusted:
             trust.decline(review.path, review.digest)
             return

@@ -132,6 +132,29 @@ def untrusted_files(workspace: Path) -> list[Path]:
     return [p for p in found if p.is_file() and not is_trusted(p)]
 
 
+# ------------------------------------------------------------ .kilocode/mcp.json
+
+
+def mcp_warning(workspace: Path) -> str | None:
+    """The startup notice for a project ``.kilocode/mcp.json`` whose servers do not
+    start because it is not trusted (None if there is nothing to say)."""
+    from kilo_tui.core.config import ConfigError
+    from kilo_tui.core.mcp.config import read_entries
+
+    path = Path(workspace) / MCP_FILE
+    try:
+        names = list(read_entries(path)) if not is_trusted(path) else []
+    except ConfigError:
+        return None  # reported as a broken settings file
+    if not names:
+        return None
+    return (
+        f"{path} defines MCP servers ({', '.join(names)}) but is not trusted yet, so they "
+        "are not started. Review the file, then run `kilo-tui config trust` in this "
+        "workspace to start them."
+    )
+
+
 # ------------------------------------------------------ .kilocode/kilo-tui.toml
 
 
