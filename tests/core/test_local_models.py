@@ -305,3 +305,21 @@ async def test_a_server_that_cannot_stream_tools_is_asked_without_streaming(
     assert len([n for n in notices(seen) if "stream" in n]) == 1
     usage = [e for e in seen if isinstance(e, ev.UsageUpdated)]
     assert usage and all(u.estimated and u.tokens_in > 500 for u in usage)
+
+
+async def test_a_subtask_keeps_what_its_parent_learned_about_the_server(
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer
+) -> None:
+    llm_env.local.refuse_tools = True
+    runtime = make_runtime(mode="orchestrator", yolo=True)
+    seen = collect(runtime)
+    llm_env.script(
+        Turn.xml("new_task", mode="ask", message="What does app.py print?"),
+        Turn.xml("attempt_completion", result="It prints hello."),  # the subtask
+        Turn.xml("attempt_completion", result="Done."),  # the parent
+    )
+    outcome = await runtime.submit("find out what app.py prints")
+    assert outcome.status == "completed"
+    refused = [r for r in main_requests(llm_env) if r.get("tools")]
+    assert len(refused) == 1  # only the parent's first request offered tools
+    assert len([n for n in notices(seen) if "XML" in n]) == 1

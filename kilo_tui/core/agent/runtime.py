@@ -823,6 +823,7 @@ class AgentRuntime:
     async def _run_subtask(self, parent: Task, mode_slug: str, message: str) -> tuple[bool, str]:
         mode = self._resolve_mode(mode_slug)
         child = self._new_task(parent=parent, mode=mode)
+        child.inherit_transport(parent)
         self.bus.publish(
             ev.SubtaskStarted(
                 task_id=parent.id, subtask_id=child.id, mode=mode_slug, message=message

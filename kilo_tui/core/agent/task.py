@@ -286,6 +286,14 @@ class Task:
                 else:
                     raise _Failed(self._failure_text(exc)) from exc
 
+    def inherit_transport(self, parent: Task) -> None:
+        """A subtask on its parent's model keeps what the parent learned about the
+        server (tool protocol, streaming), instead of being refused all over again."""
+        if parent.model == self.model:
+            self._protocol = parent._protocol
+            self._protocol_certain = parent._protocol_certain
+            self._stream = parent._stream
+
     def _use_xml(self, reason: str) -> None:
         """Switch this task to the XML tool protocol, and say so (once: it sticks)."""
         self._protocol = "xml"
