@@ -330,7 +330,7 @@ class Task:
         )
 
     async def _send(self) -> LLMResponse:
-        from kilo_tui.core.llm.client import LLMCancelled, LLMError, stream_completion
+        from kilo_tui.core.llm.client import LLMCancelled, stream_completion
 
         if not self._protocol:
             self._protocol, self._protocol_certain = self.runtime.tool_protocol(self.model)
@@ -394,8 +394,6 @@ class Task:
                 self._append({"role": "assistant", "content": note})
                 self.publish(ev.AssistantMessage(task_id=self.id, text=partial))
             raise _Cancelled() from None
-        except LLMError:
-            raise
         finally:
             self._start_pending_title()
         if not xml and not response.tool_calls:
