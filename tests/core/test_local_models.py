@@ -18,7 +18,7 @@ import pytest
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.runtime import AgentRuntime
 from kilo_tui.core.config import ConfigError, load_settings
-from tests.fakeserver import FakeLLMServer, Turn
+from tests.fakeserver import FakeLLMServer, Turn, xml_call
 
 MODEL = "openai/fake-model"
 XML_CONFIG = f'[models."{MODEL}"]\ntool_protocol = "xml"\n'
@@ -133,6 +133,18 @@ async def test_a_reply_that_repeats_itself_is_stopped_and_reported(
     assert "repeating itself" in outcome.detail
     assert runtime.task is not None and not assistant_messages({"messages": runtime.task.messages})
     assert len(main_requests(llm_env)) == 1
+
+
+async def test_a_repetitive_file_written_through_xml_is_not_a_loop(
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, workspace: Path
+) -> None:
+    runtime = make_runtime(XML_CONFIG, yolo=True)
+    table = "0,0,0,0\n" * 1000
+    llm_env.script(
+        Turn(content=xml_call("write_to_file", path="zeros.csv", content=table), chunk_size=50)
+    )
+    assert (await runtime.submit("write zeros.csv")).status == "completed"
+    assert (workspace / "zeros.csv").read_text() == table
 
 
 async def test_a_context_overflow_is_condensed_and_retried_once(

@@ -54,7 +54,13 @@ def test_a_parameter_may_contain_the_tools_own_closing_tag() -> None:
         f"<write_to_file>\n<path>doc.md</path>\n<content>\n{content}\n</content>\n</write_to_file>"
     )
     _shown, parser = stream(reply, 5)
-    assert parser.call == ("write_to_file", {"path": "doc.md", "content": content})
+    assert parser.call == ("write_to_file", {"path": "doc.md", "content": content + "\n"})
+
+
+def test_layout_newlines_are_dropped_and_a_files_last_newline_kept() -> None:
+    reply = "<write_to_file>\n<path>\na.py\n</path>\n<content>\nx = 1\ny = 2\n</content>\n</write_to_file>"
+    _shown, parser = stream(reply, 8)
+    assert parser.call == ("write_to_file", {"path": "a.py", "content": "x = 1\ny = 2\n"})
 
 
 def test_values_take_the_schemas_types() -> None:

@@ -464,8 +464,11 @@ class _ReplyBuilder:
         return rest
 
     def check_repetition(self) -> None:
-        """Raise if the reply has degenerated into repeating the same text."""
+        """Raise if the reply has degenerated into repeating the same text. The
+        parameters of an XML tool call are exempt: a file may well repeat itself."""
         if self._raw_length - self._checked_at < 200 or self._raw_length < 2 * REPEAT_WINDOW:
+            return
+        if self.xml is not None and self.xml.in_call:
             return
         self._checked_at = self._raw_length
         text = "".join(self._raw)

@@ -114,6 +114,11 @@ class XmlCallParser:
         return self.call is not None
 
     @property
+    def in_call(self) -> bool:
+        """Inside a tool call's tags (its parameters may be any file content)."""
+        return self._tool is not None
+
+    @property
     def prose(self) -> str:
         """The text outside the tool call, as shown."""
         return "".join(self._prose).strip()
@@ -229,8 +234,10 @@ def _convert(raw: str, spec: Mapping[str, Any]) -> Any:
     tool then reports the bad value to the model)."""
     kind = spec.get("type", "string")
     if kind == "string":
-        # Values are trimmed of the newlines around them, not of meaningful indentation.
-        return raw.strip("\n")
+        # The newline after the opening tag is layout. One before the closing tag is
+        # layout in a one-line value (a path), but a file's last newline in a longer one.
+        value = raw.removeprefix("\n")
+        return value if "\n" in value.rstrip("\n") else value.rstrip("\n")
     text = raw.strip()
     if kind == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
