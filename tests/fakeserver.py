@@ -171,6 +171,12 @@ def xml_call(name: str, **params: Any) -> str:
     return f"<{name}>\n{body}</{name}>"
 
 
+def without_environment(content: Any) -> str:
+    """A message's text without the ``<environment_details>`` kilo-tui appends to the
+    newest user message (or last tool result) of each request."""
+    return str(content or "").split("\n\n<environment_details>")[0]
+
+
 def write_script(path: Path, *turns: Turn) -> Path:
     """Write turns as a ``--script`` file for a standalone server; returns ``path``."""
     path.write_text(json.dumps([turn.to_dict() for turn in turns]), encoding="utf-8")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fakeserver import FakeLLMServer
+from tests.fakeserver import FakeLLMServer, without_environment
 
 BIN = Path(sys.executable).parent / "kilo-tui"
 MODEL = "openai/fake-model"
@@ -67,7 +67,8 @@ def agent_requests(server: FakeLLMServer) -> list[dict[str, Any]]:
 
 
 def tool_messages(request: dict[str, Any]) -> list[str]:
-    return [m["content"] for m in request["messages"] if m["role"] == "tool"]
+    """The tool results of a request, as the tools wrote them."""
+    return [without_environment(m["content"]) for m in request["messages"] if m["role"] == "tool"]
 
 
 def start(args: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cli import BIN, env_for
+from tests.e2e.cli import BIN, env_for, tool_messages
 from tests.fakeserver import FakeLLMServer, Turn
 from tests.mcp_servers.helpers import TIME_ENTRY, project_settings
 
@@ -50,7 +50,7 @@ def run_task(server: FakeLLMServer, home: Path, workspace: Path) -> list[dict[st
 def tool_results(server: FakeLLMServer) -> list[str]:
     """The tool messages of the loop's last request (on the main model)."""
     requests = [r for r in server.chat_requests if r.get("model") == "fake-model"]
-    return [m["content"] for m in requests[-1]["messages"] if m["role"] == "tool"]
+    return tool_messages(requests[-1])
 
 
 def test_mcp_results_reach_the_model_and_approval_follows_always_allow(
