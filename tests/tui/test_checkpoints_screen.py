@@ -83,12 +83,16 @@ async def test_browse_diff_and_restore_files(manager: CheckpointManager) -> None
         await pilot.pause()
         assert "+++ b/c.txt" in diff_text(app) and "--- a/b.txt" in diff_text(app)
 
+        (ws / "node_modules").mkdir()
+        (ws / "node_modules/dep.js").write_text("never snapshotted\n")
         await pilot.press("j", "r")  # the first checkpoint
         await _until_confirm(pilot, app)
         confirm = app.screen
         assert isinstance(confirm, ConfirmRestoreScreen)
         plan = str(confirm.query_one("#confirm-plan", Static).content)
         assert "REMOVED" in plan and "c.txt" in plan and "b.txt" in plan
+        untracked = plan.split("Not tracked, left as is")[1]
+        assert "node_modules/" in untracked and "c.txt" not in untracked
         assert (ws / "c.txt").exists()  # nothing happens before the confirmation
 
         await pilot.press("y")

@@ -4,6 +4,7 @@ no longer shows the later turn and the model is no longer sent it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,6 +12,11 @@ from kilo_tui.core.config import Settings
 from kilo_tui.tui.screens.checkpoints import CheckpointsScreen, ConfirmRestoreScreen
 from tests.fakeserver import FakeLLMServer, Turn
 from tests.tui.pilot import chat_text, idle, make_app, type_and_send, until
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from kilo_tui.tui.app import KiloApp
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -21,6 +27,36 @@ def workspace(tmp_path: Path) -> Path:
     root.mkdir()
     (root / "notes.txt").write_text("original\n")
     return root
+
+
+def writes_allowed(settings: Settings) -> Settings:
+    return Settings(
+        model=settings.model, small_model=settings.small_model, auto_approve={"write": True}
+    )
+
+
+async def two_turns(pilot: Pilot[None], app: KiloApp) -> None:
+    """The first turn writes draft.txt, the second rewrites notes.txt."""
+    await type_and_send(pilot, "first question")
+    await idle(pilot)
+    await type_and_send(pilot, "now rewrite the notes")
+    await idle(pilot)
+
+
+async def restore_first_turn_with_task(pilot: Pilot[None], app: KiloApp) -> None:
+    """In the timeline: the end of the first turn, files and conversation."""
+    await pilot.press("ctrl+t")
+    await until(pilot, lambda: isinstance(app.screen, CheckpointsScreen))
+    await app.workers.wait_for_complete()
+    # Newest first: the end of the second turn, then the end of the first.
+    screen = app.screen
+    assert isinstance(screen, CheckpointsScreen)
+    assert [cp.trigger for cp in screen._shown][:2] == ["end_of_turn", "end_of_turn"]
+    await pilot.press("j", "R")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmRestoreScreen))
+    await pilot.press("y")
+    await until(pilot, lambda: "SECOND-ANSWER" not in chat_text(app))
+    await idle(pilot)
 
 
 async def test_restore_files_and_task_rewinds_the_chat(
@@ -41,30 +77,12 @@ async def test_restore_files_and_task_rewinds_the_chat(
         Turn.tool("attempt_completion", result="SECOND-ANSWER"),
         Turn.tool("attempt_completion", result="AFTER-REWIND"),
     )
-    settings = Settings(
-        model=settings.model, small_model=settings.small_model, auto_approve={"write": True}
-    )
-    app = make_app(workspace, settings)
+    app = make_app(workspace, writes_allowed(settings))
     async with app.run_test(size=(120, 40)) as pilot:
-        await type_and_send(pilot, "first question")
-        await idle(pilot)
-        await type_and_send(pilot, "now rewrite the notes")
-        await idle(pilot)
+        await two_turns(pilot, app)
         assert (workspace / "notes.txt").read_text() == "rewritten\n"
         assert "SECOND-ANSWER" in chat_text(app)
-
-        await pilot.press("ctrl+t")
-        await until(pilot, lambda: isinstance(app.screen, CheckpointsScreen))
-        await app.workers.wait_for_complete()
-        # Newest first: the end of the second turn, then the end of the first.
-        screen = app.screen
-        assert isinstance(screen, CheckpointsScreen)
-        assert [cp.trigger for cp in screen._shown][:2] == ["end_of_turn", "end_of_turn"]
-        await pilot.press("j", "R")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmRestoreScreen))
-        await pilot.press("y")
-        await until(pilot, lambda: "SECOND-ANSWER" not in chat_text(app))
-        await idle(pilot)
+        await restore_first_turn_with_task(pilot, app)
 
         text = chat_text(app)
         assert "first question" in text and "FIRST-ANSWER" in text
@@ -91,23 +109,10 @@ async def test_undo_takes_back_a_restore_of_files_and_task_and_redo_reapplies_it
         Turn.tool("attempt_completion", result="SECOND-ANSWER"),
         Turn.tool("attempt_completion", result="AFTER-UNDO"),
     )
-    settings = Settings(
-        model=settings.model, small_model=settings.small_model, auto_approve={"write": True}
-    )
-    app = make_app(workspace, settings)
+    app = make_app(workspace, writes_allowed(settings))
     async with app.run_test(size=(120, 40)) as pilot:
-        await type_and_send(pilot, "first question")
-        await idle(pilot)
-        await type_and_send(pilot, "now rewrite the notes")
-        await idle(pilot)
-        await pilot.press("ctrl+t")
-        await until(pilot, lambda: isinstance(app.screen, CheckpointsScreen))
-        await app.workers.wait_for_complete()
-        await pilot.press("j", "R")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmRestoreScreen))
-        await pilot.press("y")
-        await until(pilot, lambda: "SECOND-ANSWER" not in chat_text(app))
-        await idle(pilot)
+        await two_turns(pilot, app)
+        await restore_first_turn_with_task(pilot, app)
         assert (workspace / "notes.txt").read_text() == "original\n"
         assert "modified: notes.txt" in chat_text(app)  # the chat says what changed
 
@@ -151,10 +156,7 @@ async def test_a_failed_checkpoint_shows_in_the_status_bar_and_asks_before_the_w
         Turn.tool("write_to_file", path="notes.txt", content="second\n"),
         Turn.tool("attempt_completion", result="DONE"),
     )
-    settings = Settings(
-        model=settings.model, small_model=settings.small_model, auto_approve={"write": True}
-    )
-    app = make_app(workspace, settings)
+    app = make_app(workspace, writes_allowed(settings))
     async with app.run_test(size=(120, 40)) as pilot:
         await type_and_send(pilot, "edit the notes")
         await until(pilot, lambda: asking(app, ApprovalBar) is not None)
