@@ -25,7 +25,7 @@ from typing import Any
 from tests.fakeserver import FakeLLMServer, _Handler
 
 FREE_DEFAULT = "minimax/minimax-m2.1:free"
-PAID_DEFAULT = "anthropic/claude-sonnet-4.5"
+PAID_DEFAULT = "openai/gpt-5"
 
 
 def _model(

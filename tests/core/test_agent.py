@@ -516,4 +516,4 @@ async def test_max_cost_still_stops_when_some_price_is_unknown(
     outcome = await runtime.submit("expensive")
     assert outcome.status == "limit"
     assert "at least $0.25" in outcome.detail
-    assert "of unknown price not counted" in outcome.detail  # the first one, and its title
+    assert "1 request of unknown price not counted" in outcome.detail

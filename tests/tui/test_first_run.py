@@ -24,7 +24,7 @@ from kilo_tui.core.llm.providers import route
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.screens.first_run import FirstRunScreen
 from kilo_tui.tui.widgets.status_bar import StatusBar
-from tests.fakegateway import FREE_DEFAULT, FakeGateway
+from tests.fakegateway import FREE_DEFAULT, PAID_DEFAULT, FakeGateway
 from tests.fakeserver import FakeLLMServer, Turn, tool_call
 from tests.tui.pilot import chat_text, idle, type_and_send, until
 
@@ -270,7 +270,7 @@ async def test_a_pasted_kilo_token_is_checked_and_a_refused_one_explained(
             await until(pilot, lambda: len(app.result) == 1)
     saved = tomllib.loads((home / "config.toml").read_text())
     assert saved["providers"]["kilo"]["api_key"] == "kilo-token-good"
-    assert saved["model"].startswith("kilo/")
+    assert saved["model"] == f"kilo/{PAID_DEFAULT}"  # the gateway's default with a token
     assert (home / "config.toml").stat().st_mode & 0o777 == 0o600
     assert gateway.credentials[-1]["authorization"] == "Bearer kilo-token-good"
 

@@ -439,12 +439,17 @@ class Task:
             self.runtime.start_title(self, text)
 
     def record_background_usage(self, model: str, purpose: str, usage: Usage) -> None:
-        """Count a title or condensing request in the task's totals, reported apart."""
+        """Count a title or condensing request in the task's totals, reported apart.
+
+        A background request of unknown price leaves the task's cost as it is and makes
+        ``background_cost`` unknown: the main loop's cost stays readable.
+        """
         cost = self.runtime.request_cost(model, usage)
         t = self.totals
         t.tokens_in += usage.prompt_tokens
         t.tokens_out += usage.completion_tokens
-        t.add_cost(cost)
+        if cost is not None:
+            t.add_cost(cost)
         spent = t.background_cost
         t.background_cost = None if cost is None or spent is None else spent + cost
         self.publish(

@@ -477,6 +477,10 @@ class FirstRunScreen(ModalScreen[str | None]):
             except GatewayError as refused:
                 error.update(str(refused))
                 return
+            if model == self._default_model(provider):  # not changed: the gateway's own
+                from kilo_tui.core.llm.gateway import resolve_default
+
+                model = await resolve_default({"kilo": {**conf, "api_key": key}})
         try:
             await asyncio.to_thread(_save_values, _choice_values(provider, key, model, fields))
         except OSError as failure:
