@@ -1,0 +1,36 @@
+"""The TUI meets a damaged session database: it says so, and the session still works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kilo_tui.core import paths
+from kilo_tui.core.config import Settings
+from tests.fakeserver import FakeLLMServer, Turn
+from tests.tui.pilot import chat_text, idle, make_app, type_and_send
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_a_damaged_database_is_reported_and_a_fresh_one_used(
+    tmp_path: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    db = paths.sessions_db()
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database" * 100)
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    llm_env.script(Turn.tool("attempt_completion", result="Still working."))
+
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        shown = [n.message for n in app._notifications]
+        assert any(f"The session database {db} could not be read" in m for m in shown), shown
+        await type_and_send(pilot, "hi")
+        await idle(pilot)
+        assert "Still working." in chat_text(app)
+    (aside,) = db.parent.glob(db.name + ".damaged-*")
+    assert aside.read_bytes() == b"this is not a database" * 100
