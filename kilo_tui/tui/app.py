@@ -131,8 +131,6 @@ class KiloApp(App[None]):
             self._connect(await self._build_runtime())
         runtime = self.runtime
         assert runtime is not None
-        for warning in runtime.startup_warnings:
-            self.notify(warning, severity="warning", timeout=30)
         await runtime.start_background()
         self._announce_startup(runtime)
         task_id = self._resume

@@ -32,8 +32,12 @@ class StandInRuntime:
         self.model = "openai/fake-model"
         self.title = ""
         self.catalog = Catalog()
+        self.startup_warnings: list[str] = []
         self.submitted: list[str] = []
         self.cancelled = 0
+
+    def trust_questions(self) -> list[object]:
+        return []
 
     def modes(self) -> list[Mode]:
         return [Mode("code", "Code"), Mode("architect", "Architect"), Mode("ask", "Ask")]

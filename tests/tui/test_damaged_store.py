@@ -1,4 +1,4 @@
-"""The TUI meets a damaged session database: it says so, and the session still works."""
+"""The TUI meets a damaged session database: the chat says so, and the session works."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from kilo_tui.core import paths
 from kilo_tui.core.config import Settings
 from tests.fakeserver import FakeLLMServer, Turn
-from tests.tui.pilot import chat_text, idle, make_app, type_and_send
+from tests.tui.pilot import chat_text, idle, make_app, type_and_send, until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,9 +26,8 @@ async def test_a_damaged_database_is_reported_and_a_fresh_one_used(
 
     app = make_app(workspace, settings)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause()
-        shown = [n.message for n in app._notifications]
-        assert any(f"The session database {db} could not be read" in m for m in shown), shown
+        await until(pilot, lambda: "could not be read" in chat_text(app))
+        assert f"The session database {db} could not be read" in chat_text(app)
         await type_and_send(pilot, "hi")
         await idle(pilot)
         assert "Still working." in chat_text(app)
