@@ -140,9 +140,12 @@ def describe_raw(raw: Any) -> str:
         if isinstance(raw.get("cwd"), str):
             line += f"  (in {raw['cwd']})"
         if isinstance(raw.get("env"), dict) and raw["env"]:
-            line += f"  (env: {', '.join(map(str, raw['env']))})"
+            line += f"  (env: {', '.join(f'{k}={v}' for k, v in raw['env'].items())})"
         return line
-    return f"{raw.get('url')} ({raw.get('type', 'sse')})"
+    line = f"{raw.get('url')} ({raw.get('type', 'sse')})"
+    if isinstance(raw.get("headers"), dict) and raw["headers"]:
+        line += f"  (headers: {', '.join(f'{k}: {v}' for k, v in raw['headers'].items())})"
+    return line
 
 
 def read_entries(path: Path) -> dict[str, Any]:

@@ -283,7 +283,7 @@ def _describe_policy(path: Path) -> list[str]:
     _, loosening = restrictive_part(table, {})
     if not loosening:
         return ["only tightens the approval policy"]
-    return [f"loosens the approval policy: {key} = {table[key]!r}" for key in loosening]
+    return [f"loosens the approval policy: {key} = {json.dumps(table[key])}" for key in loosening]
 
 
 def _describe_modes(path: Path) -> list[str]:
