@@ -13,21 +13,6 @@ from tests.e2e.cli import BIN, CONFIG, MODEL, agent_requests, env_for, events, r
 from tests.fakeserver import FakeLLMServer, Turn
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "config.toml").write_text(CONFIG)
-    return home
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    return ws
-
-
 def config(home: Path, agent: str) -> Path:
     path = home / "config.toml"
     path.write_text(CONFIG + agent)

@@ -24,21 +24,6 @@ from tests.fakeserver import FakeLLMServer
 FIRST = "remember the first task"
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "config.toml").write_text(CONFIG)
-    return home
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    return ws
-
-
 def db_path(home: Path) -> Path:
     return home / "data" / "sessions.sqlite3"
 

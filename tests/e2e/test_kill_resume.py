@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from tests.e2e.cli import (
-    CONFIG,
     MODEL,
     agent_requests,
     env_for,
@@ -46,14 +45,6 @@ STAGES: dict[str, tuple[str, Turn]] = {
         Turn.tool("write_to_file", path="notes.txt", content="rewritten\n"),
     ),
 }
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "config.toml").write_text(CONFIG)
-    return home
 
 
 @pytest.fixture

@@ -32,14 +32,6 @@ from tests.fakeserver import FakeLLMServer, Turn, tool_call
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "config.toml").write_text(CONFIG)
-    return home
-
-
-@pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "project"
     ws.mkdir()

@@ -11,8 +11,9 @@
 - **Never orphaned**: each command runs in its own session (process group). A timeout or
   cancel kills the whole group; so do SIGHUP, SIGTERM and a normal exit of kilo-tui
   (:func:`kill_running_commands`). For SIGKILL of kilo-tui, the sandbox's PID namespace
-  with ``--die-with-parent`` ends every process of the command; unsandboxed, the shell
-  gets ``PR_SET_PDEATHSIG`` (``setpriv``).
+  with ``--die-with-parent`` ends every process of the command; unsandboxed, a guard
+  shell leading the command's group gets ``PR_SET_PDEATHSIG`` (``setpriv``) and kills
+  the group.
 """
 
 from __future__ import annotations

@@ -123,9 +123,19 @@ class SandboxFailure:
         )
 
 
+# The unconfined command runs in the background of a small /bin/sh that leads its
+# process group; when kilo-tui dies (the parent-death signal, TERM) the trap kills the
+# whole group, so processes the command left in the background die with it too.
+GROUP_GUARD = 'trap "kill -KILL 0" TERM HUP; "$@" & wait "$!"'
+
+
 def unconfined() -> Confinement:
-    """A command run with the user's rights; on Linux it still dies with kilo-tui."""
-    return Confinement(False, True, tuple(parent_death_prefix("KILL")))
+    """A command run with the user's rights; on Linux it still dies with kilo-tui, with
+    every process of its group, even when kilo-tui is killed by SIGKILL."""
+    prefix = parent_death_prefix("TERM")
+    if prefix:
+        prefix += ["/bin/sh", "-c", GROUP_GUARD, "kilo-tui-command"]
+    return Confinement(False, True, tuple(prefix))
 
 
 def parent_death_prefix(signal_name: str) -> list[str]:
