@@ -266,6 +266,9 @@ async def test_a_pasted_kilo_token_is_checked_and_a_refused_one_explained(
             await until(pilot, lambda: "refused the token (HTTP 401)" in str(error.render()))
             assert not (home / "config.toml").exists()
             screen.query_one("#first-run-key", Input).value = "kilo-token-good"
+            # A button ignores clicks during its 0.2 s press effect; the refusal came faster.
+            save = screen.query_one("#first-run-save")
+            await until(pilot, lambda: not save.has_class("-active"))
             await pilot.click("#first-run-save")
             await until(pilot, lambda: len(app.result) == 1)
     saved = tomllib.loads((home / "config.toml").read_text())
