@@ -71,13 +71,16 @@ def tool_messages(request: dict[str, Any]) -> list[str]:
     return [without_environment(m["content"]) for m in request["messages"] if m["role"] == "tool"]
 
 
-def start(args: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """Start the binary without waiting (stdout and stderr piped, stdin closed)."""
+def start(
+    args: list[str], *, env: dict[str, str], cwd: Path, replies: bool = False
+) -> subprocess.Popen[str]:
+    """Start the binary without waiting (stdout and stderr piped; stdin closed, or a
+    pipe for ``--stdin-replies`` when ``replies``)."""
     return subprocess.Popen(
         [str(BIN), *args],
         env=env,
         cwd=cwd,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if replies else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -4,12 +4,20 @@ and files in a legacy encoding or with CRLF line endings written back as they we
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import BIN, CONFIG, MODEL, agent_requests, env_for, events, run, tool_messages
+from tests.e2e.cli import (
+    CONFIG,
+    MODEL,
+    agent_requests,
+    env_for,
+    events,
+    run,
+    start,
+    tool_messages,
+)
 from tests.fakeserver import FakeLLMServer, Turn
 
 
@@ -88,14 +96,11 @@ def test_stdin_closed_under_stdin_replies_denies_what_is_pending_and_ends(
     fake_llm: FakeLLMServer, home: Path, workspace: Path
 ) -> None:
     fake_llm.script(Turn.tool("execute_command", command="touch ran.txt"))
-    proc = subprocess.Popen(
-        [str(BIN), "run", "--json", "--stdin-replies", "--model", MODEL, "make ran.txt"],
+    proc = start(
+        ["run", "--json", "--stdin-replies", "--model", MODEL, "make ran.txt"],
         env=env_for(fake_llm, home),
         cwd=workspace,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        replies=True,
     )
     assert proc.stdout is not None and proc.stdin is not None
     try:

@@ -26,6 +26,7 @@ from tests.e2e.cli import (
     env_for,
     events,
     run,
+    start,
     tool_messages,
 )
 from tests.fakeserver import FakeLLMServer, Turn, tool_call
@@ -304,9 +305,9 @@ def test_multiple_tool_calls_in_one_reply_all_answered(
 def test_help_and_version_are_fast_and_do_not_import_litellm(flag: str, tmp_path: Path) -> None:
     times = []
     for _ in range(5):
-        start = time.perf_counter()
+        began = time.perf_counter()
         proc = subprocess.run([str(BIN), flag], capture_output=True, text=True, timeout=30)
-        times.append(time.perf_counter() - start)
+        times.append(time.perf_counter() - began)
         assert proc.returncode == 0
     assert statistics.median(times) < 0.5, times
     probe = subprocess.run(
@@ -339,14 +340,11 @@ def test_a_scripted_client_approves_hunks_over_stdin(
         Turn.tool("apply_diff", path="calc.py", diff=diff),
         Turn.tool("attempt_completion", result="done"),
     )
-    proc = subprocess.Popen(
-        [str(BIN), "run", "--json", "--stdin-replies", "--model", MODEL, "edit"],
+    proc = start(
+        ["run", "--json", "--stdin-replies", "--model", MODEL, "edit"],
         env=env_for(fake_llm, home),
         cwd=workspace,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        replies=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
     proposal: dict[str, Any] = {}

@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cli import BIN, CONFIG, MODEL, agent_requests, env_for, events, run, tool_messages
+from tests.e2e.cli import (
+    CONFIG,
+    MODEL,
+    agent_requests,
+    env_for,
+    events,
+    run,
+    start,
+    tool_messages,
+)
 from tests.fakeserver import FakeLLMServer, Turn
 
 GIT_ENV = {
@@ -122,14 +131,11 @@ def test_the_approval_shows_a_cwd_outside_the_workspace(
         Turn.tool("execute_command", command="touch marker", cwd=str(elsewhere)),
         Turn.tool("attempt_completion", result="done"),
     )
-    proc = subprocess.Popen(
-        [str(BIN), "run", "--json", "--stdin-replies", "--model", MODEL, "touch"],
+    proc = start(
+        ["run", "--json", "--stdin-replies", "--model", MODEL, "touch"],
         env=env_for(fake_llm, home),
         cwd=workspace,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        replies=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
     asked: list[dict[str, Any]] = []

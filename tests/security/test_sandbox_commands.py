@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from kilo_tui.core.trust.sandbox import find_mechanism
-from tests.e2e.cli import BIN, MODEL, agent_requests, env_for, events, run, tool_messages
+from tests.e2e.cli import MODEL, agent_requests, env_for, events, run, start, tool_messages
 from tests.fakeserver import FakeLLMServer, Turn
 
 pytestmark = pytest.mark.skipif(
@@ -221,14 +221,11 @@ def _run_with_replies(
 ) -> list[dict[str, Any]]:
     """Run headless with ``--stdin-replies``; ``answer(event)`` approves or not.
     Returns the events."""
-    proc = subprocess.Popen(
-        [str(BIN), "run", "--json", "--stdin-replies", "--model", MODEL, "try"],
+    proc = start(
+        ["run", "--json", "--stdin-replies", "--model", MODEL, "try"],
         env=environment(fake, home, user_home),
         cwd=workspace,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        replies=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
     seen: list[dict[str, Any]] = []
