@@ -471,12 +471,13 @@ class _ReplyBuilder:
         if self.xml is not None and self.xml.in_call:
             return
         self._checked_at = self._raw_length
-        text = "".join(self._raw)
+        # Only the end can repeat: keep what repeating_unit reads, not the whole reply.
+        text = "".join(self._raw)[-(REPEAT_WINDOW + REPEAT_MAX_UNIT) :]
         self._raw = [text]
         if (unit := repeating_unit(text)) is not None:
             raise LLMError(
                 f"The model started repeating itself ({unit!r} over and over), so the reply "
-                f"was stopped after {len(text)} characters.",
+                f"was stopped after {self._raw_length} characters.",
                 kind="Repetition",
             )
 
