@@ -59,3 +59,43 @@ def test_a_leaked_key_is_masked_everywhere_it_could_be_stored_or_sent(
         assert key not in proc.stdout, "a key reached --json output"
         assert key not in exported.stdout, "a key reached the export"
         assert key.encode() not in stored, "a key reached the sessions database"
+
+
+def test_only_credential_values_of_a_projects_mcp_servers_are_masked(
+    home: Path, tmp_path: Path
+) -> None:
+    """Masking every header and env value would garble ordinary text the model reads
+    (``application/json``, a path) and let a cloned repository censor what it likes."""
+    from kilo_tui.core.trust import project as trust
+    from kilo_tui.core.trust.secrets import known_secrets
+
+    ws = tmp_path / "ws"
+    (ws / ".kilocode").mkdir(parents=True)
+    (ws / ".kilocode" / "mcp.json").write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "docs": {
+                        "type": "streamable-http",
+                        "url": "http://127.0.0.1:9/mcp",
+                        "headers": {
+                            "Accept": "application/json",
+                            "Authorization": "Bearer mcp-header-token-123",
+                            "X-Api-Key": "mcp-x-api-key-456",
+                        },
+                    },
+                    "tool": {
+                        "command": "tool",
+                        "env": {
+                            "PYTHONPATH": "/srv/project/src",
+                            "TOOL_TOKEN": "mcp-env-token-789",
+                        },
+                    },
+                }
+            }
+        )
+    )
+    trust.trust(ws / ".kilocode" / "mcp.json")  # untrusted servers are not even loaded
+    found = known_secrets(environ={}, workspace=ws)
+    assert {"mcp-header-token-123", "mcp-x-api-key-456", "mcp-env-token-789"} <= found
+    assert not {"application/json", "/srv/project/src"} & found

@@ -9,7 +9,7 @@ Two promises live here.
   the ``env`` of its own config entry.
 - **Known key values are never stored or sent.** A :class:`Redactor` knows every key
   value kilo-tui was configured with (providers in ``config.toml``, the environment's
-  credential variables, MCP headers and env) and replaces each with
+  credential variables, MCP credential headers and env) and replaces each with
   :data:`Redactor.MASK` at the few places text leaves the process: the conversation
   history (before the model sees it), the session store's writer, exports and the
   ``--json`` printer.
@@ -38,6 +38,10 @@ _SECRET_SUFFIXES = (
 )
 _SECRET_PARTS = ("SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
 _SECRET_NAMES = frozenset({"API_KEY", "TOKEN"})
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+"""Header names that carry a credential whatever they are called otherwise; a value
+like ``Bearer abc…`` is masked whole and by its last word (the token alone)."""
 
 MIN_SECRET_LENGTH = 8
 """Shorter values are placeholders (``x``, ``none``), not keys: masking them would only
@@ -149,7 +153,8 @@ def known_secrets(
     workspace: Path | None = None,
 ) -> set[str]:
     """Every key value kilo-tui knows: provider ``api_key`` values in the config, the
-    environment's credential variables, and MCP ``headers`` / ``env`` values."""
+    environment's credential variables, and MCP credential ``headers`` and
+    ``env`` values (by name, as for the environment)."""
     env = os.environ if environ is None else environ
     found = {v for k, v in env.items() if is_secret_name(k)}
     if settings is not None:
@@ -169,11 +174,13 @@ def _mcp_secrets(workspace: Path) -> set[str]:
         config = load_config(workspace)
     except Exception:  # redaction must never stop kilo-tui from starting
         return set()
-    return {
-        value
-        for server in config.servers.values()
-        for value in (*server.headers.values(), *server.env.values())
-    }
+    found: set[str] = set()
+    for server in config.servers.values():
+        found |= {v for k, v in server.env.items() if is_secret_name(k)}
+        for name, value in server.headers.items():
+            if name.lower() in _CREDENTIAL_HEADERS or is_secret_name(name.replace("-", "_")):
+                found |= {value, value.split()[-1]} if value.strip() else set()
+    return found
 
 
 def redactor_for(settings: Settings | None, workspace: Path | None = None) -> Redactor:
