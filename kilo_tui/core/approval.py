@@ -36,6 +36,7 @@ from kilo_tui.core.config import ConfigError
 from kilo_tui.core.events import ApprovalReply, ApprovalRequested, ApprovalResolved
 from kilo_tui.core.tools.base import Decision
 from kilo_tui.core.trust import commands
+from kilo_tui.core.trust.network import in_domain, normalize_host
 from kilo_tui.core.trust.paths import action_path, is_git_path, is_protected_path
 
 Verdict = Literal["allow", "deny", "ask"]
@@ -47,7 +48,7 @@ live apart from the project (:func:`kilo_tui.core.trust.project.remembered_rules
 DEFAULT_ALLOWED_COMMANDS = ("git log", "git diff", "git show", "git status")
 """Kilo's default allow list plus ``git status``; only used when ``execute`` is on."""
 
-_ALWAYS_KINDS = ("command", "mcp", "read", "write")
+_ALWAYS_KINDS = ("command", "mcp", "read", "write", "browser")
 
 # ---------------------------------------------------------------- settings
 
@@ -70,6 +71,9 @@ class AutoApproveSettings:
     allowed_commands: tuple[str, ...] = DEFAULT_ALLOWED_COMMANDS
     denied_commands: tuple[str, ...] = ()
     mcp: bool = False
+    browser: bool = False
+    """The ``browser`` tool group (``fetch_url``, ``browser_action``): Kilo's
+    alwaysAllowBrowser."""
     mode_switch: bool = False
     subtasks: bool = False
     followup_questions: bool = False
@@ -80,7 +84,8 @@ class AutoApproveSettings:
     always_allow: tuple[str, ...] = ()
     """Remembered grants, ``"<kind>:<what>"``: ``command:npm test`` (a command prefix,
     even with ``execute`` off), ``mcp:<server>/<tool>``, ``read:<path>``,
-    ``write:<path>`` (a file, or a directory ending in ``/``)."""
+    ``write:<path>`` (a file, or a directory ending in ``/``), ``browser:<domain>``
+    (that host and its subdomains)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str) -> AutoApproveSettings:
@@ -162,7 +167,7 @@ class Action:
 
     ``path``: workspace-relative (POSIX) for paths in the workspace, absolute when
     ``outside_workspace``. ``kind`` is one of ``read``, ``write``, ``command``,
-    ``mcp``, ``mode_switch``, ``subtask``, ``followup``.
+    ``mcp``, ``browser``, ``mode_switch``, ``subtask``, ``followup``.
     """
 
     kind: str
@@ -178,6 +183,8 @@ class Action:
     protected: bool = False
     server: str | None = None
     mcp_tool: str | None = None
+    host: str | None = None
+    """The host a ``browser`` action reaches (``fetch_url``, ``browser_action``)."""
     sandboxed: bool = False
     """A command that will run in the sandbox with the network off."""
     escalation: bool = False
@@ -236,6 +243,8 @@ class AutoApprovePolicy:
                 return self._write(self._normalized(action))
             case "mcp":
                 return self._mcp(action)
+            case "browser":
+                return self._browser(action)
             case "mode_switch" | "subtask" | "followup":
                 key = _KIND_TOGGLE[action.kind]
                 on = bool(getattr(s, key))
@@ -358,6 +367,14 @@ class AutoApprovePolicy:
             return PolicyDecision("ask", f"{name} is not in the server's alwaysAllow list")
         return PolicyDecision("allow", "mcp = true")
 
+    def _browser(self, action: Action) -> PolicyDecision:
+        host = normalize_host(action.host or "")
+        for domain in self._grants("browser"):
+            if in_domain(host, domain):
+                return PolicyDecision("allow", f"always_allow: browser:{domain}")
+        on = self.settings.browser
+        return PolicyDecision("allow" if on else "ask", f"browser = {str(on).lower()}")
+
     # ------------------------------------------------------------ always
 
     def always_allow_rule(self, action: Action) -> str | None:
@@ -395,6 +412,8 @@ class AutoApprovePolicy:
             return "always_allow", [f"{action.kind}:{action.path}"]
         if action.kind == "mcp" and action.server and action.mcp_tool:
             return "always_allow", [f"mcp:{action.server}/{action.mcp_tool}"]
+        if action.kind == "browser" and (host := normalize_host(action.host or "")):
+            return "always_allow", [f"browser:{host}"]
         if action.kind in _KIND_TOGGLE:
             return _KIND_TOGGLE[action.kind], []
         return None
@@ -473,6 +492,7 @@ _CONFIG_HINT = {
     "write": "auto_approve.write (write_outside_workspace / write_protected for those files)",
     "command": "auto_approve.execute = true and the command's prefix in allowed_commands",
     "mcp": "auto_approve.mcp = true (and the tool in the server's alwaysAllow list)",
+    "browser": 'auto_approve.browser = true (or always_allow = ["browser:<domain>"])',
     "mode_switch": "auto_approve.mode_switch = true",
     "subtask": "auto_approve.subtasks = true",
     "followup": "auto_approve.followup_questions = true",

@@ -89,6 +89,19 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``[web]``: how the agent reads the web (``fetch_url``)."""
+
+    allow_private_addresses: bool = False
+    """Let the model's requests reach loopback, private and link-local addresses
+    (:mod:`kilo_tui.core.trust.network`)."""
+    timeout: float = 30.0
+    """Seconds one fetch may take in all, redirects included."""
+    max_size: int = 5_000_000
+    """Bytes of a response read at most; the rest is not downloaded."""
+
+
+@dataclass(frozen=True)
 class CheckpointSettings:
     enabled: bool = True
     retention_days: int = 30
@@ -155,6 +168,7 @@ class Settings:
     checkpoints: CheckpointSettings = field(default_factory=CheckpointSettings)
     models: dict[str, ModelSettings] = field(default_factory=dict)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     source: str = ""
     """The config file the settings came from (may not exist)."""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -172,6 +186,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "checkpoints": dict,
     "models": dict,
     "sandbox": dict,
+    "web": dict,
 }
 
 _ENV_OVERRIDES = {
@@ -261,6 +276,7 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
     agent = _section(AgentSettings, data.get("agent", {}), "agent", fail)
     checkpoints = _section(CheckpointSettings, data.get("checkpoints", {}), "checkpoints", fail)
     sandbox = _section(SandboxSettings, data.get("sandbox", {}), "sandbox", fail)
+    web = _section(WebSettings, data.get("web", {}), "web", fail)
     if sandbox.mode not in SANDBOX_MODES:
         raise fail("sandbox.mode", f"expected one of {', '.join(SANDBOX_MODES)}")
     return Settings(
@@ -275,6 +291,7 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
         checkpoints=checkpoints,
         models=_model_entries(data, fail),
         sandbox=sandbox,
+        web=web,
         source=source,
         raw=data,
     )
@@ -318,6 +335,8 @@ _POSITIVE = frozenset(
         "agent.command_output_limit",
         "checkpoints.timeout",
         "checkpoints.max_file_size",
+        "web.timeout",
+        "web.max_size",
     }
 )
 _FRACTIONS = frozenset({"agent.fuzzy_match_threshold", "agent.condense_threshold"})

@@ -41,6 +41,7 @@ TOOL_GROUPS: dict[str, str] = {
     "search_and_replace": "edit",
     "delete_file": "edit",
     "browser_action": "browser",
+    "fetch_url": "browser",
     "execute_command": "command",
     "use_mcp_tool": "mcp",
     "access_mcp_resource": "mcp",

@@ -84,6 +84,7 @@ class Approver(Protocol):
         outside_workspace: bool = False,
         server: str | None = None,
         mcp_tool: str | None = None,
+        host: str | None = None,
         sandboxed: bool = False,
         escalation: bool = False,
     ) -> Decision: ...
