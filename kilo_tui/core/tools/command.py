@@ -44,7 +44,7 @@ from kilo_tui.core.tools.base import (
     denial_text,
     schema,
 )
-from kilo_tui.core.trust.commands import blocked_read
+from kilo_tui.core.trust.commands import blocked_read, git_safety_env
 from kilo_tui.core.trust.sandbox import Confinement, Sandbox, SandboxFailure, unconfined
 from kilo_tui.core.trust.secrets import child_env
 
@@ -331,6 +331,8 @@ async def _run(command: str, cwd: Path, conf: Confinement, ctx: ToolContext) -> 
     def on_tick(elapsed: float) -> None:
         ctx.publish(CommandRunning(task_id=ctx.task_id, call_id=ctx.call_id, elapsed=elapsed))
 
+    env = child_env(settings.env_passthrough if settings else ())  # no secrets
+    env |= await asyncio.to_thread(git_safety_env, command, cwd, env)
     run = await run_shell(
         command,
         cwd=cwd,
@@ -339,7 +341,7 @@ async def _run(command: str, cwd: Path, conf: Confinement, ctx: ToolContext) -> 
         on_output=on_output,
         on_tick=on_tick,
         prefix=conf.prefix,
-        env=child_env(settings.env_passthrough if settings else ()),  # no secrets
+        env=env,
     )
     ctx.publish(
         CommandFinished(

@@ -35,6 +35,7 @@ import glob
 import os
 import re
 import shlex
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -1258,3 +1259,98 @@ def _paths(words: list[Word], cwd: Path) -> Iterator[tuple[str, Path]]:
                 if i >= 1000:
                     break
                 yield match, cwd / match
+
+
+# ------------------------------------------------- git's configured programs
+
+READ_ONLY_GIT = frozenset(
+    {"status", "log", "diff", "show", "blame", "annotate", "shortlog", "whatchanged",
+     "ls-files", "ls-tree", "cat-file", "rev-parse", "rev-list", "describe", "grep",
+     "diff-files", "diff-index", "diff-tree", "show-ref", "for-each-ref", "reflog"}
+)  # fmt: skip
+"""git subcommands that only read: they get :func:`git_safety_env`."""
+
+_GIT_NEUTRAL = (
+    ("core.fsmonitor", "false"),
+    ("core.hooksPath", "/dev/null"),  # status runs post-index-change when it refreshes
+    ("core.pager", "cat"),
+    ("log.showSignature", "false"),
+    ("protocol.allow", "never"),  # a partial clone's lazy fetch (remote helpers, ssh)
+)
+"""Settings that run a program, set to what runs nothing, whatever the repository says."""
+
+_PLAIN_DIFF = 'f() { diff -u --label "a/$1" --label "b/$1" "$2" "$5"; [ $? -le 1 ]; }; f'
+"""Stands in for a repository's external diff program (``diff.external``, a driver's
+``command``): the system's ``diff`` of the two files git hands it (path, old file, old
+hex, old mode, new file, …). An empty value would make git fail ("cannot run")."""
+
+_GIT_DRIVERS = (
+    (re.compile(r"filter\..+\.(clean|smudge|process)"), ""),
+    (re.compile(r"diff\..+\.textconv"), "cat"),
+    (re.compile(r"diff\.(.+\.command|external)"), _PLAIN_DIFF),
+    (re.compile(r"protocol\..+\.allow"), "never"),
+    (re.compile(r"gpg\.(.+\.)?program"), "false"),
+)
+"""Settings named after a driver (chosen by ``.gitattributes``): each one the
+repository's own config sets is overridden with a value that runs nothing of its."""
+
+_REPOSITORY_SCOPES = ("local", "worktree")
+
+
+def reads_git_only(line: str) -> bool:
+    """Whether ``line`` runs git, and only git subcommands that read (:data:`READ_ONLY_GIT`)."""
+    _parsed, runs = analyze(line)
+    gits = [run.words for run in runs if run.words and _name(run.words[0]) == "git"]
+    return bool(gits) and all(
+        len(words) > 1 and words[1].exact and words[1].value in READ_ONLY_GIT for words in gits
+    )
+
+
+def git_safety_env(line: str, cwd: Path, env: dict[str, str]) -> dict[str, str]:
+    """Extra environment for ``line``: when it runs only read-only git subcommands,
+    ``GIT_CONFIG_*`` overrides that stop the repository's own configuration (a cloned or
+    copied ``.git/config``, files it includes) from running programs: fsmonitor, hooks,
+    pager, external diff, filter and diff drivers, signature programs, transports.
+
+    ``git status`` is auto-approved by default; without this, a crafted repository's
+    ``core.fsmonitor`` runs code with the user's rights whenever the sandbox is off.
+    Commands that write (``git commit``) keep the repository's hooks: the user approved
+    them knowing they run the project's code. Empty when nothing applies.
+    """
+    if not reads_git_only(line):
+        return {}
+    overrides = list(_GIT_NEUTRAL)
+    for key in _repository_keys(cwd, env):
+        overrides += [(key, value) for pattern, value in _GIT_DRIVERS if pattern.fullmatch(key)]
+    count = env.get("GIT_CONFIG_COUNT", "")
+    start = int(count) if count.isdigit() else 0
+    extra = {"GIT_CONFIG_COUNT": str(start + len(overrides))}
+    for i, (key, value) in enumerate(overrides, start):
+        extra[f"GIT_CONFIG_KEY_{i}"] = key
+        extra[f"GIT_CONFIG_VALUE_{i}"] = value
+    return extra
+
+
+def _repository_keys(cwd: Path, env: dict[str, str]) -> list[str]:
+    """Names of the settings the repository at ``cwd`` sets itself (its config and the
+    files it includes), as git would find that repository with ``env``. Listing the
+    configuration runs nothing of the repository's."""
+    try:
+        done = subprocess.run(
+            ["git", "--no-pager", "config", "--list", "--show-scope", "--name-only"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    keys = []
+    for line in done.stdout.splitlines():
+        scope, _, key = line.partition("\t")
+        if scope in _REPOSITORY_SCOPES:
+            keys.append(key)
+    return keys
