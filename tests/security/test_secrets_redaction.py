@@ -99,3 +99,30 @@ def test_only_credential_values_of_a_projects_mcp_servers_are_masked(
     found = known_secrets(environ={}, workspace=ws)
     assert {"mcp-header-token-123", "mcp-x-api-key-456", "mcp-env-token-789"} <= found
     assert not {"application/json", "/srv/project/src"} & found
+
+
+async def test_a_key_saved_while_running_is_masked_from_then_on(
+    make_runtime, llm_env: FakeLLMServer, workspace: Path
+) -> None:
+    """The first-run screen saves a key into an agent that already exists: what the
+    agent stores and sends from then on masks it, without waiting for a restart."""
+    import dataclasses
+
+    from kilo_tui.core.agent.runtime import AgentRuntime
+
+    runtime: AgentRuntime = make_runtime(yolo=True)
+    (workspace / "notes.txt").write_text(f"pasted: {CONFIG_KEY}\n")
+    providers = {**runtime.settings.providers, "openrouter": {"api_key": CONFIG_KEY}}
+    runtime.settings = dataclasses.replace(runtime.settings, providers=providers)
+    llm_env.script(
+        Turn.tool("read_file", path="notes.txt"),
+        Turn.tool("attempt_completion", result="ok"),
+    )
+
+    await runtime.submit("read notes")
+    await runtime.aclose()
+
+    assert CONFIG_KEY not in json.dumps(llm_env.requests), "the key reached the model"
+    assert "pasted: [REDACTED]" in json.dumps(llm_env.requests)
+    stored = b"".join(p.read_bytes() for p in runtime.store.path.parent.glob("sessions.sqlite3*"))
+    assert CONFIG_KEY.encode() not in stored, "the key reached the sessions database"

@@ -61,11 +61,9 @@ class AgentRuntime:
         from kilo_tui.core.trust.paths import WorkspacePaths
 
         self.workspace = workspace.resolve()
-        self.settings = settings
         self.bus = bus or EventBus()
-        self.redactor = redactor_for(settings, self.workspace)
         self.store = store or SessionStore()
-        self.store.redactor = self.redactor
+        self.settings = settings  # also builds the redactor (see the setter)
         self.interactive = interactive
         self.yolo = yolo
         self.ignore = IgnoreMatcher(self.workspace)
@@ -98,6 +96,18 @@ class AgentRuntime:
         )
 
     # -------------------------------------------------------------- services
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        """Settings changed while running (a key saved on the first-run screen): the
+        redactor learns the new keys at once, for what is stored and sent from now on."""
+        self._settings = settings
+        self.redactor = redactor_for(settings, self.workspace)
+        self.store.redactor = self.redactor
 
     def _build_gate(self) -> Any:
         """The gate over the global ``[auto_approve]``, merged with the project's override
