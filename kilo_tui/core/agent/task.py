@@ -36,7 +36,7 @@ from kilo_tui.core.tools.base import (
 
 if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode
-    from kilo_tui.core.agent.runtime import AgentRuntime
+    from kilo_tui.core.agent.ports import TaskHost
     from kilo_tui.core.llm.client import LLMResponse, ToolCall, Usage
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,10 @@ class Totals:
 
 @dataclass
 class Task:
-    """One conversation. Owned by :class:`AgentRuntime`; subtasks are Tasks too."""
+    """One conversation. Hosted by :class:`AgentRuntime` (seen through the narrow
+    :class:`~kilo_tui.core.agent.ports.TaskHost`); subtasks are Tasks too."""
 
-    runtime: AgentRuntime
+    runtime: TaskHost
     id: str
     mode: Mode
     model: str
