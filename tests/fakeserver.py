@@ -90,7 +90,8 @@ class Turn:
       JSON) or a raw string (sent as is, e.g. invalid JSON), split across chunks.
     - ``usage``: merged over the default usage (rough token estimates), so
       ``{"cost": 0.1}`` or ``{"prompt_tokens_details": {"cached_tokens": 5}}`` work.
-    - ``status`` / ``error_message`` / ``retry_after``: reply with that HTTP error.
+    - ``status`` / ``error_message`` / ``retry_after``: reply with that HTTP error
+      (``retry_after``: seconds, or a string sent as is, e.g. an HTTP date).
     - ``delay``: seconds between streamed chunks; ``drop_after``: close the
       connection after that many chunks, mid-body.
     - ``wait``: seconds before answering at all, not even headers (a provider that
@@ -103,7 +104,7 @@ class Turn:
     usage: dict[str, Any] | None = None
     status: int | None = None
     error_message: str = ""
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     delay: float = 0.0
     wait: float = 0.0
     drop_after: int | None = None
@@ -152,7 +153,9 @@ class Turn:
         return cls(finish_reason="")
 
     @classmethod
-    def error(cls, status: int, message: str = "", *, retry_after: float | None = None) -> Turn:
+    def error(
+        cls, status: int, message: str = "", *, retry_after: float | str | None = None
+    ) -> Turn:
         """An HTTP error reply (429, 500, 401, …) with an OpenAI-style error body."""
         return cls(status=status, error_message=message, retry_after=retry_after)
 
@@ -444,7 +447,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_error_turn(self, turn: Turn) -> None:
         assert turn.status is not None
         headers = {}
-        if turn.retry_after is not None:
+        if isinstance(turn.retry_after, str):
+            headers["Retry-After"] = turn.retry_after
+        elif turn.retry_after is not None:
             headers["Retry-After"] = f"{turn.retry_after:g}"
         message = turn.error_message or f"fake server error {turn.status}"
         self._send_json(turn.status, _error_body(turn.status, message), headers)

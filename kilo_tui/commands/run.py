@@ -237,7 +237,7 @@ class HumanPrinter:
             case ev.ApprovalResolved(approved=False, tool=tool, rule=rule, by=by):
                 self._line(f"  ⊘ {tool} denied ({by}{': ' + rule if rule else ''})")
             case ev.RetryScheduled(attempt=a, max_attempts=m, delay=d, error=error):
-                self._line(f"! {error} — retry {a}/{m} in {d:.1f} s")
+                self._line(f"! {error}; retrying in {d:.1f} s ({a}/{m})")
             case ev.SandboxReported(active=False, message=message):
                 self._line(f"! {message}")
             case ev.CheckpointsUnavailable(reason=reason):

@@ -448,8 +448,12 @@ class TaskCompleted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class TaskFailed(Event):
+    """The turn stopped on an error. ``kind`` is ``"auth"`` when the provider refused
+    the key or none was set: retrying cannot help, the user has to fix a setting."""
+
     type: ClassVar[str] = "task_failed"
     error: str
+    kind: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

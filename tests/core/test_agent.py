@@ -517,3 +517,44 @@ async def test_max_cost_still_stops_when_some_price_is_unknown(
     assert outcome.status == "limit"
     assert "at least $0.25" in outcome.detail
     assert "1 request of unknown price not counted" in outcome.detail
+
+
+# ------------------------------------------------------- authentication errors
+
+
+async def test_a_refused_key_fails_at_once_and_says_what_to_fix(
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer
+) -> None:
+    runtime = make_runtime("max_retries = 5\n")
+    seen = collect(runtime)
+    llm_env.script(Turn.error(401, "Incorrect API key provided"), Turn.text("never"))
+
+    outcome = await runtime.submit("hi")
+
+    assert outcome.status == "failed"
+    (failed,) = [e for e in seen if isinstance(e, ev.TaskFailed)]
+    assert failed.kind == "auth"
+    assert failed.error.startswith("Authentication failed (HTTP 401): Incorrect API key provided")
+    assert "OPENAI_API_KEY" in failed.error and "kilo-tui doctor" in failed.error
+    assert not [e for e in seen if isinstance(e, ev.RetryScheduled)]
+    assert len(main_requests(llm_env)) == 1
+
+
+async def test_a_missing_key_is_not_shown_as_a_server_error(
+    make_runtime: Callable[..., AgentRuntime],
+    llm_env: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    runtime = make_runtime()
+    seen = collect(runtime)
+
+    outcome = await runtime.submit("hi")
+
+    assert outcome.status == "failed"
+    (failed,) = [e for e in seen if isinstance(e, ev.TaskFailed)]
+    assert failed.kind == "auth"
+    assert failed.error.startswith("No API key: ") and "500" not in failed.error
+    assert "[providers.openai]" in failed.error and "kilo-tui doctor" in failed.error
+    assert not [e for e in seen if isinstance(e, ev.RetryScheduled)]
+    assert main_requests(llm_env) == []

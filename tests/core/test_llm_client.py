@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import os
 import subprocess
@@ -186,7 +187,7 @@ async def test_500_is_retried_with_backoff(fake_llm: FakeLLMServer) -> None:
     reply = await complete(fake_llm, on_retry=retries, base_delay=0.01)
 
     assert reply.text == "recovered"
-    assert [(a, d) for a, _, d, _ in retries.calls] == [(1, 0.01), (2, 0.02)]
+    assert [a for a, *_ in retries.calls] == [1, 2]
     assert len(fake_llm.chat_requests) == 3
 
 
@@ -207,7 +208,7 @@ async def test_dropped_stream_is_retried_from_scratch(fake_llm: FakeLLMServer) -
     assert reply.text == "The second attempt completes"
     assert "".join(shown) == reply.text
     ((_, _, _, error),) = retries.calls
-    assert error.startswith("The reply stream broke off: ")
+    assert error == "The connection closed mid-reply"
 
 
 async def test_read_timeout_is_retried(fake_llm: FakeLLMServer) -> None:
@@ -394,3 +395,94 @@ def test_litellm_is_silent_and_ignores_dotenv(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "leak: None\n"
     assert result.stderr == ""
+
+
+# --------------------------------------------- what the provider says, exactly
+
+
+async def test_retry_after_is_waited_exactly_not_the_longer_backoff(
+    fake_llm: FakeLLMServer,
+) -> None:
+    fake_llm.script(Turn.error(429, "Slow down", retry_after=0.2), Turn.text("after the wait"))
+    retries = Retries()
+
+    started = time.monotonic()
+    reply = await complete(fake_llm, on_retry=retries, base_delay=20)
+
+    assert reply.text == "after the wait"
+    assert [delay for _, _, delay, _ in retries.calls] == [0.2]
+    assert 0.2 <= time.monotonic() - started < 10
+
+
+async def test_retry_after_as_an_http_date_is_honoured(fake_llm: FakeLLMServer) -> None:
+    when = email.utils.formatdate(time.time() + 3, usegmt=True)
+    fake_llm.script(Turn.error(503, "busy", retry_after=when), Turn.text("back"))
+    retries = Retries()
+
+    reply = await complete(fake_llm, on_retry=retries, base_delay=60)
+
+    assert reply.text == "back"
+    ((_, _, delay, _),) = retries.calls
+    assert 1.0 < delay <= 3.0  # the date has whole seconds; the backoff would be 60 s
+
+
+async def test_backoff_without_retry_after_is_exponential_with_jitter(
+    fake_llm: FakeLLMServer,
+) -> None:
+    fake_llm.script(*[Turn.error(500)] * 4, Turn.text("recovered"))
+    retries = Retries()
+
+    await complete(fake_llm, on_retry=retries, base_delay=0.01, max_retries=4)
+
+    delays = [delay for _, _, delay, _ in retries.calls]
+    for n, delay in enumerate(delays):
+        assert 0.01 * 2**n / 2 <= delay <= 0.01 * 2**n
+    assert len({round(d / 2**n, 9) for n, d in enumerate(delays)}) > 1  # not a fixed ladder
+
+
+async def test_a_dropped_stream_is_reported_in_plain_words(fake_llm: FakeLLMServer) -> None:
+    fake_llm.script(
+        Turn.text("The first attempt breaks off", drop_after=3),
+        Turn.text("whole", drop_after=0),
+        Turn.text("complete"),
+    )
+    retries = Retries()
+
+    reply = await complete(fake_llm, on_retry=retries)
+
+    assert reply.text == "complete"
+    assert [error for *_, error in retries.calls] == ["The connection closed mid-reply"] * 2
+
+
+# ------------------------------------------------------------ authentication
+
+
+async def test_403_fails_at_once_as_an_authentication_error(fake_llm: FakeLLMServer) -> None:
+    fake_llm.script(Turn.error(403, "This key may not use this model"), Turn.text("never"))
+    retries = Retries()
+
+    with pytest.raises(LLMError) as caught:
+        await complete(fake_llm, on_retry=retries)
+
+    assert caught.value.auth_failed and not caught.value.retryable
+    assert caught.value.message == "Permission denied (HTTP 403): This key may not use this model"
+    assert retries.calls == [] and len(fake_llm.chat_requests) == 1
+
+
+async def test_missing_credentials_fail_at_once_and_never_as_http_500(
+    fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    retries = Retries()
+
+    with pytest.raises(LLMError) as caught:
+        await stream_completion(
+            model=FAKE_MODEL, messages=MESSAGES, api_base=fake_llm.base_url, on_retry=retries
+        )
+
+    error = caught.value
+    assert error.auth_failed and not error.retryable
+    assert "500" not in error.message
+    assert error.message.startswith("No API key: ")
+    assert "OPENAI_API_KEY" in error.message
+    assert retries.calls == [] and fake_llm.chat_requests == []

@@ -182,7 +182,7 @@ class Task:
             except _Cancelled:
                 return self._cancelled()
             except _Failed as failure:
-                self.publish(ev.TaskFailed(task_id=self.id, error=str(failure)))
+                self.publish(ev.TaskFailed(task_id=self.id, error=str(failure), kind=failure.kind))
                 return TurnOutcome("failed", str(failure))
             if not response.tool_calls:
                 no_tool_streak += 1
@@ -284,6 +284,10 @@ class Task:
                         "conversation and trying once more."
                     )
                     await self.runtime.condense(self)
+                elif exc.auth_failed:
+                    from kilo_tui.core.llm.providers import key_hint
+
+                    raise _Failed(f"{exc} — {key_hint(self.model)}.", kind="auth") from exc
                 else:
                     raise _Failed(self._failure_text(exc)) from exc
 
@@ -675,7 +679,9 @@ class _Cancelled(Exception):
 
 
 class _Failed(Exception):
-    pass
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def _parse_arguments(raw: str) -> tuple[dict[str, Any], str | None]:

@@ -19,6 +19,7 @@ import dataclasses
 import email.utils
 import json
 import os
+import random
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -77,6 +78,14 @@ _STATUS_LABELS = {
 # "litellm.RateLimitError: RateLimitError: OpenAIException - slow down".
 _NOISE_PREFIX = re.compile(r"^\s*(?:litellm\.)?\w+(?:Error|Exception)\s*(?::|\s-)\s*")
 _KEY_LIKE = re.compile(r"\b(sk|pk|rk|key)-[A-Za-z0-9_\-]{8,}")
+# How litellm and the provider SDKs say no key was given (they raise it as a 500 or 401).
+_MISSING_KEY = re.compile(
+    r"missing credentials|missing \w+ api key|no (api )?key (is )?(set|provided|found)"
+    r"|api_key client option must be set|api key (is )?(required|missing|not set)",
+    re.IGNORECASE,
+)
+AUTH_KIND = "AuthenticationError"
+DROPPED_STREAM = "The connection closed mid-reply"
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,12 @@ class LLMError(Exception):
         self.status = status
         self.retryable = retryable
         self.kind = kind
+
+    @property
+    def auth_failed(self) -> bool:
+        """The provider refused the credentials (401/403), or none were given: retrying
+        cannot help, the user has to fix a key or a setting."""
+        return self.kind == AUTH_KIND or self.status in (401, 403)
 
     @property
     def context_overflow(self) -> bool:
@@ -563,6 +578,13 @@ def _to_llm_error(exc: Exception, api_key: str | None) -> LLMError | None:
     if isinstance(cause, Exception):
         exc = cause
     status: int | None
+    raw = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, openai.APIError | httpx.HTTPError | aiohttp.ClientError | OSError) and (
+        _MISSING_KEY.search(raw)
+    ):
+        # Not a server error, whatever status litellm gives it: no request was sent.
+        detail = _redact(_provider_detail(raw), api_key)
+        return LLMError(f"No API key: {detail}", retryable=False, kind=AUTH_KIND)
     if isinstance(
         exc, openai.APIConnectionError | httpx.TransportError | aiohttp.ClientError | OSError
     ):
@@ -570,8 +592,12 @@ def _to_llm_error(exc: Exception, api_key: str | None) -> LLMError | None:
         status, retryable = None, True
         if _caused_by(exc, openai.APITimeoutError, httpx.TimeoutException, TimeoutError):
             label = "Request timed out"
-        elif mid_stream:
-            label = "The reply stream broke off"
+        elif mid_stream or _caused_by(
+            exc, aiohttp.ClientPayloadError, httpx.RemoteProtocolError, httpx.ReadError
+        ):
+            # The library's own words ("TransferEncodingError: 400, Not enough data to
+            # satisfy transfer length header") say nothing a user can act on.
+            return LLMError(DROPPED_STREAM, retryable=True, kind=type(exc).__name__)
         else:
             label = "Connection to the provider failed"
     elif isinstance(exc, openai.APIError):
@@ -580,7 +606,7 @@ def _to_llm_error(exc: Exception, api_key: str | None) -> LLMError | None:
         label = _STATUS_LABELS.get(status or 0, "Provider error")
     else:
         return None
-    detail = _provider_detail(getattr(exc, "message", None) or str(exc))
+    detail = _provider_detail(raw)
     head = f"{label} (HTTP {status})" if status else label
     message = f"{head}: {detail}" if detail else head
     return LLMError(
@@ -623,9 +649,13 @@ def _redact(text: str, api_key: str | None) -> str:
 
 
 def _retry_delay(exc: Exception, retries: int, base: float, cap: float) -> float:
-    backoff = min(base * 2**retries, cap)
+    """The provider's ``Retry-After`` exactly, when it sent one; otherwise exponential
+    backoff with jitter (between half and all of ``base * 2**retries``, at most ``cap``),
+    so clients that failed together do not all come back at the same instant."""
     retry_after = _retry_after(exc)
-    return max(backoff, retry_after) if retry_after is not None else backoff
+    if retry_after is not None:
+        return retry_after
+    return min(base * 2**retries, cap) * random.uniform(0.5, 1.0)
 
 
 def _retry_after(exc: Exception) -> float | None:

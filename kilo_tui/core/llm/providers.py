@@ -201,6 +201,15 @@ def configured_key(conf: Mapping[str, Any], env: str = "") -> str | None:
     return os.environ.get(env) if env else None
 
 
+def key_hint(model: str) -> str:
+    """What to fix when ``model``'s provider refused its key, or no key was found."""
+    prefix, _ = split_model(model)
+    where = f"api_key under [providers.{prefix}] in the config file"
+    env = KEY_ENV.get(prefix)
+    fix = f"set {env} or {where}" if env else f"check {where}"
+    return f"{fix}; `kilo-tui doctor` shows which keys are found"
+
+
 def is_compatible(name: str, conf: Mapping[str, Any]) -> bool:
     """True for ``kind = "openai_compatible"`` sections and the compatible gateways."""
     return conf.get("kind") == "openai_compatible" or bool(
