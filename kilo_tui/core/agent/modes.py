@@ -34,6 +34,7 @@ TOOL_GROUPS: dict[str, str] = {
     "search_files": "read",
     "list_files": "read",
     "codebase_search": "read",
+    "list_code_definition_names": "read",
     "fetch_instructions": "read",
     "write_to_file": "edit",
     "apply_diff": "edit",

@@ -199,12 +199,13 @@ class AgentRuntime:
         return McpManager(self.workspace, self.bus, sandbox=self.settings.sandbox)
 
     def _build_tools(self) -> dict[str, Tool]:
+        from kilo_tui.core.tools.code import CODE_TOOLS
         from kilo_tui.core.tools.command import EXECUTE_COMMAND
         from kilo_tui.core.tools.files import FILE_TOOLS
         from kilo_tui.core.tools.flow import FLOW_TOOLS
         from kilo_tui.core.tools.mcp_tools import MCP_TOOLS
 
-        tools: list[Tool] = [*FILE_TOOLS, EXECUTE_COMMAND, *FLOW_TOOLS]
+        tools: list[Tool] = [*FILE_TOOLS, *CODE_TOOLS, EXECUTE_COMMAND, *FLOW_TOOLS]
         if self.mcp is not None:
             tools.extend(MCP_TOOLS)
         return {tool.name: tool for tool in tools}

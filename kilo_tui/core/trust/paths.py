@@ -32,7 +32,7 @@ import os
 import posixpath
 import secrets
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -175,11 +175,20 @@ class WorkspacePaths:
     def read_if_exists(self, target: Target, limit: int = MAX_READ_BYTES) -> Read | None:
         return read_regular(target.real, root=self.root_of(target), limit=limit)
 
-    def readable_files(self, root: Target, *, limit: int) -> Iterator[tuple[str, Read]]:
+    def readable_files(
+        self,
+        root: Target,
+        *,
+        limit: int,
+        recursive: bool = True,
+        wanted: Callable[[str], bool] | None = None,
+    ) -> Iterator[tuple[str, Read]]:
         """``(workspace-relative path, content)`` of the files a search may read under
         ``root``: not ignored, not leading out of the workspace or into a blocked file,
         regular, and at most ``limit`` bytes; anything else is skipped. A ``root`` that is
-        not a directory is read itself, and raises :class:`PathRefused` if it cannot be."""
+        not a directory is read itself, and raises :class:`PathRefused` if it cannot be.
+        ``recursive=False`` keeps to the files directly in ``root``; ``wanted`` picks
+        files by name before anything is opened."""
         if not os.path.isdir(root.real):  # one file: say why it cannot be searched
             self.check_access(root)
             single = self.read(root, limit)
@@ -190,7 +199,9 @@ class WorkspacePaths:
             os.scandir(root.real).close()
         except OSError as exc:
             raise _refusal(exc, root.shown, "searched") from exc
-        for path in self.ignore.walk(root.real, recursive=True):
+        for path in self.ignore.walk(root.real, recursive=recursive):
+            if wanted is not None and not wanted(path.name):
+                continue
             content = self._read_walked(path, limit)
             if content is not None and not content.truncated:
                 yield self._show(path), content

@@ -30,6 +30,8 @@ def describe_call(name: str, arguments: dict[str, Any]) -> str:
             return f"list {path or '.'}" + (" (recursive)" if arguments.get("recursive") else "")
         case "search_files":
             return f"search /{arguments.get('regex', '')}/ in {path or '.'}"
+        case "list_code_definition_names":
+            return f"definitions in {path or '.'}"
         case "use_mcp_tool":
             return f"mcp {arguments.get('server_name', '')}.{arguments.get('tool_name', '')}"
         case "access_mcp_resource":
