@@ -26,7 +26,6 @@ import posixpath
 import threading
 from dataclasses import dataclass
 from functools import cache
-from itertools import pairwise
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -428,22 +427,29 @@ class _Chunker:
         if self._size(start, end) <= self.max:
             return [(start, end)]
         kids = [
-            c for c in node.named_children if c.end_point.row >= start and c.start_point.row <= end
+            (c.start_point.row, c)
+            for c in node.named_children
+            if c.end_point.row >= start and c.start_point.row <= end
         ]
         if not kids or depth >= _MAX_DEPTH:
             return self._windows(start, end)
-        cuts = sorted({c.start_point.row for c in kids if start < c.start_point.row <= end})
+        # Children are in order: each span holds the ones starting in it (the first span
+        # also those starting before it).
         spans: list[tuple[int, int]] = []
-        for lo, after in pairwise([start, *cuts, end + 1]):
-            hi = after - 1
-            inside = [c for c in kids if c.start_point.row <= hi and c.end_point.row >= lo]
+        first = 0
+        while first < len(kids):
+            last = first
+            while last + 1 < len(kids) and kids[last + 1][0] <= max(start, kids[first][0]):
+                last += 1
+            lo = start if first == 0 else kids[first][0]
+            hi = end if last + 1 == len(kids) else kids[last + 1][0] - 1
             if self._size(lo, hi) <= self.max:
                 spans.append((lo, hi))
-            elif not inside:
-                spans.extend(self._windows(lo, hi))
             else:
-                biggest = max(inside, key=lambda c: c.end_byte - c.start_byte)
+                group = [c for _, c in kids[first : last + 1]]
+                biggest = max(group, key=lambda c: c.end_byte - c.start_byte)
                 spans.extend(self._split(biggest, lo, hi, depth + 1))
+            first = last + 1
         return spans
 
     def _windows(self, start: int, end: int) -> list[tuple[int, int]]:
