@@ -204,8 +204,9 @@ class AgentRuntime:
         from kilo_tui.core.tools.files import FILE_TOOLS
         from kilo_tui.core.tools.flow import FLOW_TOOLS
         from kilo_tui.core.tools.mcp_tools import MCP_TOOLS
+        from kilo_tui.core.tools.web import FETCH_URL
 
-        tools: list[Tool] = [*FILE_TOOLS, *CODE_TOOLS, EXECUTE_COMMAND, *FLOW_TOOLS]
+        tools: list[Tool] = [*FILE_TOOLS, *CODE_TOOLS, EXECUTE_COMMAND, FETCH_URL, *FLOW_TOOLS]
         if self.mcp is not None:
             tools.extend(MCP_TOOLS)
         return {tool.name: tool for tool in tools}
