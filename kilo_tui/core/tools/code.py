@@ -17,7 +17,7 @@ from typing import Any
 from kilo_tui.core.code.syntax import Definition, definitions, language_for
 from kilo_tui.core.edits import decode_text
 from kilo_tui.core.tools.base import FunctionTool, ToolContext, ToolError, ToolResult, schema
-from kilo_tui.core.tools.files import _approve_read, looks_binary
+from kilo_tui.core.tools.files import approve_read, looks_binary
 from kilo_tui.core.trust.paths import Target
 
 MAX_PARSE_BYTES = 1_000_000
@@ -35,7 +35,7 @@ _SUFFIXES = ".py .js .jsx .ts .tsx .go .rs .java .c .h .cpp .hpp .cs .rb .php"
 async def _list_code_definition_names(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     target = ctx.paths.resolve(args["path"])
     shown = target.shown
-    await _approve_read(ctx, "list_code_definition_names", target, f"List definitions in {shown}")
+    await approve_read(ctx, "list_code_definition_names", target, f"List definitions in {shown}")
     if os.path.isdir(target.real):
         text, files = await asyncio.to_thread(_folder, ctx, target)
         summary = f"definitions in {shown} ({files} files)"

@@ -81,8 +81,9 @@ def number_lines(lines: list[str], start: int = 1) -> str:
     return "\n".join(f"{n:>{width}} | {line}" for n, line in enumerate(lines, start))
 
 
-async def _approve_read(ctx: ToolContext, tool: str, target: Target, title: str) -> None:
-    """Raise unless reading ``target`` is allowed: not ignored, and approved."""
+async def approve_read(ctx: ToolContext, tool: str, target: Target, title: str) -> None:
+    """Raise unless reading ``target`` is allowed: not ignored, and approved (as a read,
+    outside the workspace too). Every tool that only reads goes through it."""
     ctx.paths.check_access(target)
     decision = await ctx.approve(
         kind="read",
@@ -105,7 +106,7 @@ async def _edit_target(ctx: ToolContext, tool: str, raw: str, action: str) -> Ta
     target = ctx.paths.resolve(raw)
     ctx.paths.check_access(target, action)
     if target.outside and os.path.lexists(target.real):
-        await _approve_read(ctx, tool, target, f"Read {target.shown}")
+        await approve_read(ctx, tool, target, f"Read {target.shown}")
     return target
 
 
@@ -115,7 +116,7 @@ async def _edit_target(ctx: ToolContext, tool: str, raw: str, action: str) -> Ta
 async def _read_file(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     target = ctx.paths.resolve(args["path"])
     rel = target.shown
-    await _approve_read(ctx, "read_file", target, f"Read {rel}")
+    await approve_read(ctx, "read_file", target, f"Read {rel}")
     text, cut = await asyncio.to_thread(read_text, ctx, target)
     lines = text.splitlines()
     start = int(args.get("start_line") or 1)
@@ -291,7 +292,7 @@ async def _list_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     rel = root.shown
     if not os.path.isdir(root.real):
         raise ToolError(f"Not a directory: {rel}")
-    await _approve_read(ctx, "list_files", root, f"List {rel}")
+    await approve_read(ctx, "list_files", root, f"List {rel}")
     recursive = bool(args.get("recursive", False))
     entries, truncated = await asyncio.to_thread(_list_entries, ctx, root.real, recursive)
     lines = entries or ["(no files)"]
@@ -368,7 +369,7 @@ async def _search_files(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         pattern = re.compile(str(args["regex"]))
     except re.error as exc:
         raise ToolError(f"Invalid regex {args['regex']!r}: {exc}") from exc
-    await _approve_read(ctx, "search_files", root, f"Search {rel} for /{pattern.pattern}/")
+    await approve_read(ctx, "search_files", root, f"Search {rel} for /{pattern.pattern}/")
     file_pattern = args.get("file_pattern") or None
     results, matches = await asyncio.to_thread(
         _search, ctx, root, pattern, file_pattern, ctx.cancel
