@@ -211,7 +211,6 @@ async def conversation(server: FakeLLMServer) -> None:
     seed_history()
     settings = Settings(model="openai/fake-model", small_model="openai/fake-small")
     runtime = AgentRuntime(workspace=PROJECT, settings=settings, start_mcp=False)
-    ApprovalBar.grace_period = 0
     app = KiloApp(PROJECT, settings, runtime=runtime)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.main_screen

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -51,7 +52,11 @@ class KiloApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+c", "interrupt", "Interrupt", id="interrupt", priority=True, show=False),
     ]
+
+    QUIT_WINDOW: ClassVar[float] = 1.0
+    """Seconds within which a second ``ctrl+c`` (nothing running) quits."""
 
     def __init__(
         self,
@@ -71,6 +76,7 @@ class KiloApp(App[None]):
         self._resume = resume
         self._continue_last = continue_last
         self._saved_theme = settings.theme
+        self._interrupted_at = -self.QUIT_WINDOW
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.workspace, self.settings)
@@ -185,6 +191,20 @@ class KiloApp(App[None]):
         if self.bridge is not None:
             self.bridge.disconnect()
         self.exit()
+
+    async def action_interrupt(self) -> None:
+        """``ctrl+c``: stop the running turn (like ``esc``); with nothing running,
+        twice within a second quits."""
+        screen = self.main_screen
+        if screen.busy:
+            screen.action_cancel()
+            return
+        now = time.monotonic()
+        if now - self._interrupted_at <= self.QUIT_WINDOW:
+            await self.action_quit()
+            return
+        self._interrupted_at = now
+        self.notify("Press ctrl+c again to quit.", timeout=self.QUIT_WINDOW)
 
     @on(ThemeRequested)
     def _switch_theme(self, message: ThemeRequested) -> None:

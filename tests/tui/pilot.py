@@ -21,7 +21,6 @@ Bar = TypeVar("Bar", ApprovalBar, FollowupBar)
 
 
 def make_app(workspace: Path, settings: Settings, **kwargs: object) -> KiloApp:
-    ApprovalBar.grace_period = 0
     runtime = AgentRuntime(workspace=workspace, settings=settings, start_mcp=False)
     return KiloApp(workspace, settings, runtime=runtime, **kwargs)  # type: ignore[arg-type]
 

@@ -36,7 +36,6 @@ def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandInRuntime:
 
 
 def make_app(runtime: StandInRuntime) -> KiloApp:
-    ApprovalBar.grace_period = 0
     return KiloApp(runtime.workspace, runtime.settings, runtime=runtime)  # type: ignore[arg-type]
 
 

@@ -13,7 +13,6 @@ from textual.pilot import Pilot
 
 from kilo_tui.core import events as ev
 from kilo_tui.tui.app import KiloApp
-from kilo_tui.tui.widgets.approval_bar import ApprovalBar
 from kilo_tui.tui.widgets.prompt import PromptInput
 from tests.tui.helpers import StandInRuntime
 
@@ -23,7 +22,6 @@ SIZE = (100, 32)
 def snapshot_app() -> tuple[KiloApp, StandInRuntime]:
     runtime = StandInRuntime(Path("/home/dev/demo"))
     runtime.settings = dataclasses.replace(runtime.settings, theme="textual-dark")
-    ApprovalBar.grace_period = 0
     app = KiloApp(runtime.workspace, runtime.settings, runtime=runtime)  # type: ignore[arg-type]
     return app, runtime
 

@@ -59,6 +59,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+t", "checkpoints", "Checkpoints", id="checkpoints"),
         Binding("ctrl+o", "toggle_tools", "Tool output", id="toggle-tool-output"),
         Binding("ctrl+n", "new_task", "New task", id="new-task", show=False),
+        Binding("tab", "switch_focus", "Prompt ⇄ request", id="switch-focus", show=False),
     ]
 
     busy: reactive[bool] = reactive(False, bindings=True)
@@ -161,6 +162,8 @@ class MainScreen(Screen[None]):
             self.status.activity = "starting the agent…"
             return
         await self._handle_text(event.text)
+        if self.has_class("-draft"):
+            await self._show_next_ask()  # the draft is gone: the request takes the keys
 
     async def _handle_text(self, text: str) -> None:
         command = parse_command(text)
@@ -417,20 +420,22 @@ class MainScreen(Screen[None]):
         from kilo_tui.core import events as ev
 
         ask = self._asks[0]
-        if isinstance(ask, ev.DiffProposed):
+        # Someone writing in the prompt keeps their keys: the request waits above it.
+        draft = bool(self.query_one(PromptInput).text.strip())
+        if isinstance(ask, ev.DiffProposed) and not draft:
             self._review_diffs()
         elif isinstance(ask, ev.FollowupAsked):
             from kilo_tui.tui.widgets.followup import FollowupBar
 
             followup = await self._bar(FollowupBar, "followup")
-            self._show_bottom("followup")
-            followup.ask(ask)
+            self._show_bottom("followup", draft=draft)
+            followup.ask(ask, focus=not draft)
         else:
             from kilo_tui.tui.widgets.approval_bar import ApprovalBar
 
             approval = await self._bar(ApprovalBar, "approval")
-            self._show_bottom("approval")
-            approval.ask(ask)
+            self._show_bottom("approval", draft=draft)
+            approval.ask(ask, focus=not draft)
 
     async def _bar(self, bar_type: type[BarT], id: str) -> BarT:
         """The approval or question bar, mounted the first time it is needed (keeping
@@ -472,12 +477,50 @@ class MainScreen(Screen[None]):
         else:
             self._asks = deque(a for a in self._asks if a.request_id != request_id)
 
-    def _show_bottom(self, which: str) -> None:
-        """Show the prompt, the approval bar or the question bar (only one at a time)."""
+    def _show_bottom(self, which: str, *, draft: bool = False) -> None:
+        """Show the prompt, the approval bar or the question bar; with a ``draft`` the
+        prompt stays visible (and focused) below the bar."""
         self.set_class(which == "approval", "-approval")
         self.set_class(which == "followup", "-followup")
-        if which == "prompt" and self.is_mounted:
+        self.set_class(draft, "-draft")
+        if (which == "prompt" or draft) and self.is_mounted:
             self.query_one(PromptInput).focus()
+
+    def action_switch_focus(self) -> None:
+        """``tab``: between the prompt and the request waiting above it; never to a
+        place where typing would be lost."""
+        prompt = self.query_one(PromptInput)
+        bar = self._visible_bar()
+        if bar is None or not prompt.display:
+            return
+        if prompt.has_focus:
+            bar.focus()
+            return
+        prompt.focus()
+        if self.has_class("-approval"):
+            from kilo_tui.tui.widgets.approval_bar import ApprovalBar
+
+            self.query_one(ApprovalBar).wait()
+
+    def _visible_bar(self) -> Widget | None:
+        """Where keys for the shown request go: the approval bar or the question's
+        answer input (None when neither is shown)."""
+        if self.has_class("-approval"):
+            return self.query_one("#approval")
+        if self.has_class("-followup"):
+            return self.query_one("#followup Input")
+        return None
+
+    async def on_approval_bar_typed(self, event: ApprovalBar.Typed) -> None:
+        """A character typed on the bar that is no answer: it goes to the prompt, which
+        shows again below the bar."""
+        event.stop()
+        self._show_bottom("approval", draft=True)
+        self.query_one(PromptInput).insert(event.character)
+
+    def on_approval_bar_review_requested(self, event: ApprovalBar.ReviewRequested) -> None:
+        event.stop()
+        self._review_diffs()
 
     async def on_approval_bar_answered(self, event: ApprovalBar.Answered) -> None:
         event.stop()

@@ -3,17 +3,21 @@
 Commands, MCP calls, mode switches, subtasks (and edits, until the diff viewer takes
 them) are shown here with the exact action. ``y`` approves, ``n`` rejects and asks for
 optional feedback for the model, ``!`` approves and adds the shown rule to the policy.
+
+No key is dropped and none is taken by accident: the bar acts on a key the moment it
+shows, but only when it has the focus. While the user has a draft in the prompt the bar
+waits above it and the keys stay in the prompt (``tab`` moves to the bar); any other
+character typed on the bar goes back to the prompt (:class:`ApprovalBar.Typed`).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.console import RenderableType
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -70,9 +74,6 @@ class ApprovalBar(Vertical, can_focus=True):
         Binding("exclamation_mark", "always", "Always allow", id="always-allow"),
     ]
 
-    grace_period: ClassVar[float] = 0.5
-    """Keys typed this soon after the bar appears are ignored (no accidental yes)."""
-
     @dataclass
     class Answered(Message):
         """The user decided."""
@@ -80,10 +81,18 @@ class ApprovalBar(Vertical, can_focus=True):
         request_id: str
         reply: ApprovalReply
 
+    @dataclass
+    class Typed(Message):
+        """A character that is no answer was typed on the bar: it belongs in the prompt."""
+
+        character: str
+
+    class ReviewRequested(Message):
+        """The bar holds a proposed edit and got the focus: open the diff viewer."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.request: Request | None = None
-        self._shown_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="title", markup=False)
@@ -92,22 +101,25 @@ class ApprovalBar(Vertical, can_focus=True):
         yield Static(id="hint", markup=False)
         yield Input(placeholder="Why? Feedback for the model (enter sends, empty just rejects)")
 
-    def ask(self, request: Request) -> None:
-        """Show ``request`` and take the focus."""
+    def ask(self, request: Request, *, focus: bool = True) -> None:
+        """Show ``request``; take the focus unless the user is writing in the prompt."""
         self.request = request
-        self._shown_at = time.monotonic()
         title, detail, lexer = describe(request)
         self.query_one("#title", Static).update(Text(title))
         self.query_one("#detail", VerticalScroll).display = bool(detail)
         self.query_one("#detail-text", Static).update(highlighted(detail, lexer))
-        self.query_one("#hint", Static).update(self._hint(request))
+        self._update_hint(waiting=not focus)
         self.remove_class("-feedback")
         self.query_one(Input).value = ""
-        self.focus()
+        if focus:
+            self.focus()
         self.refresh_bindings()
 
     @staticmethod
-    def _hint(request: Request) -> Text:
+    def _hint(request: Request, *, waiting: bool) -> Text:
+        if waiting:
+            what = "review it" if isinstance(request, DiffProposed) else "answer"
+            return Text(f"tab to {what} · your draft stays in the prompt below")
         hint = Text("y approve · n reject")
         rule = request.always_allow_rule if isinstance(request, ApprovalRequested) else None
         if rule:
@@ -115,35 +127,55 @@ class ApprovalBar(Vertical, can_focus=True):
             hint.append(rule, style="bold")
         return hint
 
+    def on_focus(self) -> None:
+        if self.request is None:
+            return
+        if isinstance(self.request, DiffProposed):
+            self.post_message(self.ReviewRequested())
+        else:
+            self._update_hint(waiting=False)
+
+    def wait(self) -> None:
+        """The focus went back to the user's draft: say how to come back."""
+        self._update_hint(waiting=True)
+
+    def _update_hint(self, *, waiting: bool) -> None:
+        if self.request is not None:
+            self.query_one("#hint", Static).update(self._hint(self.request, waiting=waiting))
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Bindings (y, n, !) are looked up after the key has bubbled; any other
+        # printable key is no answer, so it goes to the prompt instead of being lost.
+        answer = event.key in self.screen.active_bindings
+        if self.has_focus and event.is_printable and event.character and not answer:
+            event.stop()
+            self.wait()
+            self.post_message(self.Typed(event.character))
+            return
+        await super()._on_key(event)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         waiting = self.request is not None and not self.has_class("-feedback")
         if action in ("approve", "reject"):
             return waiting
         if action == "always":
+            # Without a rule the key is shown disabled rather than hidden: still an
+            # answer key, so it is not passed on to the prompt.
             request = self.request
-            return (
-                waiting
-                and isinstance(request, ApprovalRequested)
-                and bool(request.always_allow_rule)
-            )
+            offered = isinstance(request, ApprovalRequested) and bool(request.always_allow_rule)
+            return (waiting and offered) or (None if waiting else False)
         return True
 
-    def _settled(self) -> bool:
-        return time.monotonic() - self._shown_at >= self.grace_period
-
     def action_approve(self) -> None:
-        if self._settled():
-            self._answer(ApprovalReply(approved=True))
+        self._answer(ApprovalReply(approved=True))
 
     def action_always(self) -> None:
-        if self._settled():
-            self._answer(ApprovalReply(approved=True, always=True))
+        self._answer(ApprovalReply(approved=True, always=True))
 
     def action_reject(self) -> None:
-        if self._settled():
-            self.add_class("-feedback")
-            self.query_one(Input).focus()
-            self.refresh_bindings()
+        self.add_class("-feedback")
+        self.query_one(Input).focus()
+        self.refresh_bindings()
 
     @on(Input.Submitted)
     def _send_feedback(self, event: Input.Submitted) -> None:

@@ -64,8 +64,9 @@ class FollowupBar(Vertical):
         yield Static(id="choices", markup=False)
         yield AnswerInput()
 
-    def ask(self, question: FollowupAsked) -> None:
-        """Show ``question`` and focus the answer input."""
+    def ask(self, question: FollowupAsked, *, focus: bool = True) -> None:
+        """Show ``question``; focus the answer input unless the user is writing in the
+        prompt (``tab`` gets here then)."""
         self.question = question
         self.query_one("#question", Static).update(Text(question.question))
         choices = Text()
@@ -77,7 +78,8 @@ class FollowupBar(Vertical):
         answer = self.query_one(AnswerInput)
         answer.choices = min(9, len(question.suggestions))
         answer.value = ""
-        answer.focus()
+        if focus:
+            answer.focus()
 
     @on(AnswerInput.Picked)
     def _picked(self, event: AnswerInput.Picked) -> None:

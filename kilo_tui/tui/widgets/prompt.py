@@ -163,7 +163,8 @@ class PromptArea(Vertical):
     DEFAULT_CSS = """
     PromptArea {
         height: auto;
-        border-top: hkey $primary;
+        border-top: hkey $panel-lighten-2;
+        &:focus-within { border-top: hkey $primary; }
         & > OptionList {
             display: none;
             max-height: 10;

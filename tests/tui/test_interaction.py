@@ -1,0 +1,155 @@
+"""The interaction model (issue #14): no keypress lost or misrouted, ctrl+c, focus.
+
+Driven with Pilot against the stand-in runtime: requests are made on its real bus
+exactly as the agent makes them, and the keys go through Textual's real key routing.
+Each behaviour is checked at 80×24 and 120×40.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from kilo_tui.core import events as ev
+from kilo_tui.tui.app import KiloApp
+from kilo_tui.tui.widgets.approval_bar import ApprovalBar
+from kilo_tui.tui.widgets.followup import AnswerInput
+from kilo_tui.tui.widgets.prompt import PromptInput
+from tests.tui.helpers import StandInRuntime
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandInRuntime:
+    monkeypatch.setenv("KILO_TUI_HOME", str(tmp_path / "home"))
+    return StandInRuntime(tmp_path)
+
+
+def make_app(runtime: StandInRuntime) -> KiloApp:
+    return KiloApp(runtime.workspace, runtime.settings, runtime=runtime)  # type: ignore[arg-type]
+
+
+def command_request(request_id: str = "r1") -> ev.ApprovalRequested:
+    return ev.ApprovalRequested(
+        request_id=request_id,
+        kind="command",
+        tool="execute_command",
+        title="Run `make test`",
+        detail="make test",
+    )
+
+
+async def shown(pilot: Pilot[None], widget_type: type) -> None:  # type: ignore[type-arg]
+    """Wait until a widget of ``widget_type`` is displayed (bars mount on first use)."""
+    for _ in range(100):
+        found = pilot.app.screen.query(widget_type)
+        if found and found.first().display:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{widget_type.__name__} never shown")
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_key_pressed_the_moment_the_approval_shows_answers_it(
+    runtime: StandInRuntime, size: tuple[int, int]
+) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=size) as pilot:
+        answer = app.run_worker(runtime.bus.request(command_request()))
+        await shown(pilot, ApprovalBar)
+        await pilot.press("y")  # no pause: the instant the bar is on screen
+        await answer.wait()
+        assert answer.result == ev.ApprovalReply(approved=True)
+        assert isinstance(app.focused, PromptInput)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_typing_in_the_prompt_when_an_approval_shows_never_answers_it(
+    runtime: StandInRuntime, size: tuple[int, int]
+) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press(*"fix the")
+        answer = app.run_worker(runtime.bus.request(command_request()))
+        await shown(pilot, ApprovalBar)
+        await pilot.press(*" types now")  # y and n among them
+        await pilot.pause()
+        prompt = app.screen.query_one(PromptInput)
+        assert prompt.text == "fix the types now"
+        assert not answer.is_finished
+        assert prompt.display and isinstance(app.focused, PromptInput)
+        bar = app.screen.query_one(ApprovalBar)
+        assert "tab to answer" in str(bar.query_one("#hint").render())
+        # A deliberate tab moves to the request; the draft stays.
+        await pilot.press("tab", "y")
+        await answer.wait()
+        assert answer.result == ev.ApprovalReply(approved=True)
+        assert prompt.text == "fix the types now" and isinstance(app.focused, PromptInput)
+
+
+async def test_a_character_typed_on_the_bar_goes_to_the_prompt(runtime: StandInRuntime) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        answer = app.run_worker(runtime.bus.request(command_request()))
+        await shown(pilot, ApprovalBar)
+        await pilot.press(*"hello")
+        await pilot.pause()
+        prompt = app.screen.query_one(PromptInput)
+        assert prompt.text == "hello" and prompt.display
+        assert not answer.is_finished
+        # Sending the draft hands the keys back to the request.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert runtime.submitted == ["hello"]
+        assert isinstance(app.focused, ApprovalBar)
+        await pilot.press("y")
+        await answer.wait()
+        assert answer.result.approved
+
+
+async def test_a_question_waits_for_the_draft_too(runtime: StandInRuntime) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"draft")
+        question = ev.FollowupAsked(request_id="q1", question="Which?", suggestions=("a", "b"))
+        answer = app.run_worker(runtime.bus.request(question))
+        await pilot.pause(0.2)
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.screen.query_one(PromptInput).text == "draft2"
+        assert not answer.is_finished
+        await pilot.press("tab")
+        assert isinstance(app.focused, AnswerInput)
+        await pilot.press("1")
+        await answer.wait()
+        assert answer.result == "a"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_ctrl_c_interrupts_a_turn_and_twice_quits(
+    runtime: StandInRuntime, size: tuple[int, int]
+) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=size) as pilot:
+        app.main_screen.busy = True
+        await pilot.press("ctrl+c")
+        assert runtime.cancelled == 1 and app.is_running
+        app.main_screen.busy = False
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running  # once: only a hint
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_tab_never_takes_the_keys_away_from_the_prompt(runtime: StandInRuntime) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "x", "tab", "tab", "y")
+        await pilot.pause()
+        assert app.screen.query_one(PromptInput).text == "xy"
+        assert isinstance(app.focused, PromptInput)
