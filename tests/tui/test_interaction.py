@@ -153,3 +153,38 @@ async def test_tab_never_takes_the_keys_away_from_the_prompt(runtime: StandInRun
         await pilot.pause()
         assert app.screen.query_one(PromptInput).text == "xy"
         assert isinstance(app.focused, PromptInput)
+
+
+async def test_a_proposed_edit_waits_for_the_draft_and_opens_on_tab(
+    runtime: StandInRuntime,
+) -> None:
+    from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+
+    (runtime.workspace / "a.py").write_text("x = 1\n")
+    diff = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    proposal = ev.DiffProposed(
+        request_id="d1",
+        call_id="c1",
+        tool="apply_diff",
+        path="a.py",
+        diff=diff,
+        hunks=(diff.split("\n", 2)[2],),
+        additions=1,
+        deletions=1,
+    )
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"wait")
+        answer = app.run_worker(runtime.bus.request(proposal))
+        await shown(pilot, ApprovalBar)
+        await pilot.press(*" ay")  # a and y would accept in the diff viewer
+        await pilot.pause()
+        assert app.screen.query_one(PromptInput).text == "wait ay"
+        assert not answer.is_finished and not isinstance(app.screen, DiffReviewScreen)
+        await pilot.press("tab")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, DiffReviewScreen)
+        await pilot.press("y")  # accepts the one file and closes the viewer
+        await answer.wait()
+        assert answer.result.approved
+        assert app.main_screen.query_one(PromptInput).text == "wait ay"
