@@ -84,6 +84,27 @@ def recover(source: Path, live: sqlite3.Connection) -> Recovered:
     return Recovered(source, method, tasks, messages, events)
 
 
+def task_events(source: Path, task_id: str) -> list[tuple[object, ...]]:
+    """The events of one task still readable in ``source``, in order, as ``(type, data,
+    ts, active)`` rows; empty when none can be read. Through the task's index first,
+    else row by row around the damage."""
+    try:
+        conn = _readonly(source)
+    except SalvageError:
+        return []
+    try:
+        try:
+            return conn.execute(
+                "SELECT type, data, ts, active FROM events WHERE task_id = ? ORDER BY id",
+                (task_id,),
+            ).fetchall()
+        except sqlite3.Error:
+            rows = _rows(conn, "events", _EVENT_COLUMNS)
+            return [row[1:] for row in rows if row[0] == task_id]
+    finally:
+        conn.close()
+
+
 def _recovered_by_cli(source: Path) -> sqlite3.Connection:
     """The SQL the ``sqlite3`` command's ``.recover`` prints, loaded in memory."""
     try:

@@ -13,18 +13,25 @@ the process loses nothing that was already shown and a task can always be resume
 A process killed between storing an assistant's tool call and its result leaves a call
 without an answer, which providers reject (HTTP 400); the runtime mends such histories
 when it loads them (:mod:`kilo_tui.core.agent.history`, :meth:`SessionStore.repair_messages`).
+
+A database that turns out damaged while kilo-tui runs (overwritten, truncated, a disk
+I/O error) is set aside like one found damaged at start, and a new one takes its place
+mid-session: whoever holds tasks in memory is told (:meth:`SessionStore.when_replaced`)
+and writes them back (:meth:`SessionStore.save_task`), so the current conversation is
+kept. The statement that failed is then run again on the new database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kilo_tui.core import paths
 from kilo_tui.core.events import (
@@ -85,6 +92,13 @@ CREATE TABLE IF NOT EXISTS recovered (
 _SKIPPED_EVENTS = (AssistantDelta, ReasoningDelta, CommandRunning)
 
 
+T = TypeVar("T")
+
+# SQLite's primary result codes that mean the file itself is bad or unusable (as
+# opposed to busy, locked, or a constraint): SQLITE_READONLY (e.g. the file was moved
+# away), SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_CANTOPEN, SQLITE_NOTADB.
+_DAMAGE_CODES = frozenset({8, 10, 11, 14, 26})
+
 RepairPlanner = Callable[[list[dict[str, Any]]], tuple[dict[int, list[str]], list[int]]]
 """Messages → (call ids to answer after each index, indexes to set aside)."""
 
@@ -124,18 +138,24 @@ class TaskRecord:
 class SessionStore:
     """Thread-safe access to the session database.
 
-    A database that cannot be opened or read is never fatal: it is set aside
-    (:func:`kilo_tui.core.salvage.set_aside`) and a new one started, and :attr:`notice`
-    says what happened, for the client to show.
+    A database that cannot be opened or read is never fatal, at start or later: it is
+    set aside (:func:`kilo_tui.core.salvage.set_aside`) and a new one started, and
+    :attr:`notice` says what happened, for the client to show.
     """
 
     def __init__(self, path: Path | None = None, *, redactor: Redactor | None = None) -> None:
         self.redactor = redactor or Redactor(())
         self.path = path or paths.sessions_db()
         self.notice = ""
-        """What was wrong with the database at start (empty when nothing was)."""
+        """What was last wrong with the database, at start or since (empty: nothing)."""
         paths.ensure_dir(self.path.parent)
         self._lock = threading.RLock()
+        self._on_replaced: list[Callable[[str], None]] = []
+        self._aside: Path | None = None
+        """Where the database replaced mid-session was set aside."""
+        self._saved: set[str] = set()
+        """Tasks written back from memory into the database that replaced a damaged one."""
+        self._replacing = False
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -168,6 +188,112 @@ class SessionStore:
         )
         return db
 
+    def when_replaced(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(notice)`` once a database found damaged mid-session has been set
+        aside and a new, empty one started: the callback writes the tasks it holds in
+        memory back (:meth:`save_task`) and shows ``notice`` to the user."""
+        self._on_replaced.append(callback)
+
+    def save_task(self, record: TaskRecord, messages: list[dict[str, Any]]) -> None:
+        """Write a task held in memory into the database that replaced a damaged one: its
+        row, its active history and the chat events still readable in the damaged copy
+        (so the chat can be replayed). Meant to be called from a :meth:`when_replaced`
+        callback."""
+        from kilo_tui.core import salvage
+
+        events = salvage.task_events(self._aside, record.id) if self._aside else []
+        now = time.time()
+
+        def write(db: sqlite3.Connection) -> None:
+            with _transaction(db):
+                db.execute(
+                    "INSERT OR REPLACE INTO tasks (id, workspace, title, created_at, updated_at,"
+                    " model, mode, status, tokens_in, tokens_out, cost, cost_known, parent_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.id,
+                        record.workspace,
+                        record.title,
+                        record.created_at,
+                        now,
+                        record.model,
+                        record.mode,
+                        record.status,
+                        record.tokens_in,
+                        record.tokens_out,
+                        record.cost,
+                        int(record.cost is not None),
+                        record.parent_id,
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO events (task_id, type, data, ts, active) VALUES (?, ?, ?, ?, ?)",
+                    [(record.id, *event) for event in events],
+                )
+                db.executemany(
+                    "INSERT INTO messages (task_id, seq, role, data, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (record.id, float(seq), m.get("role", ""), self._json(m), now)
+                        for seq, m in enumerate(messages, 1)
+                    ],
+                )
+
+        self._guarded(write)
+        self._saved.add(record.id)
+
+    def _guarded(
+        self,
+        op: Callable[[sqlite3.Connection], T],
+        again: Callable[[sqlite3.Connection], T] | None = None,
+    ) -> T:
+        """``op(connection)`` under the lock. If the database turns out damaged, it is
+        replaced (:meth:`_replace`) and ``again`` (by default ``op`` itself) runs on the
+        new one: the caller's statement is not lost."""
+        with self._lock:
+            try:
+                return op(self._db)
+            except sqlite3.DatabaseError as exc:
+                if self._replacing or not _is_damage(exc):
+                    raise
+                self._replace(exc)
+            return (again or op)(self._db)
+
+    def _replace(self, exc: sqlite3.Error) -> None:
+        """Set the damaged database aside, start a new one in its place (in memory if
+        that fails too), and tell the :meth:`when_replaced` callbacks."""
+        from kilo_tui.core import salvage
+
+        problem = _problem(exc)
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()  # first: closing deletes the -wal file by its old name
+        self._aside, self._saved = None, set()
+        try:
+            if self.path.exists():
+                self._aside = salvage.set_aside(self.path)
+            self._db = _connect(self.path)
+        except (OSError, sqlite3.Error) as error:
+            self._db = _connect(":memory:")
+            self.notice = (
+                f"The session database {self.path} failed while kilo-tui was running "
+                f"({problem}), and no new one could be started in its place ({error}). "
+                "From now on this session is kept in memory only and will not be saved."
+            )
+        else:
+            kept = f"It was kept as {self._aside}" if self._aside else "The file was gone"
+            self.notice = (
+                f"The session database {self.path} was damaged while kilo-tui was running "
+                f"({problem}). {kept} and a new one was started, with the current "
+                "conversation saved in it. Run `kilo-tui sessions recover` to copy earlier "
+                "sessions that can still be read from the damaged file."
+            )
+        self._replacing = True
+        try:
+            for callback in self._on_replaced:
+                callback(self.notice)
+        finally:
+            self._replacing = False
+
     def recover(self, source: Path | None = None) -> Any:
         """Copy what can be read from a set-aside database (the newest by default) into
         this one; returns :class:`kilo_tui.core.salvage.Recovered`. Raises
@@ -181,19 +307,23 @@ class SessionStore:
                     f"no damaged database set aside next to {self.path} is left to recover"
                 )
             source = copies[-1]
-        with self._lock:
-            done = salvage.recover(source, self._db)
-            self._db.execute(
+        chosen = source
+
+        def merge(db: sqlite3.Connection) -> Any:
+            done = salvage.recover(chosen, db)
+            db.execute(
                 "INSERT OR REPLACE INTO recovered (source, at) VALUES (?, ?)",
-                (source.name, time.time()),
+                (chosen.name, time.time()),
             )
-        return done
+            return done
+
+        return self._guarded(merge)
 
     def unrecovered(self) -> list[Path]:
         """Damaged databases set aside next to this one and not recovered yet."""
         from kilo_tui.core import salvage
 
-        done = {row[0] for row in self._exec("SELECT source FROM recovered").fetchall()}
+        done = {row[0] for row in self._exec("SELECT source FROM recovered")}
         return [p for p in salvage.damaged_copies(self.path) if p.name not in done]
 
     @property
@@ -209,9 +339,9 @@ class SessionStore:
         with self._lock:
             self._db.close()
 
-    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, params)
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Run one statement; returns its rows (all of them, read under the guard)."""
+        return self._guarded(lambda db: db.execute(sql, params).fetchall())
 
     # ------------------------------------------------------------- tasks
 
@@ -251,14 +381,11 @@ class SessionStore:
         self._exec(f"UPDATE tasks SET {assignments} WHERE id = ?", (*fields.values(), task_id))
 
     def get_task(self, task_id: str) -> TaskRecord | None:
-        row = self._exec("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        if row is None:
+        rows = self._exec("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        if not rows:
             # Allow unambiguous prefixes, as for git hashes.
-            rows = self._exec(
-                "SELECT * FROM tasks WHERE id LIKE ? LIMIT 2", (task_id + "%",)
-            ).fetchall()
-            row = rows[0] if len(rows) == 1 else None
-        return _task(row) if row else None
+            rows = self._exec("SELECT * FROM tasks WHERE id LIKE ? LIMIT 2", (task_id + "%",))
+        return _task(rows[0]) if len(rows) == 1 else None
 
     def list_tasks(
         self, *, workspace: str | None = None, include_subtasks: bool = False
@@ -275,7 +402,7 @@ class SessionStore:
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY updated_at DESC, created_at DESC"
-        return [_task(row) for row in self._exec(sql, tuple(params)).fetchall()]
+        return [_task(row) for row in self._exec(sql, tuple(params))]
 
     def latest_task(self, workspace: str) -> TaskRecord | None:
         tasks = self.list_tasks(workspace=workspace)
@@ -285,27 +412,35 @@ class SessionStore:
         record = self.get_task(task_id)
         if record is None:
             return False
-        with self._lock:
-            self._db.execute(
-                "DELETE FROM tasks WHERE id = ? OR parent_id = ?", (record.id, record.id)
-            )
+        self._exec("DELETE FROM tasks WHERE id = ? OR parent_id = ?", (record.id, record.id))
         return True
 
     # ---------------------------------------------------------- messages
 
     def append_message(self, task_id: str, message: dict[str, Any]) -> float:
-        """Append one message to the task's active history. Returns its ``seq``."""
-        with self._lock:
-            row = self._db.execute(
+        """Append one message to the task's active history. Returns its ``seq``.
+
+        The caller holds the history in memory with ``message`` already in it: if the
+        database is replaced meanwhile, the task saved back from memory holds it."""
+
+        def last_seq(db: sqlite3.Connection) -> float:
+            row = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE task_id = ?", (task_id,)
             ).fetchone()
-            seq = float(int(row[0]) + 1)
-            self._db.execute(
+            return float(int(row[0]))
+
+        def append(db: sqlite3.Connection) -> float:
+            seq = last_seq(db) + 1
+            db.execute(
                 "INSERT INTO messages (task_id, seq, role, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (task_id, seq, message.get("role", ""), self._json(message), time.time()),
             )
-        return seq
+            return seq
+
+        return self._guarded(
+            append, lambda db: last_seq(db) if task_id in self._saved else append(db)
+        )
 
     def _json(self, message: dict[str, Any]) -> str:
         return json.dumps(self.redactor.data(message))
@@ -315,7 +450,7 @@ class SessionStore:
         rows = self._exec(
             "SELECT data FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
             (task_id,),
-        ).fetchall()
+        )
         return [json.loads(row["data"]) for row in rows]
 
     def repair_messages(
@@ -327,80 +462,51 @@ class SessionStore:
         message with content ``answer`` for each call id in ``answers[i]``; the messages
         at the ``dropped`` indexes are set aside (kept, inactive).
         """
-        with self._lock:
-            rows = self._db.execute(
+
+        def repair(db: sqlite3.Connection) -> None:
+            rows = db.execute(
                 "SELECT id, seq, data FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
                 (task_id,),
             ).fetchall()
-            messages = [json.loads(row["data"]) for row in rows]
-            answers, dropped = plan(messages)
+            answers, dropped = plan([json.loads(row["data"]) for row in rows])
             if not answers and not dropped:
-                return messages
-            self._db.execute("BEGIN")
-            try:
-                self._insert_answers(task_id, rows, answers, answer)
-                self._db.executemany(
+                return
+            with _transaction(db):
+                _insert_answers(db, task_id, rows, answers, answer)
+                db.executemany(
                     "UPDATE messages SET active = 0 WHERE id = ?",
                     [(rows[i]["id"],) for i in dropped],
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+
+        self._guarded(repair)
         return self.load_messages(task_id)
 
-    def _insert_answers(
-        self,
-        task_id: str,
-        rows: list[sqlite3.Row],
-        answers: dict[int, list[str]],
-        content: str,
-    ) -> None:
-        """Insert a result ``content`` after row ``index`` for each ``answers[index]``."""
-        for index, call_ids in answers.items():
-            after = float(rows[index]["seq"])
-            before = float(rows[index + 1]["seq"]) if index + 1 < len(rows) else after + 1
-            step = (before - after) / (len(call_ids) + 1)
-            self._db.executemany(
-                "INSERT INTO messages (task_id, seq, role, data, created_at)"
-                " VALUES (?, ?, 'tool', ?, ?)",
-                [
-                    (
-                        task_id,
-                        after + step * (number + 1),
-                        json.dumps({"role": "tool", "tool_call_id": call_id, "content": content}),
-                        time.time(),
-                    )
-                    for number, call_id in enumerate(call_ids)
-                ],
-            )
-
     def count_all_messages(self, task_id: str) -> int:
-        row = self._exec("SELECT COUNT(*) FROM messages WHERE task_id = ?", (task_id,))
-        return int(row.fetchone()[0])
+        rows = self._exec("SELECT COUNT(*) FROM messages WHERE task_id = ?", (task_id,))
+        return int(rows[0][0])
 
     def replace_active_messages(
         self, task_id: str, keep_head: int, summary: dict[str, Any] | None, keep_tail: int
     ) -> None:
         """Condensing: keep the first ``keep_head`` and last ``keep_tail`` active messages,
         deactivate the rest, and slot ``summary`` (if any) between them."""
-        with self._lock:
-            rows = self._db.execute(
+
+        def condense(db: sqlite3.Connection) -> None:
+            rows = db.execute(
                 "SELECT id, seq FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
                 (task_id,),
             ).fetchall()
             if len(rows) <= keep_head + keep_tail:
                 return
             middle = rows[keep_head : len(rows) - keep_tail]
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
+            with _transaction(db):
+                db.executemany(
                     "UPDATE messages SET active = 0 WHERE id = ?", [(r["id"],) for r in middle]
                 )
                 if summary is not None:
                     before = rows[keep_head - 1]["seq"] if keep_head else 0.0
                     after = rows[len(rows) - keep_tail]["seq"] if keep_tail else before + 1
-                    self._db.execute(
+                    db.execute(
                         "INSERT INTO messages (task_id, seq, role, data, created_at)"
                         " VALUES (?, ?, ?, ?, ?)",
                         (
@@ -411,10 +517,8 @@ class SessionStore:
                             time.time(),
                         ),
                     )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+
+        self._guarded(condense)
 
     def rewind_to_message(self, task_id: str, message_count: int) -> int:
         """Keep only the first ``message_count`` active messages; returns how many were
@@ -426,39 +530,31 @@ class SessionStore:
         recorded before the first one set aside. Nothing is deleted: later messages and
         events stay in the store, inactive. Returns what was set aside (JSON-ready:
         ``task_id``, message and event ids), for :meth:`set_active` to undo."""
-        aside: dict[str, Any] = {"task_id": task_id, "messages": [], "events": []}
-        with self._lock:
-            rows = self._db.execute(
+
+        def aside(db: sqlite3.Connection) -> dict[str, Any]:
+            found: dict[str, Any] = {"task_id": task_id, "messages": [], "events": []}
+            rows = db.execute(
                 "SELECT id, created_at FROM messages WHERE task_id = ? AND active = 1 ORDER BY seq",
                 (task_id,),
             ).fetchall()
             later = rows[message_count:]
             if not later:
-                return aside
-            events = self._db.execute(
+                return found
+            events = db.execute(
                 "SELECT id FROM events WHERE task_id = ? AND active = 1 AND ts >= ?",
                 (task_id, later[0]["created_at"]),
             ).fetchall()
-            aside["messages"] = [r["id"] for r in later]
-            aside["events"] = [r["id"] for r in events]
-            self.set_active(aside, False)
-        return aside
+            found["messages"] = [r["id"] for r in later]
+            found["events"] = [r["id"] for r in events]
+            _set_active(db, found, False)
+            return found
+
+        return self._guarded(aside)
 
     def set_active(self, aside: dict[str, Any], active: bool) -> None:
-        """Bring back (or set aside again) what :meth:`set_aside` returned."""
-        flag = int(active)
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                for table in ("messages", "events"):
-                    self._db.executemany(
-                        f"UPDATE {table} SET active = ? WHERE id = ? AND task_id = ?",
-                        [(flag, row_id, aside["task_id"]) for row_id in aside[table]],
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        """Bring back (or set aside again) what :meth:`set_aside` returned. Row ids of a
+        database since replaced mean nothing in the new one: then nothing changes."""
+        self._guarded(lambda db: _set_active(db, aside, active), lambda db: None)
 
     # ------------------------------------------------------------ events
 
@@ -466,32 +562,33 @@ class SessionStore:
         """Persist one bus event (deltas excluded) and keep task totals current."""
         if not event.task_id or isinstance(event, _SKIPPED_EVENTS):
             return
-        with self._lock:
-            exists = self._db.execute(
-                "SELECT 1 FROM tasks WHERE id = ?", (event.task_id,)
-            ).fetchone()
-            if not exists:
+        task_id = event.task_id
+
+        def record(db: sqlite3.Connection) -> None:
+            if not db.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone():
                 return
             for data in self._events(event.to_dict()):
-                self._db.execute(
+                db.execute(
                     "INSERT INTO events (task_id, type, data, ts) VALUES (?, ?, ?, ?)",
-                    (event.task_id, data["type"], json.dumps(data), event.ts),
+                    (task_id, data["type"], json.dumps(data), event.ts),
                 )
+
+        self._guarded(record)
         if isinstance(event, UsageUpdated | BackgroundUsage):  # both carry the task's totals
             self.update_task(
-                event.task_id,
+                task_id,
                 tokens_in=event.task_tokens_in,
                 tokens_out=event.task_tokens_out,
                 cost=event.task_cost,
                 cost_known=int(event.task_cost is not None),
             )
         elif isinstance(event, TitleGenerated):
-            self.update_task(event.task_id, title=event.title)
+            self.update_task(task_id, title=event.title)
 
     def load_events(self, task_id: str, *, include_output: bool = True) -> list[Event]:
         rows = self._exec(
             "SELECT data FROM events WHERE task_id = ? AND active = 1 ORDER BY id", (task_id,)
-        ).fetchall()
+        )
         events: list[Event] = []
         for row in rows:
             try:
@@ -532,6 +629,59 @@ def _connect(path: Path | str) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN … COMMIT, rolled back if anything in between fails."""
+    db.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _insert_answers(
+    db: sqlite3.Connection,
+    task_id: str,
+    rows: list[sqlite3.Row],
+    answers: dict[int, list[str]],
+    content: str,
+) -> None:
+    """Insert a result ``content`` after row ``index`` for each ``answers[index]``."""
+    for index, call_ids in answers.items():
+        after = float(rows[index]["seq"])
+        before = float(rows[index + 1]["seq"]) if index + 1 < len(rows) else after + 1
+        step = (before - after) / (len(call_ids) + 1)
+        db.executemany(
+            "INSERT INTO messages (task_id, seq, role, data, created_at)"
+            " VALUES (?, ?, 'tool', ?, ?)",
+            [
+                (
+                    task_id,
+                    after + step * (number + 1),
+                    json.dumps({"role": "tool", "tool_call_id": call_id, "content": content}),
+                    time.time(),
+                )
+                for number, call_id in enumerate(call_ids)
+            ],
+        )
+
+
+def _set_active(db: sqlite3.Connection, aside: dict[str, Any], active: bool) -> None:
+    with _transaction(db):
+        for table in ("messages", "events"):
+            db.executemany(
+                f"UPDATE {table} SET active = ? WHERE id = ? AND task_id = ?",
+                [(int(active), row_id, aside["task_id"]) for row_id in aside[table]],
+            )
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether the error says the database file is bad or unusable, not busy or misused."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _DAMAGE_CODES
 
 
 def _problem(exc: sqlite3.Error) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -205,3 +206,53 @@ def test_an_unreadable_database_is_reported_and_set_aside(
     assert "permissions" in proc.stderr
     (aside,) = set_aside(path)
     assert aside.stat().st_mode & 0o777 == 0
+
+
+def test_a_database_damaged_while_running_is_set_aside_and_the_task_resumes(
+    fake_llm: FakeLLMServer, home: Path, workspace: Path
+) -> None:
+    """The run pauses while its command runs; the database is overwritten then. The run
+    ends normally, says what happened, and ``--continue`` sends every message."""
+    from tests.core.test_store_damage import damage
+    from tests.e2e.cli import agent_requests, start, wait_for_pause
+    from tests.fakeserver import Turn
+
+    path = db_path(home)
+    fake_llm.script(
+        Turn.tool("execute_command", command="echo checking"),
+        Turn.tool("attempt_completion", result="Checked."),
+    )
+    env = env_for(fake_llm, home)
+    proc = start(
+        ["run", "--yolo", "--json", "--model", MODEL, "check the build"],
+        env=env | {"KILO_TUI_TEST_PAUSE": "command"},
+        cwd=workspace,
+    )
+    try:
+        wait_for_pause(proc, "command")
+        damaged = damage(path)
+        proc.send_signal(signal.SIGCONT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    (aside,) = set_aside(path)
+    assert aside.read_bytes() == damaged
+    (notice,) = [e["message"] for e in events(stdout) if "damaged while" in e.get("message", "")]
+    assert str(path) in notice and str(aside) in notice
+    assert "task_completed" in [e["type"] for e in events(stdout)]
+    before = len(agent_requests(fake_llm))
+
+    resumed = run(
+        ["run", "--json", "--model", MODEL, "--continue", "go on"], env=env, cwd=workspace
+    )
+
+    assert resumed.returncode == 0, resumed.stderr
+    request = agent_requests(fake_llm)[before]["messages"]
+    roles = [m["role"] for m in request if m["role"] != "system"]
+    assert roles == ["user", "assistant", "tool", "assistant", "tool", "user"]
+    assert request[1]["content"].startswith("check the build")

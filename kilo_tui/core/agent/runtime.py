@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
+import weakref
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,6 +93,9 @@ class AgentRuntime:
             self.startup_warnings.append(warning)
         self._tools = self._build_tools()
         self.bus.subscribe(self.store.record_event)
+        self._open_tasks: weakref.WeakValueDictionary[str, Task] = weakref.WeakValueDictionary()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.store.when_replaced(self._store_replaced)
         self.bus.subscribe(
             self._track_request, ev.ApprovalRequested, ev.DiffProposed, ev.FollowupAsked
         )
@@ -317,7 +322,8 @@ class AgentRuntime:
         if self.task is None:
             await self._settle_default_model()
             self.task = self._new_task()
-        self._turn = asyncio.get_running_loop().create_task(self.task.run_turn(text))
+        self._loop = asyncio.get_running_loop()
+        self._turn = self._loop.create_task(self.task.run_turn(text))
         try:
             return await asyncio.shield(self._turn)
         except asyncio.CancelledError:
@@ -355,6 +361,7 @@ class AgentRuntime:
             mode=task.mode.slug,
             parent_id=task.parent_id,
         )
+        self._open_tasks[task.id] = task
         if parent is None:
             self._state = TaskState()
         self.bus.publish(
@@ -420,6 +427,7 @@ class AgentRuntime:
         task.totals.tokens_out = record.tokens_out
         task.totals.add_cost(record.cost)
         self.task = task
+        self._open_tasks[task.id] = task
         self._mode = mode
         events = self.store.load_events(record.id)
         self._state = TaskState()
@@ -437,6 +445,37 @@ class AgentRuntime:
             )
         )
         return events
+
+    def _store_replaced(self, notice: str) -> None:
+        """The session database was damaged mid-session and a new one took its place:
+        write the tasks held in memory into it (parents first), then tell the user."""
+        from kilo_tui.core.sessions import TaskRecord
+
+        now = time.time()
+        for task in sorted(self._open_tasks.values(), key=lambda t: t.parent_id is not None):
+            record = TaskRecord(
+                id=task.id,
+                workspace=str(self.workspace),
+                title=task.title,
+                created_at=now,
+                updated_at=now,
+                model=task.model,
+                mode=task.mode.slug,
+                status="active",
+                tokens_in=task.totals.tokens_in,
+                tokens_out=task.totals.tokens_out,
+                cost=task.totals.cost,
+                parent_id=task.parent_id,
+            )
+            self.store.save_task(record, task.messages)
+        said = ev.Notice(task_id=self.task_id or "", message=notice, level="warning")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread (restores run in one)
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.bus.publish, said)
+                return
+        self.bus.publish(said)
 
     def load_history(
         self, task_id: str, reason: str = "it was interrupted"
