@@ -338,3 +338,55 @@ def test_snapshot_side_by_side(snap_compare: Any, tmp_path: Path, theme: str) ->
     """Side by side at 140 columns (automatic): old on the left, new on the right."""
     app = snapshot_app(tmp_path, theme)
     assert snap_compare(app, terminal_size=(140, 32), run_before=_decide)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "newline"), [("cp1252", "\r\n"), ("latin-1", "\n"), ("utf-8", "\r\n")]
+)
+async def test_a_proposal_edited_in_the_editor_keeps_the_files_encoding_and_line_endings(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str, newline: str
+) -> None:
+    """The user's version of a legacy-encoded or CRLF file is written back as the file
+    was: the same encoding, the same line endings, the untouched lines byte for byte."""
+    old = newline.join(["# café menu", "price = 5  # €" if encoding != "latin-1" else "x = 5", ""])
+    (ws / "menu.py").write_bytes(old.encode(encoding))
+    new = old.replace("5", "6")
+    editor = tmp_path / "editor.py"
+    editor.write_text(  # an editor that adds a line with non-ASCII text, keeping endings
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "data = p.read_bytes().decode('utf-8')\n"
+        "nl = '\\r\\n' if '\\r\\n' in data else '\\n'\n"
+        "p.write_bytes((data + '# naïve' + nl).encode('utf-8'))\n"
+    )
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {editor}")
+    bus = EventBus()
+    app: App[None] = App()
+
+    def on_proposal(event: DiffProposed) -> None:
+        def reply(result: dict[str, ApprovalReply] | None) -> None:
+            for request_id, answer in (result or {}).items():
+                bus.reply(request_id, answer)
+
+        app.push_screen(DiffReviewScreen([event], workspace=ws), reply)
+
+    bus.subscribe(on_proposal, DiffProposed)
+    async with app.run_test(size=(100, 30)) as pilot:
+        task = asyncio.create_task(
+            review_edit(
+                bus=bus,
+                workspace=ws,
+                path="menu.py",
+                old=old,
+                new=new,
+                tool="write_to_file",
+                task_id="t",
+                call_id="c",
+                auto_approved=False,
+            )
+        )
+        await pilot.pause(0.1)
+        await pilot.press("e")
+        outcome = await asyncio.wait_for(task, 10)
+    assert outcome.applied, outcome.report
+    assert (ws / "menu.py").read_bytes() == (new + "# naïve" + newline).encode(encoding)
