@@ -102,6 +102,15 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class BrowserSettings:
+    """``[browser]``: the Chromium or Chrome that ``browser_action`` drives."""
+
+    executable: str = ""
+    """Its path (or a name on PATH); empty: the first of chromium, chromium-browser,
+    google-chrome… found on PATH (:func:`kilo_tui.core.browser.find_executable`)."""
+
+
+@dataclass(frozen=True)
 class CheckpointSettings:
     enabled: bool = True
     retention_days: int = 30
@@ -169,6 +178,7 @@ class Settings:
     models: dict[str, ModelSettings] = field(default_factory=dict)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    browser: BrowserSettings = field(default_factory=BrowserSettings)
     source: str = ""
     """The config file the settings came from (may not exist)."""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -187,6 +197,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "models": dict,
     "sandbox": dict,
     "web": dict,
+    "browser": dict,
 }
 
 _ENV_OVERRIDES = {
@@ -277,6 +288,7 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
     checkpoints = _section(CheckpointSettings, data.get("checkpoints", {}), "checkpoints", fail)
     sandbox = _section(SandboxSettings, data.get("sandbox", {}), "sandbox", fail)
     web = _section(WebSettings, data.get("web", {}), "web", fail)
+    browser = _section(BrowserSettings, data.get("browser", {}), "browser", fail)
     if sandbox.mode not in SANDBOX_MODES:
         raise fail("sandbox.mode", f"expected one of {', '.join(SANDBOX_MODES)}")
     return Settings(
@@ -292,6 +304,7 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
         models=_model_entries(data, fail),
         sandbox=sandbox,
         web=web,
+        browser=browser,
         source=source,
         raw=data,
     )

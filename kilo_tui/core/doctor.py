@@ -20,7 +20,6 @@ from kilo_tui.core.llm import providers
 
 Level = Literal["ok", "info", "warn", "fail"]
 TIMEOUT = 2.0
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "firefox")
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ async def run_checks(workspace: Path, settings: Settings) -> list[Finding]:
     model = default_model(settings)
     found = [*model_findings(settings, model), *key_findings(settings)]
     found += await asyncio.gather(*server_checks(settings, model))
-    found += [*mcp_findings(workspace), git_finding(workspace), browser_finding()]
+    found += [*mcp_findings(workspace), git_finding(workspace), browser_finding(settings)]
     return found
 
 
@@ -178,9 +177,22 @@ def git_finding(workspace: Path) -> Finding:
     return Finding("git", "ok", f"{version}; the workspace is {where}")
 
 
-def browser_finding() -> Finding:
-    """A browser for Kilo's browser tool; its absence only matters to that tool."""
-    for name in BROWSERS:
-        if path := shutil.which(name):
-            return Finding("browser", "ok", f"{name} at {path}")
-    return Finding("browser", "info", "no Chromium, Chrome or Firefox found on PATH")
+def browser_finding(settings: Settings) -> Finding:
+    """The Chromium that ``browser_action`` drives; without one the tool is not offered."""
+    from kilo_tui.core.browser import ENABLE_HINT, find_executable
+
+    configured = settings.browser.executable
+    if path := find_executable(configured):
+        return Finding("browser", "ok", f"{path}: browser_action is available")
+    if configured:
+        return Finding(
+            "browser",
+            "warn",
+            f"[browser] executable = {configured!r} is not found, so browser_action is off; "
+            "fix the path in config.toml",
+        )
+    return Finding(
+        "browser",
+        "info",
+        f"no Chromium or Chrome on PATH, so browser_action is off; to enable it, {ENABLE_HINT}",
+    )

@@ -96,6 +96,27 @@ def test_history_is_rendered_as_alternating_plain_text() -> None:
     assert all("tool_calls" not in m for m in rendered)
 
 
+def test_a_screenshot_after_a_tool_result_stays_an_image() -> None:
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "browser_action", "arguments": "{}"},
+    }
+    image = {"type": "image_url", "image_url": {"url": "data:image/webp;base64,AAAA"}}
+    history = [
+        {"role": "user", "content": "look"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "launched"},
+        {"role": "user", "content": [{"type": "text", "text": "[Images]"}, image]},
+    ]
+    merged = to_xml_history(history)[-1]["content"]
+    assert merged == [
+        {"type": "text", "text": "[browser_action] Result:\nlaunched"},
+        {"type": "text", "text": "[Images]"},
+        image,
+    ]
+
+
 def test_the_prompt_describes_every_tool_and_its_parameters() -> None:
     prompt = tools_prompt(SCHEMAS, {"read_file": "Read a file."})
     assert "## read_file\nDescription: Read a file." in prompt

@@ -132,6 +132,8 @@ def _render(messages: list[dict[str, Any]]) -> str:
     parts = []
     for m in messages:
         content = m.get("content") or ""
+        if isinstance(content, list):  # text and images (a screenshot): the text only
+            content = " ".join(str(part.get("text", "[image]")) for part in content)
         if m.get("tool_calls"):
             calls = ", ".join(
                 f"{c['function']['name']}({c['function']['arguments'][:500]})"

@@ -204,6 +204,7 @@ class AgentRuntime:
         return McpManager(self.workspace, self.bus, sandbox=self.settings.sandbox)
 
     def _build_tools(self) -> dict[str, Tool]:
+        from kilo_tui.core.browser import find_executable
         from kilo_tui.core.tools.code import CODE_TOOLS
         from kilo_tui.core.tools.command import EXECUTE_COMMAND
         from kilo_tui.core.tools.files import FILE_TOOLS
@@ -214,6 +215,10 @@ class AgentRuntime:
         tools: list[Tool] = [*FILE_TOOLS, *CODE_TOOLS, EXECUTE_COMMAND, FETCH_URL, *FLOW_TOOLS]
         if self.mcp is not None:
             tools.extend(MCP_TOOLS)
+        if find_executable(self.settings.browser.executable):
+            from kilo_tui.core.tools.browser import BROWSER_ACTION
+
+            tools.append(BROWSER_ACTION)
         return {tool.name: tool for tool in tools}
 
     @property
@@ -592,6 +597,8 @@ class AgentRuntime:
             "run_subtask": lambda mode, message: self._run_subtask(task, mode, message),
             "interactive": self.interactive,
             "auto_answer_followups": self.yolo or self._policy_allows("followup_questions"),
+            "browser": task.browser,
+            "supports_vision": bool((info := self.model_info(task.model)) and info.supports_vision),
         }
 
     async def approve(self, task: Task, call_id: str, **kwargs: Any) -> Decision:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.prompt import NO_TOOL_NUDGE
+from kilo_tui.core.browser import BrowserSlot
 from kilo_tui.core.llm.xml_tools import XML_NUDGE
 from kilo_tui.core.testhooks import fault_point
 from kilo_tui.core.tools.base import (
@@ -106,6 +107,8 @@ class Task:
     _pending_title: str | None = None
     _last_prompt: list[dict[str, Any]] = field(default_factory=list)
     """The messages of the last request, to judge what an empty reply means."""
+    browser: BrowserSlot = field(default_factory=BrowserSlot)
+    """The browser ``browser_action`` launched, closed when the turn ends."""
 
     # -------------------------------------------------------------- helpers
 
@@ -151,6 +154,8 @@ class Task:
         except Exception:
             self._close_dangling_tool_calls("an internal error stopped the task")
             raise
+        finally:
+            await self.browser.close()
         # The turn's final state joins the timeline, so the agent's result can be
         # restored too (nothing is saved when the tree did not change).
         await self.runtime.checkpoint(self, "end_of_turn")
@@ -508,6 +513,7 @@ class Task:
     async def _run_tool_calls(self, calls: tuple[ToolCall, ...]) -> TurnOutcome | None:
         stop_reason = ""
         completion: str | None = None
+        images: list[str] = []
         for number, call in enumerate(calls, start=1):
             last = number == len(calls)
             if stop_reason:
@@ -515,6 +521,7 @@ class Task:
                 continue
             result = await self._run_tool_call(call)
             await self._tool_message(call.id, result.content, with_env=last)
+            images += result.images
             if result.switch_mode:
                 await self.runtime.set_mode(result.switch_mode, task=self, reason="switch_mode")
             if result.completion is not None:
@@ -524,6 +531,8 @@ class Task:
                 stop_reason = "the user cancelled the task"
             elif result.stop_turn:
                 stop_reason = "the user stopped this turn"
+        if images:
+            self._append(_images_message(images))
         if completion is not None:
             self.publish(ev.TaskCompleted(task_id=self.id, result=completion))
             return TurnOutcome("completed", completion)
@@ -672,6 +681,14 @@ class Task:
             mode=self.mode,
             extra=runtime.tool_extras(self),
         )
+
+
+def _images_message(images: list[str]) -> dict[str, Any]:
+    """The tools' images as a user message after the results: OpenAI-style APIs take
+    images in user messages only (Kilo Code sends them the same way)."""
+    parts: list[dict[str, Any]] = [{"type": "text", "text": "[Images from the tool results]"}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+    return {"role": "user", "content": parts}
 
 
 class _Cancelled(Exception):

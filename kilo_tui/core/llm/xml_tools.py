@@ -298,7 +298,19 @@ def to_xml_history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             name = names.get(message.get("tool_call_id", ""), "tool")
             message = {"role": "user", "content": f"[{name}] Result:\n{message.get('content')}"}
         if message.get("role") == "user" and out and out[-1]["role"] == "user":
-            out[-1] = {"role": "user", "content": f"{out[-1]['content']}\n\n{message['content']}"}
+            out[-1] = {"role": "user", "content": _joined(out[-1]["content"], message["content"])}
             continue
         out.append(dict(message))
     return out
+
+
+def _joined(first: Any, second: Any) -> Any:
+    """Two user messages' contents as one: text stays text; with images (content
+    parts), the parts of both."""
+    if isinstance(first, str) and isinstance(second, str):
+        return f"{first}\n\n{second}"
+    return [*_parts(first), *_parts(second)]
+
+
+def _parts(content: Any) -> list[Any]:
+    return content if isinstance(content, list) else [{"type": "text", "text": str(content)}]

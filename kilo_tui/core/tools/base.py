@@ -40,6 +40,9 @@ class ToolResult:
     stop_turn: bool = False
     """The loop stops after this result and waits for the user (e.g. a rejected edit
     when the user chose to stop)."""
+    images: tuple[str, ...] = ()
+    """Images for the model (``data:`` URLs), e.g. ``browser_action``'s screenshot;
+    sent after the tool results, only to a model that takes images."""
 
 
 @dataclass(frozen=True)
