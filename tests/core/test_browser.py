@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -235,3 +237,18 @@ def test_a_configured_executable_that_is_missing_is_reported(
     assert runtime.tool("browser_action") is None
     finding = browser_finding(runtime.settings)
     assert finding.level == "warn" and "/nowhere/chromium" in finding.message
+
+
+def test_playwright_is_imported_only_when_a_browser_is_launched() -> None:
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, kilo_tui.core.agent.runtime, kilo_tui.core.tools.browser\n"
+            "print('playwright' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.stdout.strip() == "False", probe.stderr
