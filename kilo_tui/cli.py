@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "checkpoints": "kilo_tui.commands.checkpoints",
     "mcp": "kilo_tui.commands.mcp",
     "doctor": "kilo_tui.commands.doctor",
+    "serve": "kilo_tui.commands.serve",
 }
 
 EPILOG = """\
@@ -34,6 +35,7 @@ commands (kilo-tui COMMAND --help for each):
   mcp              show MCP servers and their tools
   config           where the config file is, and what it says
   doctor           check model, keys, local servers, MCP, git, browser, sandbox
+  serve            the full TUI in a web browser (127.0.0.1 only by default)
 
 environment:
   KILO_TUI_HOME    put all config and data under this directory
