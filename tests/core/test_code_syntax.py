@@ -47,7 +47,7 @@ EXPECTED: dict[str, list[tuple[str, str, int, int]]] = {
         ("interface", "Shape", 5, 7),
         ("struct", "Circle", 9, 11),
         ("type", "Meters", 13, 13),
-        ("method", "Area", 15, 17),
+        ("method", "Circle.Area", 15, 17),
         ("function", "NewCircle", 19, 21),
     ],
     "shapes.rs": [

@@ -302,6 +302,8 @@ def _definitions(root: Node, lang: str) -> list[Definition]:
             ancestor = ancestor.parent
         if kind == "function" and parent_kind in _CLASS_LIKE:
             kind = "method"
+        if not scope and node.type == "method_declaration" and lang == "go":
+            scope.append(_go_receiver(node))
         start, end = _rows(node)
         result.append(Definition(kind, name, start + 1, end + 1, ".".join(reversed(scope))))
     result.sort(key=lambda d: (d.start_line, -d.end_line))
@@ -342,6 +344,14 @@ def _name(node: Node, name_node: Node | None) -> str:
             inner = declarator.named_children[-1]
         declarator = inner
     return _text(declarator) or "(anonymous)"
+
+
+def _go_receiver(method: Node) -> str:
+    """The type a Go method belongs to: ``Circle`` for ``func (c *Circle[T]) Area()``."""
+    receiver = method.child_by_field_name("receiver")
+    parameter = receiver.named_children[0] if receiver and receiver.named_children else None
+    kind = parameter.child_by_field_name("type") if parameter is not None else None
+    return _text(kind).lstrip("*").split("[")[0]
 
 
 def _text(node: Node | None) -> str:
