@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 
 from kilo_tui.core.agent.runtime import AgentRuntime
-from kilo_tui.core.browser import find_executable
+from kilo_tui.core.browser import BrowserSession, find_executable
 from kilo_tui.core.doctor import browser_finding
+from kilo_tui.core.tools.browser import address_guard
 from tests.fakeserver import FakeLLMServer, Turn
 
 CHROMIUM = find_executable()
@@ -34,6 +35,7 @@ needs_chromium = pytest.mark.skipif(
 
 PAGE = b"""<!doctype html><html><head><title>Counter</title></head>
 <body style="margin:0;background:#ffffff">
+<img src="/internal/admin.png" width="1" height="1">
 <p id="status">Not clicked yet</p>
 <button style="position:absolute;left:100px;top:100px;width:200px;height:100px"
   onclick="document.getElementById('status').textContent='Clicked it';
@@ -216,6 +218,39 @@ async def test_opening_a_page_passes_the_approval_gate(
     result = tool_results(main_requests(llm_env)[1])[-1]
     assert result.startswith("The user denied opening") and "auto_approve.browser" in result
     assert browser_processes() == []
+
+
+@needs_chromium
+async def test_every_request_of_the_page_passes_the_guard(page_url: str) -> None:
+    """Not only the launch URL: an image the page loads is checked too (here the guard
+    refuses /internal/, as the real one refuses private addresses)."""
+    asked: list[str] = []
+
+    async def guard(url: str) -> str | None:
+        asked.append(url)
+        return "an internal address" if "/internal/" in url else None
+
+    session = BrowserSession(str(CHROMIUM), guard)
+    try:
+        snapshot = await session.launch(page_url)
+    finally:
+        await session.close()
+    assert page_url in asked and page_url + "internal/admin.png" in asked
+    assert f"[blocked] {page_url}internal/admin.png: an internal address" in snapshot.logs
+    assert browser_processes() == []
+
+
+async def test_the_browser_guard_refuses_private_addresses_unless_allowed() -> None:
+    refuse = address_guard(allow_private=False)
+    for url in (
+        "http://127.0.0.1:8080/",
+        "https://10.1.2.3/",
+        "ws://[::1]/",
+        "http://169.254.169.254/",
+    ):
+        assert "allow_private_addresses" in (await refuse(url) or ""), url
+    assert await refuse("data:text/html,hi") is None
+    assert await address_guard(allow_private=True)("http://127.0.0.1/") is None
 
 
 def test_without_chromium_the_tool_is_not_offered_and_doctor_says_how(
