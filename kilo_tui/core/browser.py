@@ -30,6 +30,8 @@ ENABLE_HINT = (
 )
 NAVIGATION_TIMEOUT = 30.0
 """Seconds a page may take to load before the step fails."""
+SELECTOR_TIMEOUT = 5.0
+"""Seconds a click or hover waits for its selector's element to be there."""
 SETTLE_TIMEOUT = 2.0
 """Seconds a step waits for the page to stop loading before it takes the screenshot."""
 TEXT_LIMIT = 20_000
@@ -122,6 +124,13 @@ class BrowserSession:
 
     async def hover(self, x: int, y: int) -> Snapshot:
         return await self._step(lambda page: page.mouse.move(x, y))
+
+    async def on_element(self, action: str, selector: str) -> Snapshot:
+        """``click`` or ``hover`` the element ``selector`` finds (CSS, or ``text=…``)."""
+        timeout = SELECTOR_TIMEOUT * 1000
+        if action == "click":
+            return await self._step(lambda page: page.click(selector, timeout=timeout))
+        return await self._step(lambda page: page.hover(selector, timeout=timeout))
 
     async def type(self, text: str) -> Snapshot:
         return await self._step(lambda page: page.keyboard.type(text))

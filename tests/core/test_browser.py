@@ -41,6 +41,10 @@ PAGE = b"""<!doctype html><html><head><title>Counter</title></head>
   onclick="document.getElementById('status').textContent='Clicked it';
            document.body.style.background='#ff0000';console.log('button pressed')">
   Press me</button>
+<form style="position:absolute;top:300px" onsubmit="event.preventDefault();
+  document.getElementById('greeting').textContent='Hello, '+this.name.value">
+  <input name="name" id="name"><button>Greet</button></form>
+<p id="greeting" style="position:absolute;top:350px"></p>
 </body></html>"""
 
 ALLOW_LOCAL = "\n[web]\nallow_private_addresses = true\n[auto_approve]\nbrowser = true\n"
@@ -118,7 +122,15 @@ async def test_a_text_model_clicks_the_button_and_reads_the_changed_page(
     make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, page_url: str
 ) -> None:
     runtime = make_runtime(ALLOW_LOCAL, interactive=False)
-    script_click(llm_env, page_url)
+    llm_env.script(
+        Turn.tool("browser_action", action="launch", url=page_url),
+        Turn.tool("browser_action", action="click", coordinate=BUTTON),
+        Turn.tool("browser_action", action="click", selector="#name"),
+        Turn.tool("browser_action", action="type", text="Ada"),
+        Turn.tool("browser_action", action="click", selector="text=Greet"),
+        Turn.tool("browser_action", action="close"),
+        Turn.tool("attempt_completion", result="clicked"),
+    )
     outcome = await runtime.submit("press the button on the page")
     assert outcome.status == "completed", outcome.detail
     requests = main_requests(llm_env)
@@ -127,6 +139,9 @@ async def test_a_text_model_clicks_the_button_and_reads_the_changed_page(
     assert "Not clicked yet" in after_launch and "Clicked it" not in after_launch
     assert "Clicked it" in after_click
     assert "[log] button pressed" in after_click
+    # The form, filled in and sent through selectors (what a text model can aim at).
+    assert "Hello, Ada" not in tool_results(requests[4])[-1]
+    assert "Hello, Ada" in tool_results(requests[5])[-1]
     # A model without images gets no image at all.
     assert not any(isinstance(m.get("content"), list) for m in requests[2]["messages"])
     assert browser_processes() == []

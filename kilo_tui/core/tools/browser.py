@@ -46,8 +46,9 @@ from the current page, `close` and `launch` again.
 - While the browser is open, use only browser_action; close it before using other tools.
 - The viewport is {VIEWPORT[0]}x{VIEWPORT[1]} pixels. Click the centre of an element, \
 at coordinates read from the latest screenshot.
-Actions: launch (url), click (coordinate), hover (coordinate), type (text, into the \
-focused element), scroll_down, scroll_up (one page), resize (size), close."""
+Actions: launch (url), click (coordinate or selector), hover (coordinate or selector), \
+type (text, into the focused element: click it first), scroll_down, scroll_up (one \
+page), resize (size), close."""
 
 PARAMETERS = schema(
     {
@@ -56,6 +57,11 @@ PARAMETERS = schema(
         "coordinate": {
             "type": "string",
             "description": "click, hover: 'x,y' in pixels within the viewport.",
+        },
+        "selector": {
+            "type": "string",
+            "description": "click, hover: instead of a coordinate, the element to act on: "
+            "a CSS selector ('#submit') or 'text=Sign in'.",
         },
         "size": {"type": "string", "description": "resize: 'width,height' in pixels."},
         "text": {"type": "string", "description": "type: the text to type."},
@@ -130,6 +136,8 @@ def _launch_url(args: dict[str, Any]) -> str:
 
 def _step(session: BrowserSession, action: str, args: dict[str, Any]) -> Any:
     match action:
+        case "click" | "hover" if args.get("selector"):
+            return session.on_element(action, str(args["selector"]))
         case "click":
             return session.click(*_pair(args, "coordinate"))
         case "hover":
