@@ -36,6 +36,8 @@ def describe_call(name: str, arguments: dict[str, Any]) -> str:
             return f"mcp {arguments.get('server_name', '')}.{arguments.get('tool_name', '')}"
         case "access_mcp_resource":
             return f"mcp {arguments.get('server_name', '')} {arguments.get('uri', '')}"
+        case "fetch_url":
+            return f"fetch {arguments.get('url', '')}"
         case _ if name in EDIT_TOOLS:
             return f"edit {path}"
     compact = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
