@@ -38,6 +38,9 @@ TEXT_LIMIT = 20_000
 """Characters of the page's visible text given to a model that cannot see images."""
 SCREENSHOT_QUALITY = 75
 
+CHROMIUM_ARGS = ["--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]
+"""WebRTC would let a page reach addresses without a request the guard sees."""
+
 Guard = Callable[[str], Awaitable[str | None]]
 """Given a URL the page is about to request, why it is refused (None: allowed)."""
 
@@ -96,7 +99,7 @@ class BrowserSession:
         self._playwright = await async_playwright().start()
         try:
             self._browser = await self._playwright.chromium.launch(
-                executable_path=self.executable, headless=True
+                executable_path=self.executable, headless=True, args=CHROMIUM_ARGS
             )
             width, height = self._viewport
             context = await self._browser.new_context(

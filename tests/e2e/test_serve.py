@@ -7,6 +7,7 @@ this machine needs an explicit flag and says why.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -84,11 +85,12 @@ def status_of(url: str, headers: dict[str, str]) -> int:
     CHROMIUM is None, reason="no Chromium or Chrome on PATH (CI installs Debian's chromium)"
 )
 async def test_the_tui_in_chromium_takes_a_prompt_and_shows_the_reply(
-    served: tuple[str, Path], fake_llm: FakeLLMServer
+    served: tuple[str, Path], fake_llm: FakeLLMServer, home: Path
 ) -> None:
     from playwright.async_api import async_playwright
 
-    url, _ = served
+    url, workspace = served
+    env = env_for(fake_llm, home)
     fake_llm.script(Turn.tool("attempt_completion", result="Greetings from the fake model"))
     screen: list[str] = []
 
@@ -121,6 +123,10 @@ async def test_the_tui_in_chromium_takes_a_prompt_and_shows_the_reply(
         await browser.close()
     sent = [m["content"] for r in fake_llm.chat_requests for m in r["messages"]]
     assert any("hello from the browser" in str(c) for c in sent)
+    # The same sessions: the task done in the browser is in the terminal's history.
+    listed = run(["sessions", "list", "--json", "--path", str(workspace)], env=env, cwd=workspace)
+    tasks = json.loads(listed.stdout)
+    assert len(tasks) == 1 and tasks[0]["workspace"] == str(workspace.resolve())
 
 
 def test_other_sites_cannot_drive_the_served_agent(served: tuple[str, Path]) -> None:
