@@ -461,26 +461,16 @@ async def _url_mention(url: str, allow: bool, hosts: tuple[str, ...]) -> _Expans
             return _note(url, "too many redirects")
     if response.status_code >= 400:
         return _note(url, f"the server answered HTTP {response.status_code}")
-    content = _page_text(response.headers.get("content-type", ""), response.text)
-    if content is None:
+    from kilo_tui.core.readable import html_to_markdown
+    from kilo_tui.core.tools.web import content_kind
+
+    kind = content_kind(response.headers.get("content-type", ""), response.content)
+    if kind is None:
         return _note(url, "the page is not text")
+    content = html_to_markdown(response.text, current).markdown if kind == "html" else response.text
     if len(content) > MAX_URL_CHARS:
         content = content[:MAX_URL_CHARS] + "\n\n(… page truncated)"
     return _Expansion(
         f"'{url}' (see below for site content)",
         f'<url_content url="{url}">\n{content.strip()}\n</url_content>',
     )
-
-
-def _page_text(content_type: str, text: str) -> str | None:
-    kind = content_type.split(";")[0].strip().lower()
-    if kind in ("text/html", "application/xhtml+xml") or (not kind and "<html" in text[:500]):
-        import html2text
-
-        converter = html2text.HTML2Text()
-        converter.body_width = 0
-        converter.ignore_images = True
-        return converter.handle(text)
-    if kind.startswith("text/") or kind in ("application/json", "application/xml", ""):
-        return text
-    return None
