@@ -153,6 +153,7 @@ def _print_plan(plan: RestorePlan) -> None:
     sections = (
         ("modified", plan.modified),
         ("brought back", plan.added_back),
+        ("permissions set back (0600, executable…)", plan.modes),
         ("REMOVED (they did not exist at that checkpoint)", plan.removed),
         ("not tracked, left as is (ignored, excluded or too large)", plan.untracked),
     )

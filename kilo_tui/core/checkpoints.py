@@ -107,6 +107,8 @@ _REF_PREFIX = "refs/kilo/checkpoints/"
 _LATEST_REF = "refs/kilo/latest"
 _TRAILER = "Kilo-Checkpoint: "
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_Side = tuple[str, dict[str, Any] | None]
+"""A state to compare: its tree and the permission bits recorded with it."""
 _EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 _PLACEHOLDER = ".kilo-tui-nested-repo-placeholder"
 _UNDO_FILE = "kilo-tui-undo.json"
@@ -211,7 +213,7 @@ class FileChange:
 
     path: str
     status: str
-    """``added``, ``modified`` or ``deleted``."""
+    """``added``, ``modified``, ``deleted`` or ``mode`` (only the permission bits)."""
     insertions: int = 0
     deletions: int = 0
     binary: bool = False
@@ -232,10 +234,13 @@ class RestorePlan:
     untracked: tuple[str, ...] = ()
     """Everything in the workspace that is not snapshotted (ignored, excluded, over the
     size cap; a folder ends with ``/``): not tracked, left as is."""
+    modes: tuple[str, ...] = ()
+    """Files whose content matches but whose permission bits (0600, executable…) the
+    restore sets back."""
 
     @property
     def is_empty(self) -> bool:
-        return not (self.modified or self.added_back or self.removed)
+        return not (self.modified or self.added_back or self.removed or self.modes)
 
 
 @dataclass(frozen=True)
@@ -373,17 +378,27 @@ class CheckpointManager:
         return matches[0]
 
     def diff(self, a: str, b: str | None = None) -> str:
-        """Unified diff from checkpoint ``a`` to ``b`` (None: the working tree now)."""
+        """Unified diff from checkpoint ``a`` to ``b`` (None: the working tree now),
+        with git's ``old mode``/``new mode`` headers also for the permission bits git
+        does not track (0600)."""
         with self.locked():
-            old, new = self._trees(a, b)
+            (old, old_modes), (new, new_modes) = self._sides(a, b)
             args = ("diff-tree", "-p", "-r", "--no-renames", "--no-ext-diff", "--no-color")
-            return self._git(*args, old, new).decode(errors="replace")
+            text = self._git(*args, old, new).decode(errors="replace")
+            return text + "".join(
+                f"diff --git a/{path} b/{path}\n"
+                f"old mode {0o100000 | before:o}\nnew mode {0o100000 | after:o}\n"
+                for path, (before, after) in self._mode_changes(
+                    old, old_modes, new, new_modes
+                ).items()
+            )
 
     def changed_files(self, a: str, b: str | None = None) -> builtins.list[FileChange]:
         """The files that differ from checkpoint ``a`` to ``b`` (None: now), with stats."""
         with self.locked():
-            old, new = self._trees(a, b)
-            return self._changes(old, new)
+            (old, old_modes), (new, new_modes) = self._sides(a, b)
+            changes = self._mode_changes(old, old_modes, new, new_modes)
+            return self._changes(old, new) + [FileChange(path, "mode") for path in changes]
 
     def file_at(self, checkpoint: str, path: str) -> bytes | None:
         """A file's content at a checkpoint, or None if it did not exist there."""
@@ -401,7 +416,7 @@ class CheckpointManager:
             target = self.get(checkpoint_id)
             latest = self._latest()
             current, _ = self._snapshot(latest.tree if latest else _EMPTY_TREE)
-            return self._resolve(current, target.tree)[1]
+            return self._resolve(current, self._modes(), target)[1]
 
     def restore(
         self,
@@ -848,13 +863,14 @@ class CheckpointManager:
         while i < len(tokens) - 1:
             token = tokens[i]
             if token.startswith(":"):
-                statuses[tokens[i + 1]] = token.split()[-1]
+                _, _, old_blob, new_blob, code = token.split()
+                statuses[tokens[i + 1]] = "T" if code == "M" and old_blob == new_blob else code
                 i += 2
             else:
                 added, deleted, path = token.split("\t", 2)
                 stats[path] = (added, deleted)
                 i += 1
-        names = {"A": "added", "D": "deleted"}
+        names = {"A": "added", "D": "deleted", "T": "mode"}
         changes = []
         for path, code in statuses.items():
             added, deleted = stats.get(path, ("0", "0"))
@@ -879,13 +895,14 @@ class CheckpointManager:
         if safety is None:
             safety = self._latest()
             assert safety is not None  # the target exists, so there is a latest
-        tree, plan = self._resolve(safety.tree, target.tree)
+        tree, plan = self._resolve(safety.tree, safety.modes, target)
         if tree != safety.tree:
             self._git("read-tree", "-m", "-u", safety.tree, tree)
         if target.modes is None:  # an older checkpoint: modes as they are
             modes = self._modes()
         else:
-            self._apply_modes(tree, target.modes, safety.modes, {*plan.modified, *plan.added_back})
+            written = {*plan.modified, *plan.added_back, *plan.modes}
+            self._apply_modes(tree, target.modes, safety.modes, written)
             # What the files now have, without another lstat of each: the target's
             # bits, but for the paths the restore kept as they were.
             kept = {*plan.kept, *STATE_FILES}
@@ -906,41 +923,55 @@ class CheckpointManager:
         )
         return RestoreResult(target, safety, checkpoint, plan)
 
-    def _trees(self, a: str, b: str | None) -> tuple[str, str]:
-        old = self.get(a).tree
+    def _sides(self, a: str, b: str | None) -> tuple[_Side, _Side]:
+        """The tree and recorded modes of checkpoints ``a`` and ``b`` (None: now)."""
+        old = self.get(a)
         if b is not None:
-            return old, self.get(b).tree
+            new = self.get(b)
+            return (old.tree, old.modes), (new.tree, new.modes)
         latest = self._latest()
-        return old, self._snapshot(latest.tree if latest else _EMPTY_TREE)[0]
+        now = self._snapshot(latest.tree if latest else _EMPTY_TREE)[0]
+        return (old.tree, old.modes), (now, self._modes())
 
-    def _resolve(self, current: str, target: str) -> tuple[str, RestorePlan]:
+    def _resolve(
+        self, current: str, current_modes: dict[str, Any] | None, target: Checkpoint
+    ) -> tuple[str, RestorePlan]:
         """The tree a restore from ``current`` to ``target`` writes, and its plan.
 
-        It is ``target``, except that files not snapshotted now (``kept``) and
+        It is ``target``'s, except that files not snapshotted now (``kept``) and
         :data:`STATE_FILES` stay as they are.
         """
+        modes = list(self._mode_changes(current, current_modes, target.tree, target.modes))
         modified: builtins.list[str] = []
         added_back: builtins.list[str] = []
         removed: builtins.list[str] = []
         kept: builtins.list[str] = []
         state: builtins.list[str] = []
-        for change in self._changes(current, target):
+        for change in self._changes(current, target.tree):
             if change.path in STATE_FILES:
                 state.append(change.path)
             elif change.status == "deleted":
                 removed.append(change.path)
             elif change.status == "modified":
                 modified.append(change.path)
+            elif change.status == "mode":
+                modes.append(change.path)
             elif os.path.lexists(self.workspace / change.path):
                 kept.append(change.path)
             else:
                 added_back.append(change.path)
         plan = RestorePlan(
-            tuple(modified), tuple(added_back), tuple(removed), tuple(kept), self._ignored()
+            tuple(modified),
+            tuple(added_back),
+            tuple(removed),
+            tuple(kept),
+            self._ignored(),
+            modes=tuple(sorted(modes)),
         )
+        tree = target.tree
         if kept or state:
-            target = self._tree_keeping(target, current, [*kept, *state])
-        return target, plan
+            tree = self._tree_keeping(tree, current, [*kept, *state])
+        return tree, plan
 
     def _ignored(self) -> tuple[str, ...]:
         """What is in the workspace but not snapshotted (ignored folders as ``dir/``)."""
@@ -992,6 +1023,47 @@ class CheckpointManager:
                 modes["other"].update({p: b for p, b in found.items() if b != modes[kind]})
         return modes
 
+    def _mode_changes(
+        self,
+        old: str,
+        old_modes: dict[str, Any] | None,
+        new: str,
+        new_modes: dict[str, Any] | None,
+    ) -> dict[str, tuple[int, int]]:
+        """Files in both trees, under the same git mode, whose recorded permission bits
+        differ (0644 → 0600): ``{path: (old bits, new bits)}``. Git cannot see these."""
+        if not old_modes or not new_modes:
+            return {}
+        old_other, new_other = old_modes.get("other") or {}, new_modes.get("other") or {}
+        only: tuple[str, ...] = ()
+        if all(old_modes.get(k) == new_modes.get(k) for k in ("file", "exec")):
+            only = tuple({*old_other, *new_other})  # the others all share the usual bits
+            if not only:
+                return {}
+        before = self._regular_files(old, only)
+        changed: dict[str, tuple[int, int]] = {}
+        for path, git_mode in self._regular_files(new, only).items():
+            if before.get(path) != git_mode or path in STATE_FILES:
+                continue
+            kind = "exec" if git_mode == "100755" else "file"
+            bits = (
+                int(old_other.get(path, old_modes[kind])),
+                int(new_other.get(path, new_modes[kind])),
+            )
+            if bits[0] != bits[1]:
+                changed[path] = bits
+        return dict(sorted(changed.items()))
+
+    def _regular_files(self, tree: str, only: Sequence[str] = ()) -> dict[str, str]:
+        """The regular files of ``tree`` (of ``only``, when given) and their git modes."""
+        listing = self._git("ls-tree", "-r", "-z", tree, "--", *only)
+        files: dict[str, str] = {}
+        for entry in listing.decode(errors="surrogateescape").split("\0"):
+            info, _, path = entry.partition("\t")
+            if info[:6] in ("100644", "100755"):
+                files[path] = info[:6]
+        return files
+
     def _apply_modes(
         self, tree: str, modes: dict[str, Any], before: dict[str, Any] | None, written: set[str]
     ) -> None:
@@ -1005,11 +1077,8 @@ class CheckpointManager:
         candidates: set[str] | None = None
         if before is not None and all(before.get(k) == modes.get(k) for k in ("file", "exec")):
             candidates = written | set(other) | set(before.get("other") or {})
-        listing = self._git("ls-tree", "-r", "-z", tree).decode(errors="surrogateescape")
-        for entry in listing.split("\0"):
-            info, _, path = entry.partition("\t")
-            git_mode = info[:6]
-            if git_mode not in ("100644", "100755") or path in STATE_FILES:
+        for path, git_mode in self._regular_files(tree).items():
+            if path in STATE_FILES:
                 continue
             if candidates is not None and path not in candidates:
                 continue

@@ -300,6 +300,8 @@ class CheckpointRestored(Event):
     untracked: tuple[str, ...] = ()
     messages: int = 0
     """Conversation messages set aside (restore, redo) or brought back (undo)."""
+    modes: tuple[str, ...] = ()
+    """Files whose permission bits alone were set back."""
 
 
 @dataclass(frozen=True, kw_only=True)

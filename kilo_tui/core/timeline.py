@@ -80,12 +80,13 @@ def summary(event: CheckpointRestored, *, shown: int = 8) -> str:
         for title, files in (
             ("modified", event.modified),
             ("brought back", event.added_back),
+            ("permissions set back", event.modes),
             ("removed", event.removed),
             ("not tracked, left as is", event.untracked),
         )
         if files
     ]
-    if not (event.modified or event.added_back or event.removed):
+    if not (event.modified or event.added_back or event.removed or event.modes):
         parts.insert(0, "no file changed")
     return f"{head}: {'; '.join(parts)}"
 

@@ -17,6 +17,8 @@ from kilo_tui.core.checkpoints import (
     CheckpointManager,
     CheckpointsDisabled,
 )
+from kilo_tui.core.events import CheckpointRestored
+from kilo_tui.core.timeline import summary
 
 GIT_USER = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
 
@@ -689,6 +691,40 @@ def test_file_modes_survive_restore_and_undo(tmp_path: Path) -> None:
     assert modes() == {"secret.env": 0o600, "tool.sh": 0o750, "run.sh": 0o700}
     manager.redo()
     assert modes() == {"secret.env": 0o600, "tool.sh": 0o750, "run.sh": 0o755}
+
+
+def test_mode_only_changes_show_in_the_plan_and_the_diff_and_are_restored(
+    tmp_path: Path,
+) -> None:
+    """chmod alone (0600, +x) changes no content: the restore preview, the restore's
+    file lists and the checkpoint diff still name the file, and the restore undoes it."""
+    ws = tmp_path / "ws"
+    write(ws, {"secret.env": "TOKEN=1\n", "build.sh": "make\n", "same.txt": "x\n"})
+    manager = CheckpointManager(ws)
+    first = manager.save("user_message")
+    assert first is not None
+    (ws / "secret.env").chmod(0o600)
+    (ws / "build.sh").chmod(0o755)
+
+    plan = manager.plan_restore(first.id)
+    assert plan.modes == ("build.sh", "secret.env")
+    assert not plan.is_empty and plan.modified == ()
+    diff = manager.diff(first.id)
+    assert "secret.env" in diff and "new mode 100600" in diff
+    assert "build.sh" in diff and "new mode 100755" in diff
+    assert "same.txt" not in diff
+
+    result = manager.restore(first.id)
+
+    assert result.plan.modes == ("build.sh", "secret.env")
+    event = CheckpointRestored(checkpoint_id=first.id, with_task=False, modes=result.plan.modes)
+    assert summary(event).endswith(": permissions set back: build.sh, secret.env")
+    assert (ws / "secret.env").stat().st_mode & 0o777 == 0o644
+    assert (ws / "build.sh").stat().st_mode & 0o777 == 0o644
+    assert result.checkpoint is not None
+    assert manager.undo().plan.modes == ("build.sh", "secret.env")
+    assert (ws / "secret.env").stat().st_mode & 0o777 == 0o600
+    assert (ws / "build.sh").stat().st_mode & 0o777 == 0o755
 
 
 def test_a_restore_keeps_the_rules_the_user_granted(tmp_path: Path) -> None:

@@ -102,6 +102,22 @@ def test_restore_without_terminal_refuses_then_yes_restores(
     assert (ws / "new.txt").read_text() == "created\n"
 
 
+def test_a_permissions_only_change_is_listed_and_restored(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    latest = CheckpointManager(ws).list()[-1]
+    (ws / "a.txt").chmod(0o600)
+
+    code, out, _ = run(capsys, "diff", latest.short, "--path", str(ws))
+    assert "diff --git a/a.txt b/a.txt\nold mode 100644\nnew mode 100600\n" in out
+    code, out, _ = run(capsys, "restore", latest.short, "--yes", "--path", str(ws))
+
+    assert code == 0, out
+    assert "Nothing to restore" not in out
+    assert "permissions set back (0600, executable…):\n    a.txt" in out
+    assert (ws / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
 def test_restore_with_task_rewinds_the_conversation(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -789,6 +789,7 @@ class AgentRuntime:
                 added_back=plan.added_back,
                 removed=plan.removed,
                 untracked=plan.untracked,
+                modes=plan.modes,
                 messages=len(result.conversation["messages"]) if result.conversation else 0,
             )
         )

@@ -118,6 +118,7 @@ class ConfirmRestoreScreen(ModalScreen[bool]):
         sections = (
             ("Modified", plan.modified, "$text-warning"),
             ("Brought back", plan.added_back, "$text-success"),
+            ("Permissions set back (0600, executable…)", plan.modes, "$text-warning"),
             ("REMOVED — they did not exist at this checkpoint", plan.removed, "$text-error"),
             ("Not tracked, left as is (ignored, excluded or too large)", plan.untracked, ""),
         )
