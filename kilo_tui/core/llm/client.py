@@ -22,15 +22,14 @@ import os
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
+from kilo_tui.core.cancellation import unless_cancelled
 from kilo_tui.core.llm.litellm_loader import is_loaded, load_litellm
 from kilo_tui.core.llm.xml_tools import ToolSchemas, XmlCallParser, new_call_id
-
-T = TypeVar("T")
 
 LM_STUDIO_DEFAULT_BASE = "http://localhost:1234/v1"
 # A Retry-After longer than this is a spent quota, not a hiccup: fail instead of waiting.
@@ -229,7 +228,7 @@ async def stream_completion(
     while True:
         try:
             attempt = _attempt(litellm, params, on_text, on_reasoning, xml_tools)
-            return _with_usage(await _unless_cancelled(attempt, cancel), messages)
+            return _with_usage(await unless_cancelled(attempt, cancel, LLMCancelled()), messages)
         except LLMCancelled:
             raise
         except Exception as exc:
@@ -383,25 +382,6 @@ def _with_usage(response: LLMResponse, messages: list[dict[str, Any]]) -> LLMRes
         estimated=True,
     )
     return dataclasses.replace(response, usage=usage)
-
-
-async def _unless_cancelled(work: Awaitable[T], cancel: asyncio.Event | None) -> T:
-    """Await ``work``; if ``cancel`` is set first, cancel it and raise LLMCancelled."""
-    if cancel is None:
-        return await work
-    task = asyncio.ensure_future(work)
-    waiter = asyncio.ensure_future(cancel.wait())
-    try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            return task.result()
-        raise LLMCancelled
-    finally:
-        for pending in (task, waiter):
-            if not pending.done():
-                pending.cancel()
-        # Wait for the cleanup (closing the stream) so nothing outlives the call.
-        await asyncio.gather(task, waiter, return_exceptions=True)
 
 
 async def _sleep(delay: float, cancel: asyncio.Event | None) -> None:

@@ -10,7 +10,6 @@ gate (``[auto_approve] browser``) and the private-address guard; the browser its
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from kilo_tui.core.browser import (
     Snapshot,
     find_executable,
 )
+from kilo_tui.core.cancellation import unless_cancelled
 from kilo_tui.core.tools.base import (
     FunctionTool,
     ToolContext,
@@ -172,22 +172,16 @@ def _pair(args: dict[str, Any], name: str, *, minimum: int = 0) -> tuple[int, in
 async def _until_cancelled(step: Any, ctx: ToolContext, slot: BrowserSlot) -> Snapshot:
     """Run a browser step; the user's cancel stops it and closes the browser. A failed
     step closes the browser too (as in Kilo Code), so no half-broken page lingers."""
-    work = asyncio.ensure_future(step)
-    cancelled = asyncio.ensure_future(ctx.cancel.wait())
+    cancelled = ToolError("The browser action was cancelled by the user; the browser is closed.")
     try:
-        await asyncio.wait({work, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        cancelled.cancel()
-    if not work.done():
-        work.cancel()
-        await asyncio.gather(work, return_exceptions=True)
+        snapshot: Snapshot = await unless_cancelled(step, ctx.cancel, cancelled)
+    except ToolError:
         await slot.close()
-        raise ToolError("The browser action was cancelled by the user; the browser is closed.")
-    try:
-        return work.result()
+        raise
     except BrowserError as exc:
         await slot.close()
         raise ToolError(f"{exc} The browser has been closed.") from None
+    return snapshot
 
 
 def _result(action: str, snap: Snapshot, *, vision: bool) -> ToolResult:

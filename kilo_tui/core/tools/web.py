@@ -18,12 +18,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from kilo_tui.core.cancellation import unless_cancelled
 from kilo_tui.core.tools.base import (
     FunctionTool,
     ToolContext,
@@ -297,26 +297,13 @@ async def _fetch_url(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         max_size=web.max_size if web else 5_000_000,
     )
     try:
-        page = await _unless_cancelled(fetching, ctx.cancel)
+        page = await unless_cancelled(
+            fetching, ctx.cancel, ToolError("Fetch cancelled by the user.")
+        )
     except FetchDenied as denied:
         text = denial_text(f"fetching {denied.url}", denied.feedback)
         return ToolResult(text, is_error=True, summary="denied")
     return _result(page, ctx)
-
-
-async def _unless_cancelled(work: Awaitable[Fetched], cancel: asyncio.Event) -> Fetched:
-    job = asyncio.ensure_future(work)
-    stop = asyncio.ensure_future(cancel.wait())
-    try:
-        await asyncio.wait({job, stop}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop.cancel()
-    if not job.done():
-        job.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await job
-        raise ToolError("Fetch cancelled by the user.")
-    return job.result()
 
 
 def _result(page: Fetched, ctx: ToolContext) -> ToolResult:
