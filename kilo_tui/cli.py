@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from kilo_tui import __version__
 
@@ -100,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     func = getattr(args, "func", None)
     try:
         if func is not None:
-            return int(func(args))
+            code = int(func(args))
+            if argv is None and getattr(args, "exit_at_once", False):
+                exit_at_once(code)
+            return code
         return _run_tui(args)
     except KeyboardInterrupt:
         return 130
@@ -111,6 +115,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"kilo-tui: {exc}", file=sys.stderr)
             return 2
         raise
+
+
+def exit_at_once(code: int) -> NoReturn:
+    """End the process now, skipping the interpreter's teardown.
+
+    With litellm loaded, that teardown (freeing hundreds of modules, its exit hooks)
+    takes over a second, and a script running ``kilo-tui run`` waits for all of it.
+    Only for commands that have already closed what they opened (session store, child
+    processes, MCP servers): what is still buffered for stdout and stderr is written
+    here, as the normal exit would have.
+    """
+    import contextlib
+    import logging
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        # OSError: the reader went away; ValueError: the stream is closed.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def _run_tui(args: argparse.Namespace) -> int:

@@ -60,7 +60,8 @@ def register(subparsers: Any) -> None:
         '{"request_id": "…", "approved": true, "hunks": [true, false], "feedback": "…"} '
         'or {"request_id": "…", "answer": "…"} (needs --json)',
     )
-    parser.set_defaults(func=run_command)
+    # Exits without interpreter teardown once everything is closed (see cli.exit_at_once).
+    parser.set_defaults(func=run_command, exit_at_once=True)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -131,9 +132,13 @@ async def _run(args: argparse.Namespace, workspace: Path, settings: Any, prompt:
     finally:
         await runtime.aclose()
         from kilo_tui.core.llm.client import close_clients
+        from kilo_tui.core.tools.command import kill_running_commands
 
         # litellm's pooled clients are process-wide: close them once, before the loop ends.
         await close_clients()
+        # Closed here, not left to the interpreter's exit: the process ends at once.
+        kill_running_commands()
+        runtime.store.close()
     if not args.json and outcome.status == "completed":
         print(outcome.detail)
     return {"completed": EXIT_OK, "limit": EXIT_LIMIT}.get(outcome.status, EXIT_ERROR)
