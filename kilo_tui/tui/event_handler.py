@@ -278,10 +278,14 @@ class EventHandler:
         await self.notice(f"{event.path} was changed outside kilo-tui", "warning")
 
     async def _handle_completed(self, event: ev.TaskCompleted) -> None:
+        """The result, then the completion line last: the view goes to it even when the
+        user had scrolled up, so the end of a task is never missed."""
         await self.end_reply()
-        await self.add(NoticeBlock("✓ Task completed", "success"))
         if event.result.strip():
             await self.add(AssistantBlock(event.result))
+        await self.add(NoticeBlock("✓ Task completed", "success"))
+        if self._sink is None:
+            self.screen.chat.pin()
 
     async def _handle_failed(self, event: ev.TaskFailed) -> None:
         await self.notice(f"✗ {event.error}", "error")

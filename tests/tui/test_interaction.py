@@ -15,8 +15,10 @@ from textual.pilot import Pilot
 from kilo_tui.core import events as ev
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.widgets.approval_bar import ApprovalBar
+from kilo_tui.tui.widgets.chat import Chat, NewMessages
 from kilo_tui.tui.widgets.followup import AnswerInput
 from kilo_tui.tui.widgets.prompt import PromptInput
+from kilo_tui.tui.widgets.tool_block import ToolBlock
 from tests.tui.helpers import StandInRuntime
 
 SIZES = [(80, 24), (120, 40)]
@@ -188,3 +190,117 @@ async def test_a_proposed_edit_waits_for_the_draft_and_opens_on_tab(
         await answer.wait()
         assert answer.result.approved
         assert app.main_screen.query_one(PromptInput).text == "wait ay"
+
+
+# ------------------------------------------------------------------- scrolling
+
+
+async def fill_chat(pilot: Pilot[None], runtime: StandInRuntime, count: int = 40) -> Chat:
+    for i in range(count):
+        runtime.bus.publish(ev.Notice(message=f"line {i}"))
+    await pilot.pause(0.2)
+    chat = pilot.app.screen.query_one(Chat)
+    assert chat.max_scroll_y > 0
+    return chat
+
+
+def at_bottom(chat: Chat) -> bool:
+    return chat.scroll_y >= chat.max_scroll_y
+
+
+def marker(app: KiloApp) -> NewMessages:
+    return app.screen.query_one(NewMessages)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_chat_stays_pinned_through_approvals_and_questions(
+    runtime: StandInRuntime, size: tuple[int, int]
+) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=size) as pilot:
+        chat = await fill_chat(pilot, runtime)
+        answer = app.run_worker(runtime.bus.request(command_request()))
+        await shown(pilot, ApprovalBar)
+        await pilot.press("y")
+        await answer.wait()
+        question = ev.FollowupAsked(request_id="q1", question="Which?", suggestions=("a",))
+        answer = app.run_worker(runtime.bus.request(question))
+        await pilot.pause(0.2)
+        await pilot.press("1")
+        await answer.wait()
+        runtime.bus.publish(ev.Notice(message="the newest line"))
+        await pilot.pause(0.2)
+        assert at_bottom(chat)
+        assert not marker(app).display
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_scroll_keys_work_from_the_prompt_and_new_messages_are_flagged(
+    runtime: StandInRuntime, size: tuple[int, int]
+) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=size) as pilot:
+        chat = await fill_chat(pilot, runtime)
+        await pilot.press(*"draft")
+        bottom = chat.scroll_y
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert chat.scroll_y < bottom
+        await pilot.press("shift+up")
+        await pilot.pause()
+        assert chat.scroll_y < bottom - 1
+        # The user scrolled up: new messages do not pull the view, a marker says so.
+        up = chat.scroll_y
+        runtime.bus.publish(ev.Notice(message="something new"))
+        await pilot.pause(0.2)
+        assert chat.scroll_y == up
+        assert marker(app).display and "new messages ↓" in str(marker(app).render())
+        await pilot.press("pagedown", "pagedown", "pagedown", "shift+down")
+        await pilot.pause(0.2)
+        assert at_bottom(chat) and not marker(app).display
+        assert app.screen.query_one(PromptInput).text == "draft"
+        # Home / End scroll the chat when the prompt is empty.
+        app.screen.query_one(PromptInput).clear()
+        await pilot.press("home")
+        await pilot.pause()
+        assert chat.scroll_y == 0
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert at_bottom(chat)
+
+
+async def test_task_completed_is_always_in_view(runtime: StandInRuntime) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        chat = await fill_chat(pilot, runtime)
+        await pilot.press("home")
+        await pilot.pause()
+        runtime.bus.publish(ev.TaskCompleted(result="All tests pass.\n" * 30))
+        await pilot.pause(0.3)
+        assert at_bottom(chat)
+        last = chat.blocks[-1]
+        assert "Task completed" in str(last.render())
+        assert last.region.bottom <= chat.region.bottom  # on screen
+
+
+async def test_a_running_command_shows_a_spinner_and_elapsed_time(
+    runtime: StandInRuntime,
+) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        runtime.bus.publish(
+            ev.ToolCallStarted(call_id="c1", name="execute_command", arguments={"command": "make"})
+        )
+        runtime.bus.publish(ev.CommandRunning(call_id="c1", elapsed=3.2))
+        await pilot.pause(0.2)
+        block = app.screen.query_one(ToolBlock)
+        body = str(block.query_one("#body").render())
+        assert "(no output)" not in body
+        assert "running 3s" in body
+        first = body.split()[0]
+        await pilot.pause(0.5)
+        assert str(block.query_one("#body").render()).split()[0] != first  # it spins
+        runtime.bus.publish(ev.CommandFinished(call_id="c1", command="make", exit_code=0))
+        runtime.bus.publish(ev.ToolCallFinished(call_id="c1", name="execute_command", result=""))
+        await pilot.pause(0.2)
+        assert "(no output)" in str(block.query_one("#body").render())

@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input, TextArea
 
 from kilo_tui.core.config import Settings
 from kilo_tui.core.llm.litellm_loader import is_loaded
@@ -60,6 +60,18 @@ class MainScreen(Screen[None]):
         Binding("ctrl+o", "toggle_tools", "Tool output", id="toggle-tool-output"),
         Binding("ctrl+n", "new_task", "New task", id="new-task", show=False),
         Binding("tab", "switch_focus", "Prompt ⇄ request", id="switch-focus", show=False),
+        # The chat never has the focus: these scroll it from the prompt (priority: the
+        # prompt would take them for its own cursor).
+        Binding("pageup", "scroll_chat('page_up')", show=False, priority=True, id="chat-page-up"),
+        Binding(
+            "pagedown", "scroll_chat('page_down')", show=False, priority=True, id="chat-page-down"
+        ),
+        Binding("shift+up", "scroll_chat('up')", show=False, priority=True, id="chat-line-up"),
+        Binding(
+            "shift+down", "scroll_chat('down')", show=False, priority=True, id="chat-line-down"
+        ),
+        Binding("home", "scroll_chat('home')", show=False, priority=True, id="chat-top"),
+        Binding("end", "scroll_chat('end')", show=False, priority=True, id="chat-bottom"),
     ]
 
     busy: reactive[bool] = reactive(False, bindings=True)
@@ -196,9 +208,35 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
             return self.busy
+        if action == "scroll_chat" and parameters in (("home",), ("end",)):
+            return self._typing_nothing()
         if action in ("cycle_mode", "checkpoints", "new_task"):
             return self.ready
         return True
+
+    def _typing_nothing(self) -> bool:
+        """No text field with text has the focus (``home``/``end`` are free for the chat)."""
+        focused = self.focused
+        if isinstance(focused, PromptInput):
+            return not focused.text
+        return not isinstance(focused, TextArea | Input)
+
+    def action_scroll_chat(self, how: str) -> None:
+        """Scroll the conversation; reaching the bottom pins it there again."""
+        chat = self.chat
+        match how:
+            case "page_up":
+                chat.scroll_page_up(animate=False)
+            case "page_down":
+                chat.scroll_page_down(animate=False)
+            case "up":
+                chat.scroll_relative(y=-3, animate=False)
+            case "down":
+                chat.scroll_relative(y=3, animate=False)
+            case "home":
+                chat.scroll_home(animate=False)
+            case _:
+                chat.pin()
 
     def action_cancel(self) -> None:
         """Stop the running request; the conversation stays usable."""

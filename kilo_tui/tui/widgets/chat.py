@@ -5,6 +5,10 @@ Earlier messages are never re-rendered while a reply streams: a reply is one
 ``Markdown.get_stream``), and only
 the newest :attr:`Chat.max_mounted` blocks are mounted. Older ones collapse into an
 :class:`EarlierMessages` stub that brings them back a page at a time.
+
+The chat stays pinned to its bottom (Textual's anchor) until the user scrolls up;
+then new blocks leave the view where it is and a :class:`NewMessages` marker says
+that more came. Scrolling back to the bottom pins it again.
 """
 
 from __future__ import annotations
@@ -129,8 +133,36 @@ class EarlierMessages(Static, can_focus=True):
         self.post_message(self.Requested())
 
 
-class Chat(VerticalScroll):
-    """The anchored conversation pane."""
+class NewMessages(Static):
+    """Docked at the chat's bottom edge while the user reads above newer messages."""
+
+    DEFAULT_CSS = """
+    NewMessages {
+        dock: bottom;
+        display: none;
+        width: auto;
+        offset-x: 1;
+        padding: 0 1;
+        background: $accent;
+        color: $text;
+        text-style: bold;
+        &.-visible { display: block; }
+    }
+    """
+
+    class Clicked(Message):
+        """The user wants to jump to the newest message."""
+
+    def __init__(self) -> None:
+        super().__init__("new messages ↓ (end)", markup=False)
+
+    def on_click(self) -> None:
+        self.post_message(self.Clicked())
+
+
+class Chat(VerticalScroll, can_focus=False):
+    """The anchored conversation pane. It never takes the focus (typing there would
+    be lost); the screen's keys scroll it from the prompt."""
 
     DEFAULT_CSS = """
     Chat {
@@ -148,9 +180,11 @@ class Chat(VerticalScroll):
         super().__init__(id=id)
         self._pruned: list[Widget] = []
         self._limit = self.max_mounted
+        self._marker = NewMessages()
 
     def compose(self) -> Iterable[Widget]:
         yield EarlierMessages()
+        yield self._marker
 
     def on_mount(self) -> None:
         self.anchor()
@@ -158,16 +192,37 @@ class Chat(VerticalScroll):
     @property
     def blocks(self) -> list[Widget]:
         """The mounted blocks, oldest first."""
-        return [w for w in self.children if not isinstance(w, EarlierMessages)]
+        return [w for w in self.children if not isinstance(w, EarlierMessages | NewMessages)]
 
     @property
     def pruned_count(self) -> int:
         return len(self._pruned)
 
+    @property
+    def scrolled_up(self) -> bool:
+        """The user moved away from the bottom (the anchor is released)."""
+        return self._anchor_released
+
     async def add(self, block: Widget) -> None:
         """Mount a new block at the bottom and prune the oldest if needed."""
+        if self.scrolled_up:
+            self._marker.add_class("-visible")
         await self.mount(block)
         await self._prune()
+
+    def pin(self) -> None:
+        """Scroll to the newest message and stay there as more come."""
+        self.scroll_end(animate=False)
+        self._marker.remove_class("-visible")
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value >= self.max_scroll_y:
+            self._marker.remove_class("-visible")
+
+    def on_new_messages_clicked(self, event: NewMessages.Clicked) -> None:
+        event.stop()
+        self.pin()
 
     async def load(self, blocks: list[Widget]) -> None:
         """Show a replayed conversation: only the newest blocks are mounted."""
@@ -211,6 +266,7 @@ __all__ = [
     "Chat",
     "ChatBlock",
     "EarlierMessages",
+    "NewMessages",
     "NoticeBlock",
     "ReasoningBlock",
     "UserBlock",

@@ -8,10 +8,14 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widgets import Static
 
 MAX_BODY_LINES = 400
 """Only the tail of a long output is rendered; a huge log must not slow the chat."""
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+"""Frames of the running command's spinner (one every :attr:`ToolBlock.spin_interval`)."""
 
 EDIT_TOOLS = frozenset({"write_to_file", "apply_diff", "insert_content", "search_and_replace"})
 
@@ -76,6 +80,8 @@ class ToolBlock(Vertical):
 
     ICONS: ClassVar[dict[str, str]] = {"running": "…", "done": "✓", "error": "✗"}
 
+    spin_interval: ClassVar[float] = 0.2
+
     def __init__(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
         super().__init__(classes="-running")
         self.call_id = call_id
@@ -87,12 +93,37 @@ class ToolBlock(Vertical):
         self.output = ""
         self.diff = ""
         self.exit_code: int | None = None
+        self.elapsed = 0.0
         self.expanded = name == "execute_command"
         self.set_class(self.expanded, "-expanded")
+        self._frame = 0
+        self._spinner: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), id="header", markup=False)
         yield Static(self._body(), id="body", markup=False)
+
+    def on_mount(self) -> None:
+        if self._spinning:
+            self._spinner = self.set_interval(self.spin_interval, self._spin)
+
+    @property
+    def _spinning(self) -> bool:
+        """A command still running: its body shows a spinner and the elapsed time."""
+        return (
+            self.tool_name == "execute_command"
+            and self.status == "running"
+            and self.exit_code is None
+            and not self.summary.startswith(("timed out", "cancelled"))
+        )
+
+    def _spin(self) -> None:
+        if not self._spinning:
+            if self._spinner is not None:
+                self._spinner.stop()
+            return
+        self._frame += 1
+        self._refresh_body()
 
     # ------------------------------------------------------------------ updates
 
@@ -104,8 +135,9 @@ class ToolBlock(Vertical):
     def set_elapsed(self, seconds: float) -> None:
         """Show how long a running command has been running."""
         if self.status == "running":
+            self.elapsed = seconds
             self.summary = f"running {seconds:.0f}s"
-            self._refresh_header()
+            self._refresh()
 
     def set_diff(self, diff: str, additions: int, deletions: int) -> None:
         """Attach a proposed (or auto-approved) change to an edit block."""
@@ -177,7 +209,11 @@ class ToolBlock(Vertical):
             from rich.syntax import Syntax  # pygments: not needed for the first frame
 
             return Syntax(tail(self.diff), "diff", theme="ansi_dark", word_wrap=True)
-        return Text(tail(self.output.rstrip("\n")) or "(no output)")
+        output = tail(self.output.rstrip("\n"))
+        if self._spinning:
+            spinner = f"{SPINNER[self._frame % len(SPINNER)]} running {self.elapsed:.0f}s"
+            return Text(f"{output}\n{spinner}" if output else spinner)
+        return Text(output or "(no output)")
 
     def _refresh(self) -> None:
         self._refresh_header()
