@@ -1,5 +1,6 @@
-"""A small web site on 127.0.0.1 for the fetch_url tests: an article with navigation
-chrome, JSON, text, binary files, redirects, a huge body and a slow endpoint."""
+"""A small web site on 127.0.0.1 for the fetch_url and browser_action tests: an article
+with navigation chrome, JSON, text, binary files, redirects, a huge body, a slow
+endpoint, and a page with a button and a form to click on."""
 
 from __future__ import annotations
 
@@ -28,6 +29,19 @@ ARTICLE = """<!doctype html>
 <footer>Copyright ExampleCorp, all rights reserved</footer>
 </body></html>
 """
+COUNTER = b"""<!doctype html><html><head><title>Counter</title></head>
+<body style="margin:0;background:#ffffff">
+<img src="/internal/admin.png" width="1" height="1">
+<p id="status">Not clicked yet</p>
+<button style="position:absolute;left:100px;top:100px;width:200px;height:100px"
+  onclick="document.getElementById('status').textContent='Clicked it';
+           document.body.style.background='#ff0000';console.log('button pressed')">
+  Press me</button>
+<form style="position:absolute;top:300px" onsubmit="event.preventDefault();
+  document.getElementById('greeting').textContent='Hello, '+this.name.value">
+  <input name="name" id="name"><button>Greet</button></form>
+<p id="greeting" style="position:absolute;top:350px"></p>
+</body></html>"""
 JSON_BODY = '{"name": "kilo", "items": [1, 2, 3], "html": "<b>not converted</b>"}'
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200)
 
@@ -43,6 +57,7 @@ class _Site(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         route = {
             "/article": lambda: self._send(200, "text/html; charset=utf-8", ARTICLE.encode()),
+            "/counter": lambda: self._send(200, "text/html; charset=utf-8", COUNTER),
             "/data.json": lambda: self._send(200, "application/json", JSON_BODY.encode()),
             "/notes.txt": lambda: self._send(200, "text/plain", b"line one\nline two\n"),
             "/logo.png": lambda: self._send(200, "image/png", PNG),

@@ -13,9 +13,7 @@ import base64
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from kilo_tui.core.browser import BrowserSession, find_executable
 from kilo_tui.core.doctor import browser_finding
 from kilo_tui.core.tools.browser import address_guard
 from tests.fakeserver import FakeLLMServer, Turn
+from tests.website import Site
 
 CHROMIUM = find_executable()
 needs_chromium = pytest.mark.skipif(
@@ -33,44 +32,20 @@ needs_chromium = pytest.mark.skipif(
     reason="no Chromium or Chrome on PATH (CI installs Debian's chromium package)",
 )
 
-PAGE = b"""<!doctype html><html><head><title>Counter</title></head>
-<body style="margin:0;background:#ffffff">
-<img src="/internal/admin.png" width="1" height="1">
-<p id="status">Not clicked yet</p>
-<button style="position:absolute;left:100px;top:100px;width:200px;height:100px"
-  onclick="document.getElementById('status').textContent='Clicked it';
-           document.body.style.background='#ff0000';console.log('button pressed')">
-  Press me</button>
-<form style="position:absolute;top:300px" onsubmit="event.preventDefault();
-  document.getElementById('greeting').textContent='Hello, '+this.name.value">
-  <input name="name" id="name"><button>Greet</button></form>
-<p id="greeting" style="position:absolute;top:350px"></p>
-</body></html>"""
-
 ALLOW_LOCAL = "\n[web]\nallow_private_addresses = true\n[auto_approve]\nbrowser = true\n"
 BUTTON = "200,150"
 
 
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.end_headers()
-        self.wfile.write(PAGE)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+@pytest.fixture
+def site() -> Iterator[Site]:
+    site = Site()
+    yield site
+    site.close()
 
 
 @pytest.fixture
-def page_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+def page_url(site: Site) -> str:
+    return site.url("/counter")
 
 
 def browser_processes() -> list[str]:
@@ -250,8 +225,9 @@ async def test_every_request_of_the_page_passes_the_guard(page_url: str) -> None
         snapshot = await session.launch(page_url)
     finally:
         await session.close()
-    assert page_url in asked and page_url + "internal/admin.png" in asked
-    assert f"[blocked] {page_url}internal/admin.png: an internal address" in snapshot.logs
+    image = page_url.replace("/counter", "/internal/admin.png")
+    assert page_url in asked and image in asked
+    assert f"[blocked] {image}: an internal address" in snapshot.logs
     assert browser_processes() == []
 
 
