@@ -53,6 +53,7 @@ class _Site(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         site: Site = self.server.site  # type: ignore[attr-defined]
         site.hits.append((self.path, self.headers.get("Host", "")))
+        site.clients.append(self.client_address[1])
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         route = {
@@ -127,6 +128,8 @@ class Site:
 
     def __init__(self) -> None:
         self.hits: list[tuple[str, str]] = []
+        self.clients: list[int] = []
+        """The client port of each request (one per connection)."""
         self.huge_sent = 0
         self.httpd = _Server(("127.0.0.1", 0), _Site)
         self.httpd.site = self  # type: ignore[attr-defined]

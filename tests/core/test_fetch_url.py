@@ -229,6 +229,20 @@ async def test_the_request_goes_to_the_checked_address_with_the_urls_host(site: 
     assert site.hits == [("/notes.txt", f"localhost:{site.port}")]
 
 
+async def test_each_hop_opens_its_own_connection_to_its_checked_address(site: Site) -> None:
+    """No connection is reused across hops: one made (and, for https, verified) for one
+    host never carries the request for another host that resolved to the same address."""
+    await fetch(
+        site.url("/hop1"),
+        resolve=_public_only(site),
+        approve_host=_approve_all,
+        timeout=10,
+        max_size=100_000,
+    )
+    assert [p for p, _ in site.hits] == ["/hop1", "/hop2", "/article"]
+    assert len(set(site.clients)) == 3
+
+
 # ------------------------------------------------------- modes and approval
 
 

@@ -98,7 +98,12 @@ async def fetch(
                 if (when := deadline.when()) is not None:
                     deadline.reschedule(when + loop.time() - asked)
 
-            async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as client:
+            # No keep-alive: a connection made (and TLS-verified) for one host must never
+            # carry a later hop's request for another host on the same address.
+            no_reuse = httpx.Limits(max_keepalive_connections=0)
+            async with httpx.AsyncClient(
+                trust_env=False, follow_redirects=False, limits=no_reuse
+            ) as client:
                 return await _follow(client, _parse(url), resolve, approve, max_size)
     except TimeoutError:
         raise ToolError(f"Fetching {url} took longer than {timeout:g} s; stopped.") from None
