@@ -43,6 +43,11 @@ COUNTER = b"""<!doctype html><html><head><title>Counter</title></head>
 <p id="greeting" style="position:absolute;top:350px"></p>
 </body></html>"""
 JSON_BODY = '{"name": "kilo", "items": [1, 2, 3], "html": "<b>not converted</b>"}'
+LATIN1_PAGE = (
+    b'<html><head><meta charset="windows-1252"></head>'
+    b"<body><p>Caf\xe9 cr\xe8me \x80 5</p></body></html>"
+)
+"""Declares its encoding only in the page, as many older sites do."""
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200)
 
 
@@ -61,6 +66,7 @@ class _Site(BaseHTTPRequestHandler):
             "/counter": lambda: self._send(200, "text/html; charset=utf-8", COUNTER),
             "/data.json": lambda: self._send(200, "application/json", JSON_BODY.encode()),
             "/notes.txt": lambda: self._send(200, "text/plain", b"line one\nline two\n"),
+            "/latin1": lambda: self._send(200, "text/html", LATIN1_PAGE),
             "/logo.png": lambda: self._send(200, "image/png", PNG),
             "/unlabeled": lambda: self._send(200, "", b"GIF89a\x00\x01" + bytes(100)),
             "/missing": lambda: self._send(404, "text/html", b"<h1>No such page</h1>"),

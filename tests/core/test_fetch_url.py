@@ -85,11 +85,13 @@ async def test_headless_task_reads_a_local_page_as_markdown(
 async def test_json_and_text_pass_through_binary_and_errors_are_explained(
     make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, site: Site
 ) -> None:
-    paths = ["/data.json", "/notes.txt", "/logo.png", "/unlabeled", "/missing", "ftp://x/y"]
+    paths = [
+        "/data.json", "/notes.txt", "/logo.png", "/unlabeled", "/missing", "ftp://x/y", "/latin1",
+    ]  # fmt: skip
     _, results = await run_fetches(
         make_runtime, llm_env, [site.url(p) if p[0] == "/" else p for p in paths]
     )
-    as_json, text, png, unlabeled, missing, ftp = results
+    as_json, text, png, unlabeled, missing, ftp, latin1 = results
     assert as_json.endswith(f"\n\n{JSON_BODY}") and "Content-Type: application/json" in as_json
     assert text.endswith("\n\nline one\nline two\n")
     assert f"Not read: {site.url('/logo.png')} is binary content (image/png, 216 bytes" in png
@@ -97,6 +99,7 @@ async def test_json_and_text_pass_through_binary_and_errors_are_explained(
     assert "is binary content (undeclared type" in unlabeled
     assert "Status: HTTP 404 Not Found" in missing and "# No such page" in missing
     assert ftp.startswith("Only http and https URLs can be fetched, not ftp://x/y")
+    assert latin1.endswith("\n\nCafé crème € 5")
 
 
 async def test_redirect_chain_is_followed_and_a_loop_is_cut(

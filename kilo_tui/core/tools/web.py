@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -250,13 +251,23 @@ def page_text(page: Fetched) -> tuple[str, str]:
             f"Not read: {page.url} is binary content ({declared}, {len(page.body):,} bytes "
             f"read). fetch_url reads web pages, JSON and plain text only."
         )
-    text = _decode(page.body, page.charset)
+    charset = page.charset or (_meta_charset(page.body) if kind == "html" else None)
+    text = _decode(page.body, charset)
     if kind != "html":
         return "", text
     from kilo_tui.core.readable import html_to_markdown
 
     readable = html_to_markdown(text, page.url)
     return readable.title, readable.markdown
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def _meta_charset(body: bytes) -> str | None:
+    """The encoding a page declares in a ``<meta>`` tag when the server did not say."""
+    match = _META_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii") if match else None
 
 
 def _decode(body: bytes, charset: str | None) -> str:
