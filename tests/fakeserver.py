@@ -404,6 +404,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"pending": self.fake.pending_turns})
             return
         self.fake._record("POST", self.path, dict(self.headers), body)
+        if self.path.rstrip("/").endswith("/embeddings"):
+            self._send_json(200, embeddings_reply(body))
+            return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send_json(404, _error_body(404, f"no route {self.path}"))
             return
@@ -486,6 +489,51 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 FakeLLMServer.handler = _Handler
+
+
+EMBEDDING_DIMENSIONS = 64
+"""Vector size of the fake embeddings when the request names none."""
+
+
+def fake_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A deterministic unit vector: a hashed bag of the text's words (``parse_config``
+    counts as ``parse`` and ``config``), so texts sharing words are close and a query
+    for a word finds the chunks that contain it."""
+    import hashlib
+    import math
+    import re
+
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+", text.lower().replace("_", " ")):
+        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        slot = int.from_bytes(digest[:4], "little") % dimensions
+        vector[slot] += 1.0 if digest[4] & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
+def embeddings_reply(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's ``/v1/embeddings`` answer for ``body`` (``encoding_format`` base64 or
+    float, as the OpenAI SDK asks), with :func:`fake_embedding` vectors."""
+    import base64
+    import struct
+
+    texts = body.get("input") or []
+    texts = [texts] if isinstance(texts, str) else texts
+    size = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
+    data = []
+    for index, text in enumerate(texts):
+        vector: Any = fake_embedding(str(text), size)
+        if body.get("encoding_format") == "base64":
+            vector = base64.b64encode(struct.pack(f"<{size}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    tokens = sum(len(str(t).split()) for t in texts)
+    return {
+        "object": "list",
+        "data": data,
+        "model": body.get("model", ""),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def _error_body(status: int, message: str, *, param: str | None = None) -> dict[str, Any]:

@@ -132,6 +132,23 @@ class ModelSettings:
     chosen automatically."""
 
 
+@dataclass(frozen=True)
+class CodebaseIndexSettings:
+    """``[codebase_index]``: the index behind ``codebase_search`` (kilo_tui/core/code/)."""
+
+    enabled: bool = False
+    """Index the workspace in the background and offer ``codebase_search`` (as in Kilo
+    Code, the tool is offered only when indexing is on)."""
+    embedding_model: str = ""
+    """A litellm embedding model (``openai/text-embedding-3-small``); its key and base
+    come from the provider's settings. Empty: the search is lexical (SQLite FTS5)."""
+    dimensions: int = 0
+    """Vector size to ask the model for (0: the model's own)."""
+    qdrant_url: str = ""
+    """A Qdrant server to keep the vectors in; empty: the embedded store."""
+    qdrant_api_key: str = ""
+
+
 TOOL_PROTOCOLS = ("native", "xml")
 
 
@@ -179,6 +196,7 @@ class Settings:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     web: WebSettings = field(default_factory=WebSettings)
     browser: BrowserSettings = field(default_factory=BrowserSettings)
+    codebase_index: CodebaseIndexSettings = field(default_factory=CodebaseIndexSettings)
     source: str = ""
     """The config file the settings came from (may not exist)."""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -198,6 +216,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "sandbox": dict,
     "web": dict,
     "browser": dict,
+    "codebase_index": dict,
 }
 
 _ENV_OVERRIDES = {
@@ -291,6 +310,9 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
     browser = _section(BrowserSettings, data.get("browser", {}), "browser", fail)
     if sandbox.mode not in SANDBOX_MODES:
         raise fail("sandbox.mode", f"expected one of {', '.join(SANDBOX_MODES)}")
+    codebase_index = _section(
+        CodebaseIndexSettings, data.get("codebase_index", {}), "codebase_index", fail
+    )
     return Settings(
         model=data.get("model") or None,
         small_model=data.get("small_model") or None,
@@ -305,6 +327,7 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
         sandbox=sandbox,
         web=web,
         browser=browser,
+        codebase_index=codebase_index,
         source=source,
         raw=data,
     )

@@ -434,6 +434,20 @@ class McpStatusChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class IndexProgress(Event):
+    """The codebase index's state (kilo_tui/core/code/index.py), at most a few times a
+    second while it works: ``indexing`` (``done`` of ``total`` files), ``ready``,
+    ``error`` (``message`` says why; searches fall back to what is stored)."""
+
+    type: ClassVar[str] = "index_progress"
+    state: str
+    done: int = 0
+    total: int = 0
+    chunks: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class FileChangedExternally(Event):
     type: ClassVar[str] = "file_changed_externally"
     path: str

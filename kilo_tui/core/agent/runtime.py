@@ -32,6 +32,7 @@ from kilo_tui.core.trust.secrets import redactor_for
 if TYPE_CHECKING:
     from kilo_tui.core.agent.modes import Mode
     from kilo_tui.core.checkpoints import CheckpointManager, RestoreResult
+    from kilo_tui.core.code.index import CodebaseIndex
     from kilo_tui.core.llm.catalog import Catalog, ModelInfo
     from kilo_tui.core.llm.client import Usage
     from kilo_tui.core.llm.limits import ModelLimits
@@ -91,6 +92,7 @@ class AgentRuntime:
         self.mcp: McpManager | None = self._build_mcp() if start_mcp else None
         if self.mcp is not None and (warning := trust.mcp_warning(self.workspace)):
             self.startup_warnings.append(warning)
+        self.codebase_index = self._build_codebase_index()
         self._tools = self._build_tools()
         self.bus.subscribe(self.store.record_event)
         self._open_tasks: weakref.WeakValueDictionary[str, Task] = weakref.WeakValueDictionary()
@@ -203,6 +205,13 @@ class AgentRuntime:
 
         return McpManager(self.workspace, self.bus, sandbox=self.settings.sandbox)
 
+    def _build_codebase_index(self) -> CodebaseIndex | None:
+        if not self.settings.codebase_index.enabled:
+            return None
+        from kilo_tui.core.code.index import CodebaseIndex
+
+        return CodebaseIndex(self.workspace, self.settings, self.bus)
+
     def _build_tools(self) -> dict[str, Tool]:
         from kilo_tui.core.browser import find_executable
         from kilo_tui.core.tools.code import CODE_TOOLS
@@ -219,6 +228,10 @@ class AgentRuntime:
             from kilo_tui.core.tools.browser import BROWSER_ACTION
 
             tools.append(BROWSER_ACTION)
+        if self.codebase_index is not None:
+            from kilo_tui.core.tools.codebase import CODEBASE_SEARCH
+
+            tools.append(CODEBASE_SEARCH)
         return {tool.name: tool for tool in tools}
 
     @property
@@ -239,6 +252,8 @@ class AgentRuntime:
         self._spawn(asyncio.to_thread(lambda: self.catalog.get(self.model)))
         if self.mcp is not None:
             self._spawn(self.mcp.start())
+        if self.codebase_index is not None:
+            self._spawn(self.codebase_index.run())
 
     async def _report_sandbox(self) -> None:
         """Say once how commands are confined (the probe runs off the event loop)."""
@@ -593,6 +608,7 @@ class AgentRuntime:
         return {
             "mcp": self.mcp,
             "sandbox": self.sandbox,
+            "codebase_index": self.codebase_index,
             "mode_slugs": [m.slug for m in self._modes],
             "run_subtask": lambda mode, message: self._run_subtask(task, mode, message),
             "interactive": self.interactive,
