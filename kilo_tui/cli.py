@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "mcp": "kilo_tui.commands.mcp",
     "doctor": "kilo_tui.commands.doctor",
     "serve": "kilo_tui.commands.serve",
+    "index": "kilo_tui.commands.index",
 }
 
 EPILOG = """\
@@ -37,6 +38,7 @@ commands (kilo-tui COMMAND --help for each):
   config           where the config file is, and what it says
   doctor           check model, keys, local servers, MCP, git, browser, sandbox
   serve            the full TUI in a web browser (127.0.0.1 only by default)
+  index            status or rebuild of the codebase index (codebase_search)
 
 environment:
   KILO_TUI_HOME    put all config and data under this directory

@@ -17,6 +17,7 @@ from textual.widget import Widget
 from kilo_tui.core import events as ev
 from kilo_tui.tui.widgets.chat import NoticeBlock, ReasoningBlock, UserBlock
 from kilo_tui.tui.widgets.reply import AssistantBlock
+from kilo_tui.tui.widgets.status_bar import index_label
 from kilo_tui.tui.widgets.todo_list import TodoList
 from kilo_tui.tui.widgets.tool_block import ToolBlock
 
@@ -92,6 +93,7 @@ class EventHandler:
             ev.ModeChanged: self._handle_mode,
             ev.ModelChanged: self._handle_model,
             ev.McpStatusChanged: self._handle_mcp,
+            ev.IndexProgress: self._handle_index,
             ev.ContextCondensed: self._handle_condensed,
             ev.CheckpointRestored: self._handle_checkpoint_restored,
             ev.CheckpointCreated: self._handle_checkpoint_created,
@@ -250,6 +252,9 @@ class EventHandler:
         self.screen.status.mcp_errors = sum(1 for s in self._mcp_status.values() if s == "error")
         if event.status == "error" and self._sink is None:
             self.screen.notify(f"MCP server {event.server}: {event.error}", severity="error")
+
+    def _handle_index(self, event: ev.IndexProgress) -> None:
+        self.screen.status.index = index_label(event)
 
     async def _handle_condensed(self, event: ev.ContextCondensed) -> None:
         await self.notice(

@@ -6,6 +6,7 @@ lexical fallback, the Qdrant code path (qdrant-client's local mode) and a headle
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -358,3 +359,39 @@ async def test_codebase_search_is_offered_only_when_indexing_is_enabled(
 ) -> None:
     runtime = make_runtime()
     assert runtime.codebase_index is None and runtime.tool("codebase_search") is None
+
+
+# --------------------------------------------------------------------- CLI
+
+
+def test_index_status_and_rebuild_commands(
+    semantic: Settings, ws: Path, llm_env: FakeLLMServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kilo_tui.cli import main
+
+    assert main(["index", "status", "--path", str(ws)]) == 0
+    before = capsys.readouterr().out
+    assert "Indexing:  on\nSearch:    semantic (openai/text-embedding-3-small)\n" in before
+    assert f"Store:     embedded ({database_path(ws.resolve())})" in before
+    assert before.endswith("Contents:  0 files, 0 chunks\nState:     not indexed yet\n")
+    assert main(["index", "rebuild", "--path", str(ws)]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("Indexed 4 files into ")
+    assert "indexing: 0 of 4 files" in out.err
+    assert main(["index", "status", "--path", str(ws), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["files"], info["state"], info["search"]) == (4, "ready", "semantic")
+    assert info["chunks"] >= 5
+
+
+def test_index_rebuild_when_indexing_is_off(
+    llm_env: FakeLLMServer, tmp_path: Path, ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kilo_tui.cli import main
+
+    settings_for(tmp_path / "kilo-home", ws, "")
+    assert main(["index", "rebuild", "--path", str(ws)]) == 2
+    assert "codebase indexing is off" in capsys.readouterr().err
+    assert main(["index", "status", "--path", str(ws)]) == 0
+    assert "Indexing:  off ([codebase_index] enabled = false)" in capsys.readouterr().out
+    assert main(["index", "status", "--path", str(ws / "nope")]) == 2

@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 if TYPE_CHECKING:
-    from kilo_tui.core.events import UsageUpdated
+    from kilo_tui.core.events import IndexProgress, UsageUpdated
 
 
 MIN_MODEL_WIDTH = 16
@@ -22,6 +22,14 @@ def model_badge(model: str | None, *, free: bool = False) -> str:
     if model and (free or model.endswith(":free")):
         return "free"
     return ""
+
+
+def index_label(event: IndexProgress) -> str:
+    """The status bar's word on the codebase index: only while it works or when it
+    failed (``kilo-tui index status`` says why); nothing once it is ready."""
+    if event.state == "indexing" and event.total:
+        return f"indexing {100 * event.done // event.total}%"
+    return "index ✗" if event.state == "error" else ""
 
 
 def short_model_name(model: str, width: int) -> str:
@@ -74,6 +82,8 @@ class StatusBar(Widget):
     sandbox: reactive[str] = reactive("")
     """``no sandbox`` when commands run unconfined (mode off, or no mechanism here)."""
     usage: reactive[UsageUpdated | None] = reactive(None)
+    index: reactive[str] = reactive("")
+    """The codebase index while it works or when it failed (``indexing 40%``)."""
 
     def render(self) -> Text:
         """Everything fits one line: when it would not, the cache note goes, then the
@@ -100,6 +110,8 @@ class StatusBar(Widget):
             parts.append(Text("checkpoint ✗", style="bold red"))
         if self.sandbox:
             parts.append(Text(self.sandbox, style="bold yellow"))
+        if self.index:
+            parts.append(Text(self.index, style="dim"))
         if self.activity:
             parts.append(Text(self.activity, style="italic"))
         others = Text(" · ").join(parts).cell_len + (len(badge) + 3 if badge else 0)
