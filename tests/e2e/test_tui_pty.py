@@ -9,21 +9,18 @@ conversation is back.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pexpect
-import pyte
 import pytest
 
+from tests.e2e.cli import BIN
+from tests.e2e.pty import launch
 from tests.fakeserver import Turn, tool_call, write_script
 
-BIN = Path(sys.executable).parent / "kilo-tui"
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
@@ -63,63 +60,6 @@ def server_port(tmp_path: Path) -> Iterator[int]:
         server.wait(timeout=10)
 
 
-ROWS, COLUMNS = 40, 140
-
-
-class Terminal:
-    """The app in a pty, with a terminal emulator (pyte) holding what is on screen."""
-
-    def __init__(self, child: pexpect.spawn) -> None:
-        self.child = child
-        self.screen = pyte.Screen(COLUMNS, ROWS)
-        self.stream = pyte.Stream(self.screen)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.screen.display)
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        """Read output until ``text`` is on the screen."""
-        deadline = time.monotonic() + timeout
-        while text not in self.text:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} not on screen:\n{self.text}")
-            try:
-                self.stream.feed(self.child.read_nonblocking(65536, timeout=0.1))
-            except pexpect.TIMEOUT:
-                continue
-
-    def type_line(self, text: str) -> None:
-        self.child.send(text)
-        self.child.send("\r")
-
-    def quit(self) -> None:
-        self.child.sendcontrol("q")
-        self.child.expect(pexpect.EOF, timeout=30)
-        self.child.close()
-        assert self.child.exitstatus == 0, self.child.before
-
-
-def launch(workspace: Path, home: Path, port: int, *args: str) -> Terminal:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "KILO_TUI"))}
-    env.update(
-        OPENAI_API_KEY="sk-test",
-        OPENAI_API_BASE=f"http://127.0.0.1:{port}/v1",
-        KILO_TUI_HOME=str(home),
-        TERM="xterm-256color",
-    )
-    child = pexpect.spawn(
-        str(BIN),
-        ["--model", "openai/fake-model", *args],
-        cwd=str(workspace),
-        env=env,
-        dimensions=(ROWS, COLUMNS),
-        encoding="utf-8",
-        timeout=60,
-    )
-    return Terminal(child)
-
-
 def test_request_approve_command_cost_quit_and_continue(tmp_path: Path, server_port: int) -> None:
     workspace = tmp_path / "project"
     workspace.mkdir()
@@ -127,7 +67,7 @@ def test_request_approve_command_cost_quit_and_continue(tmp_path: Path, server_p
     home.mkdir()
     (home / "config.toml").write_text('small_model = "openai/fake-small"\n')
 
-    app = launch(workspace, home, server_port)
+    app = launch(workspace, home, f"http://127.0.0.1:{server_port}/v1")
     try:
         app.wait_for("Ask Kilo")
         app.type_line("please run the echo")
@@ -143,7 +83,7 @@ def test_request_approve_command_cost_quit_and_continue(tmp_path: Path, server_p
     finally:
         app.child.close(force=True)
 
-    again = launch(workspace, home, server_port, "-c")
+    again = launch(workspace, home, f"http://127.0.0.1:{server_port}/v1", "-c")
     try:
         again.wait_for("Sure, I will run it for you.")
         assert "please run the echo" in again.text
