@@ -306,6 +306,22 @@ async def test_always_allow_remembers_the_domain_and_a_redirect_elsewhere_asks_a
     assert "browser:127.0.0.1" in remembered and "browser:localhost" in remembered
 
 
+async def test_the_time_the_user_takes_to_approve_is_not_counted_against_the_deadline(
+    site: Site,
+) -> None:
+    async def slow_user(host: str, url: str) -> None:
+        await asyncio.sleep(1.5)
+
+    page = await fetch(
+        site.url("/notes.txt"),
+        resolve=_public_only(site),
+        approve_host=slow_user,
+        timeout=1,
+        max_size=1000,
+    )
+    assert page.body == b"line one\nline two\n"
+
+
 async def test_a_denied_fetch_tells_the_model_and_reaches_nothing(
     make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, site: Site
 ) -> None:

@@ -94,10 +94,12 @@ async def fetch(
 
             async def approve(host: str, target: str) -> None:
                 # The user's time to answer does not count against the deadline.
-                asked = loop.time()
-                await approve_host(host, target)
-                if (when := deadline.when()) is not None:
-                    deadline.reschedule(when + loop.time() - asked)
+                remaining = (deadline.when() or loop.time()) - loop.time()
+                deadline.reschedule(None)
+                try:
+                    await approve_host(host, target)
+                finally:
+                    deadline.reschedule(loop.time() + remaining)
 
             # No keep-alive: a connection made (and TLS-verified) for one host must never
             # carry a later hop's request for another host on the same address.
