@@ -86,8 +86,10 @@ class _MainContent(HTMLParser):
     # ---------------------------------------------------------------- tokens
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
+        if tag == "title" and not self.title and self._skip in (None, ("head", 1)):
+            self._in_title = True  # the page's title, not an icon's <svg><title>
+        if tag == "body" and self._skip is not None and self._skip[0] == "head":
+            self._skip = None  # </head> is optional: <body> ends it
         if self._skip is not None:
             if tag == self._skip[0]:
                 self._skip = (tag, self._skip[1] + 1)
