@@ -467,7 +467,9 @@ async def _url_mention(url: str, allow: bool, hosts: tuple[str, ...]) -> _Expans
     kind = content_kind(response.headers.get("content-type", ""), response.content)
     if kind is None:
         return _note(url, "the page is not text")
-    content = html_to_markdown(response.text, current).markdown if kind == "html" else response.text
+    content = response.text
+    if kind == "html":  # seconds of CPU for a large page: off the event loop
+        content = (await asyncio.to_thread(html_to_markdown, content, current)).markdown
     if len(content) > MAX_URL_CHARS:
         content = content[:MAX_URL_CHARS] + "\n\n(… page truncated)"
     return _Expansion(

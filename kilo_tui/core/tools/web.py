@@ -321,7 +321,8 @@ async def _fetch_url(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     except FetchDenied as denied:
         text = denial_text(f"fetching {denied.url}", denied.feedback)
         return ToolResult(text, is_error=True, summary="denied")
-    return _result(page, ctx)
+    # Converting a large page takes seconds of CPU: off the event loop, the UI stays live.
+    return await asyncio.to_thread(_result, page, ctx)
 
 
 def _result(page: Fetched, ctx: ToolContext) -> ToolResult:
