@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from kilo_tui.core.cancellation import unless_cancelled
+from kilo_tui.core.config import AgentSettings, WebSettings
 from kilo_tui.core.tools.base import (
     FunctionTool,
     ToolContext,
@@ -286,8 +287,7 @@ async def _fetch_url(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     url = str(args.get("url", "")).strip()
     if not url:
         raise ToolError("fetch_url needs a url")
-    web = ctx.settings.web if ctx.settings else None
-    allow_private = bool(web and web.allow_private_addresses)
+    web = ctx.settings.web if ctx.settings else WebSettings()
 
     hops = 0
 
@@ -305,14 +305,14 @@ async def _fetch_url(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             raise FetchDenied(target, decision.feedback)
 
     async def resolve(host: str, port: int) -> str:
-        return await network.resolve(host, port, allow_private=allow_private)
+        return await network.resolve(host, port, allow_private=web.allow_private_addresses)
 
     fetching = fetch(
         url,
         resolve=resolve,
         approve_host=approve_host,
-        timeout=web.timeout if web else 30.0,
-        max_size=web.max_size if web else 5_000_000,
+        timeout=web.timeout,
+        max_size=web.max_size,
     )
     try:
         page = await unless_cancelled(
@@ -327,8 +327,7 @@ async def _fetch_url(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
 
 def _result(page: Fetched, ctx: ToolContext) -> ToolResult:
     title, text = page_text(page)
-    agent = ctx.settings.agent if ctx.settings else None
-    limit = agent.command_output_limit if agent else 20_000
+    limit = (ctx.settings.agent if ctx.settings else AgentSettings()).command_output_limit
     declared = page.content_type.split(";")[0].strip() or "undeclared type"
     header = f"URL: {page.url}"
     if page.redirects:
