@@ -35,12 +35,14 @@ COUNTER = b"""<!doctype html><html><head><title>Counter</title></head>
 <p id="status">Not clicked yet</p>
 <button style="position:absolute;left:100px;top:100px;width:200px;height:100px"
   onclick="document.getElementById('status').textContent='Clicked it';
-           document.body.style.background='#ff0000';console.log('button pressed')">
+           document.body.style.background='#ff0000';console.log('button pressed');
+           setTimeout(() => document.getElementById('later').textContent='Saved later', 1500)">
   Press me</button>
 <form style="position:absolute;top:300px" onsubmit="event.preventDefault();
   document.getElementById('greeting').textContent='Hello, '+this.name.value">
   <input name="name" id="name"><button>Greet</button></form>
 <p id="greeting" style="position:absolute;top:350px"></p>
+<p id="later" style="position:absolute;top:400px"></p>
 </body></html>"""
 JSON_BODY = '{"name": "kilo", "items": [1, 2, 3], "html": "<b>not converted</b>"}'
 LATIN1_PAGE = (

@@ -32,6 +32,8 @@ NAVIGATION_TIMEOUT = 30.0
 """Seconds a page may take to load before the step fails."""
 SELECTOR_TIMEOUT = 5.0
 """Seconds a click or hover waits for its selector's element to be there."""
+WAIT_TIMEOUT = 10.0
+"""Seconds the ``wait`` action waits for its text at most."""
 SETTLE_TIMEOUT = 2.0
 """Seconds a step waits for the page to stop loading before it takes the screenshot."""
 TEXT_LIMIT = 20_000
@@ -134,6 +136,20 @@ class BrowserSession:
         if action == "click":
             return await self._step(lambda page: page.click(selector, timeout=timeout))
         return await self._step(lambda page: page.hover(selector, timeout=timeout))
+
+    async def wait(self, text: str) -> Snapshot:
+        """Wait until ``text`` shows on the page (at most :data:`WAIT_TIMEOUT`), or a
+        second without one: for what a page does after a delay."""
+        from playwright.async_api import TimeoutError as Timeout
+
+        async def waiting(page: Any) -> None:
+            if not text:
+                await page.wait_for_timeout(1000)
+                return
+            with contextlib.suppress(Timeout):  # the snapshot shows what is there
+                await page.get_by_text(text).first.wait_for(timeout=WAIT_TIMEOUT * 1000)
+
+        return await self._step(waiting)
 
     async def type(self, text: str) -> Snapshot:
         return await self._step(lambda page: page.keyboard.type(text))

@@ -100,6 +100,7 @@ async def test_a_text_model_clicks_the_button_and_reads_the_changed_page(
     llm_env.script(
         Turn.tool("browser_action", action="launch", url=page_url),
         Turn.tool("browser_action", action="click", coordinate=BUTTON),
+        Turn.tool("browser_action", action="wait", text="Saved later"),
         Turn.tool("browser_action", action="click", selector="#name"),
         Turn.tool("browser_action", action="type", text="Ada"),
         Turn.tool("browser_action", action="click", selector="text=Greet"),
@@ -114,9 +115,12 @@ async def test_a_text_model_clicks_the_button_and_reads_the_changed_page(
     assert "Not clicked yet" in after_launch and "Clicked it" not in after_launch
     assert "Clicked it" in after_click
     assert "[log] button pressed" in after_click
+    # What the page does after a delay, waited for.
+    assert "Saved later" not in after_click
+    assert "Saved later" in tool_results(requests[3])[-1]
     # The form, filled in and sent through selectors (what a text model can aim at).
-    assert "Hello, Ada" not in tool_results(requests[4])[-1]
-    assert "Hello, Ada" in tool_results(requests[5])[-1]
+    assert "Hello, Ada" not in tool_results(requests[5])[-1]
+    assert "Hello, Ada" in tool_results(requests[6])[-1]
     # A model without images gets no image at all.
     assert not any(isinstance(m.get("content"), list) for m in requests[2]["messages"])
     assert browser_processes() == []

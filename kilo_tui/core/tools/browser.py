@@ -34,7 +34,17 @@ from kilo_tui.core.tools.base import (
 )
 from kilo_tui.core.trust.network import AddressRefused, resolve
 
-ACTIONS = ("launch", "click", "hover", "type", "scroll_down", "scroll_up", "resize", "close")
+ACTIONS = (
+    "launch",
+    "click",
+    "hover",
+    "type",
+    "scroll_down",
+    "scroll_up",
+    "resize",
+    "wait",
+    "close",
+)
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 DESCRIPTION = f"""\
@@ -48,7 +58,7 @@ from the current page, `close` and `launch` again.
 at coordinates read from the latest screenshot.
 Actions: launch (url), click (coordinate or selector), hover (coordinate or selector), \
 type (text, into the focused element: click it first), scroll_down, scroll_up (one \
-page), resize (size), close."""
+page), resize (size), wait (for a text to appear), close."""
 
 PARAMETERS = schema(
     {
@@ -64,7 +74,11 @@ PARAMETERS = schema(
             "a CSS selector ('#submit') or 'text=Sign in'.",
         },
         "size": {"type": "string", "description": "resize: 'width,height' in pixels."},
-        "text": {"type": "string", "description": "type: the text to type."},
+        "text": {
+            "type": "string",
+            "description": "type: the text to type. wait: the text to wait for (at most "
+            "10 s); without it, wait one second.",
+        },
     },
     ["action"],
 )
@@ -147,6 +161,8 @@ def _step(session: BrowserSession, action: str, args: dict[str, Any]) -> Any:
             if not isinstance(text, str) or not text:
                 raise ToolError("Missing parameter text: type needs the text to type.")
             return session.type(text)
+        case "wait":
+            return session.wait(str(args.get("text") or ""))
         case "scroll_down":
             return session.scroll(1)
         case "scroll_up":
