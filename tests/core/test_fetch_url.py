@@ -4,8 +4,11 @@ fake provider: what the model receives, what the guard refuses, what the gate as
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -244,6 +247,45 @@ async def test_each_hop_opens_its_own_connection_to_its_checked_address(site: Si
     )
     assert [p for p, _ in site.hits] == ["/hop1", "/hop2", "/article"]
     assert len(set(site.clients)) == 3
+
+
+def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for ``name`` that no CA vouches for, and its key."""
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_https_keeps_the_hosts_name_for_tls_while_connecting_to_the_checked_address(
+    tmp_path: Path,
+) -> None:
+    """Pinned to 127.0.0.1, the TLS handshake still names ``localhost`` (SNI) and the
+    certificate is still verified: a self-signed one is refused."""
+    cert, key = _self_signed(tmp_path, "localhost")
+    names: list[str | None] = []
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    tls.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,misc,return-value]
+    site = Site()
+    site.httpd.socket = tls.wrap_socket(site.httpd.socket, server_side=True)
+    try:
+        with pytest.raises(ToolError, match="CERTIFICATE_VERIFY_FAILED"):
+            await fetch(
+                f"https://localhost:{site.port}/notes.txt",
+                resolve=lambda host, port: network.resolve(host, port, allow_private=True),
+                approve_host=_approve_all,
+                timeout=10,
+                max_size=1000,
+            )
+    finally:
+        site.close()
+    assert names == ["localhost"]
+    assert site.hits == []
 
 
 # ------------------------------------------------------- modes and approval
