@@ -270,7 +270,11 @@ async def test_https_keeps_the_hosts_name_for_tls_while_connecting_to_the_checke
     names: list[str | None] = []
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
-    tls.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,misc,return-value]
+
+    def record_sni(sock: Any, name: str | None, context: Any) -> None:
+        names.append(name)
+
+    tls.sni_callback = record_sni
     site = Site()
     site.httpd.socket = tls.wrap_socket(site.httpd.socket, server_side=True)
     try:
