@@ -86,6 +86,10 @@ class UserMessage(Event):
     text: str
     expanded: str = ""
     index: int = 0
+    attached: tuple[str, ...] = ()
+    """Mentions (as typed, without ``@``) whose content was attached."""
+    not_attached: tuple[str, ...] = ()
+    """``@mention: why`` for each mention that could not be expanded."""
 
 
 @dataclass(frozen=True, kw_only=True)

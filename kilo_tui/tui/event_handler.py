@@ -132,7 +132,7 @@ class EventHandler:
 
     async def _handle_user_message(self, event: ev.UserMessage) -> None:
         await self.end_reply()
-        await self.add(UserBlock(event.text))
+        await self.add(UserBlock(event.text, event.attached, event.not_attached))
 
     def _handle_request_started(self, event: ev.RequestStarted) -> None:
         if self._sink is None and self.screen.busy:  # not a background title request

@@ -37,7 +37,7 @@ async def expand(text: str, ws: Path, **kw: Any) -> str:
         "allow_urls": False,
     }
     options.update(kw)
-    return await expand_mentions(text, **options)
+    return (await expand_mentions(text, **options)).text
 
 
 @pytest.fixture

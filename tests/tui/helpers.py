@@ -13,6 +13,7 @@ from kilo_tui.core import events as ev
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import Settings
 from kilo_tui.core.llm.catalog import Catalog
+from kilo_tui.core.trust.paths import WorkspacePaths
 
 
 @dataclasses.dataclass
@@ -27,6 +28,7 @@ class StandInRuntime:
     def __init__(self, workspace: Path) -> None:
         self.bus = EventBus()
         self.workspace = workspace
+        self.paths = WorkspacePaths(workspace)
         self.settings = Settings()
         self.mode = "code"
         self.model = "openai/fake-model"

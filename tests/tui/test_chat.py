@@ -285,10 +285,10 @@ async def test_at_completion_respects_gitignore(runtime: StandInRuntime) -> None
         await pilot.pause(0.2)
         options = app.screen.query_one("#prompt OptionList")
         shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
-        assert "@src/app.py" in shown
+        assert "@/src/app.py" in shown
         assert not any("notes.log" in s for s in shown)
         await pilot.press("tab")
-        assert app.screen.query_one(PromptInput).text == "see @src/app.py "
+        assert app.screen.query_one(PromptInput).text == "see @/src/app.py "
 
 
 async def test_long_chat_prunes_old_blocks(

@@ -1,5 +1,7 @@
 """Context mentions: ``@/path``, ``@problems``, ``@terminal``, ``@git-changes``,
-``@<commit>`` and ``@https://…`` in a user message, expanded as Kilo Code does.
+``@<commit>`` and ``@https://…`` in a user message, expanded as Kilo Code does. A
+workspace-relative path with a ``/`` or an extension (``@src/app.py``, ``@src/``,
+``@README.md``) is a path mention too, as the TUI's completion and users write them.
 
 Each mention is replaced inline by a short pointer (``'src/app.py' (see below for
 file content)``) and its content is appended after the message in an XML block
@@ -37,10 +39,14 @@ if TYPE_CHECKING:
 MENTION_RE = re.compile(
     r"(?:^|(?<=\s))(?<!\\)@("
     r"(?:/|\w+://)(?:[^\s\\]|\\ )+?"
+    r"|[\w-][\w.-]*(?:/|\.\w)(?:[^\s\\]|\\ )*?"
     r"|[a-f0-9]{7,40}\b|problems\b|git-changes\b|terminal\b"
     r")(?=[.,;:!?]?(?=\s|$))"
 )
-"""Kilo's mention pattern (``src/shared/context-mentions.ts``)."""
+"""Kilo's mention pattern (``src/shared/context-mentions.ts``), plus relative paths."""
+
+_COMMIT_RE = re.compile(r"[a-f0-9]{7,40}")
+_SPECIAL = frozenset({"problems", "terminal", "git-changes"})
 
 MAX_FILE_LINES = 500
 MAX_FILE_BYTES = 512_000
@@ -57,6 +63,19 @@ URL_TIMEOUT = 20.0
 class _Expansion:
     inline: str
     block: str = ""
+    note: str = ""
+    """Why the mention was not expanded (empty when it was)."""
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """A message as sent, and what its mentions attached (shown next to the message)."""
+
+    text: str
+    attached: tuple[str, ...] = ()
+    """The mentions (as typed, without ``@``) whose content was attached."""
+    not_attached: tuple[str, ...] = ()
+    """``@mention: why`` for each mention that could not be expanded."""
 
 
 async def expand_mentions(
@@ -67,7 +86,7 @@ async def expand_mentions(
     problems_commands: list[str] | None,
     allow_urls: bool,
     url_allow_hosts: tuple[str, ...] = (),
-) -> str:
+) -> Expanded:
     """``text`` with every mention expanded (or annotated); never raises.
 
     ``paths`` guards the workspace (``.kilocodeignore``, links, special files).
@@ -92,18 +111,41 @@ async def expand_mentions(
         except Exception as exc:  # a mention must never break sending a message
             expansions[mention] = _note(mention, f"could not be expanded: {exc}")
     if not expansions:
-        return text
+        return Expanded(text)
 
     def replace(match: re.Match[str]) -> str:
         return expansions[match.group(1)].inline
 
     body = MENTION_RE.sub(replace, text)
     blocks = [e.block for e in expansions.values() if e.block]
-    return "\n\n".join([body, *blocks])
+    return Expanded(
+        "\n\n".join([body, *blocks]),
+        attached=tuple(m for m, e in expansions.items() if not e.note),
+        not_attached=tuple(f"@{m}: {e.note}" for m, e in expansions.items() if e.note),
+    )
+
+
+def unattachable_paths(text: str, paths: WorkspacePaths) -> list[str]:
+    """``@mention: why`` for each path mention in ``text`` that would not be attached
+    (checked before sending; nothing is read)."""
+    problems = []
+    for match in MENTION_RE.finditer(text):
+        mention = match.group(1)
+        if _is_path(mention):
+            found = _resolve_path(mention, paths)
+            if isinstance(found, str):
+                problems.append(f"@{mention}: {found}")
+    return problems
+
+
+def _is_path(mention: str) -> bool:
+    if mention.startswith("/"):
+        return True
+    return not ("://" in mention or mention in _SPECIAL or _COMMIT_RE.fullmatch(mention))
 
 
 def _note(mention: str, why: str) -> _Expansion:
-    return _Expansion(inline=f"@{mention} [note: {why}]")
+    return _Expansion(inline=f"@{mention} [note: {why}]", note=why)
 
 
 async def _expand(
@@ -116,7 +158,7 @@ async def _expand(
     url_allow_hosts: tuple[str, ...],
 ) -> _Expansion:
     workspace = paths.workspace
-    if mention.startswith("/"):
+    if _is_path(mention):
         return await asyncio.to_thread(_path_mention, mention, paths)
     if "://" in mention:
         return await _url_mention(mention, allow_urls, url_allow_hosts)
@@ -132,31 +174,40 @@ async def _expand(
 # ---------------------------------------------------------------- files
 
 
-def _path_mention(mention: str, paths: WorkspacePaths) -> _Expansion:
-    rel = mention[1:].replace("\\ ", " ")
+def _resolve_path(mention: str, paths: WorkspacePaths) -> Target | str:
+    """The file or folder a path mention names, or why it cannot be attached."""
+    rel = mention.removeprefix("/").replace("\\ ", " ")
     try:
         target = paths.resolve(rel or ".")
     except PathRefused as exc:
-        return _note(mention, str(exc))
+        return str(exc)
     if target.outside:
-        return _note(mention, "only paths inside the workspace can be mentioned")
+        return "only paths inside the workspace can be mentioned"
     shown = target.shown
     if target.rel and paths.is_blocked(target):
-        return _note(mention, f"'{shown}' is blocked by .kilocodeignore")
+        return f"'{shown}' is blocked by .kilocodeignore"
     if target.real.is_file():
-        if mention.endswith("/"):
-            return _note(mention, f"'{shown}' is a file, not a folder")
+        return f"'{shown}' is a file, not a folder" if mention.endswith("/") else target
+    if target.real.is_dir():
+        return target
+    return f"'{shown}' does not exist"
+
+
+def _path_mention(mention: str, paths: WorkspacePaths) -> _Expansion:
+    target = _resolve_path(mention, paths)
+    if isinstance(target, str):
+        return _note(mention, target)
+    shown = target.shown
+    if target.real.is_file():
         return _Expansion(
             inline=f"'{shown}' (see below for file content)",
             block=f'<file_content path="{shown}">\n{_file_text(paths, target)}\n</file_content>',
         )
-    if target.real.is_dir():
-        shown = shown if shown == "." else shown + "/"
-        return _Expansion(
-            inline=f"'{shown}' (see below for folder content)",
-            block=_folder_block(paths, target.real, shown),
-        )
-    return _note(mention, f"'{shown}' does not exist")
+    shown = shown if shown == "." else shown + "/"
+    return _Expansion(
+        inline=f"'{shown}' (see below for folder content)",
+        block=_folder_block(paths, target.real, shown),
+    )
 
 
 _BINARY = "(Binary file, contents not shown)"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from kilo_tui.core.agent.mentions import Expanded
     from kilo_tui.core.agent.modes import Mode
     from kilo_tui.core.agent.task import Task
     from kilo_tui.core.bus import EventBus
@@ -102,7 +103,7 @@ class ConversationHost(Protocol):
     @property
     def redactor(self) -> Redactor: ...
 
-    async def expand_mentions(self, text: str, task: Task) -> str: ...
+    async def expand_mentions(self, text: str, task: Task) -> Expanded: ...
 
     async def system_prompt(self, task: Task, *, protocol: str = "native") -> str: ...
 

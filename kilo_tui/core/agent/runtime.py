@@ -30,6 +30,7 @@ from kilo_tui.core.trust.sandbox import Sandbox
 from kilo_tui.core.trust.secrets import redactor_for
 
 if TYPE_CHECKING:
+    from kilo_tui.core.agent.mentions import Expanded
     from kilo_tui.core.agent.modes import Mode
     from kilo_tui.core.checkpoints import CheckpointManager, RestoreResult
     from kilo_tui.core.code.index import CodebaseIndex
@@ -883,7 +884,7 @@ class AgentRuntime:
 
         return choose_protocol(model_settings(self.settings, model), self.model_info(model))
 
-    async def expand_mentions(self, text: str, task: Task) -> str:
+    async def expand_mentions(self, text: str, task: Task) -> Expanded:
         from kilo_tui.core.agent.mentions import expand_mentions
 
         last = self._state.last_command

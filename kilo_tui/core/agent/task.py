@@ -137,8 +137,17 @@ class Task:
         self._turn_requests = 0
         expanded = await self.runtime.expand_mentions(text, self)
         index = len(self.messages)
-        await self._append_user(expanded, include_listing=index == 0)
-        self.publish(ev.UserMessage(task_id=self.id, text=text, expanded=expanded, index=index))
+        await self._append_user(expanded.text, include_listing=index == 0)
+        self.publish(
+            ev.UserMessage(
+                task_id=self.id,
+                text=text,
+                expanded=expanded.text,
+                index=index,
+                attached=expanded.attached,
+                not_attached=expanded.not_attached,
+            )
+        )
         if index == 0 and self.parent_id is None:
             self._provisional_title(text)
             # Generated after the first reply: a local server with one slot would

@@ -87,6 +87,8 @@ class MainScreen(Screen[None]):
         self._queued: list[str] = []
         self._reviewing = False
         self._events: EventHandler | None = None
+        self._confirmed = ""
+        """A message the user chose to send despite a mention that is not attached."""
 
     # ------------------------------------------------------------------ layout
 
@@ -173,9 +175,30 @@ class MainScreen(Screen[None]):
             self._waiting.append(event.text)
             self.status.activity = "starting the agent…"
             return
+        if self._holds_back(event.text):
+            return
         await self._handle_text(event.text)
         if self.has_class("-draft"):
             await self._show_next_ask()  # the draft is gone: the request takes the keys
+
+    def _holds_back(self, text: str) -> bool:
+        """A path mention that would not be attached: the text goes back to the prompt
+        with the reason; the same text sent again goes as is."""
+        if text == self._confirmed or parse_command(text) is not None:
+            return False
+        from kilo_tui.core.agent.mentions import unattachable_paths
+
+        problems = unattachable_paths(text, self.runtime.paths)
+        if not problems:
+            return False
+        self._confirmed = text
+        self.query_one(PromptArea).restore(text)
+        self.notify(
+            "\n".join(problems) + "\nPress enter again to send it as is.",
+            title="Not attached",
+            severity="warning",
+        )
+        return True
 
     async def _handle_text(self, text: str) -> None:
         command = parse_command(text)

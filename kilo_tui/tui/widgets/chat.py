@@ -30,8 +30,16 @@ class ChatBlock(Protocol):
     def copy(self) -> Widget: ...
 
 
+def attachment_label(mention: str) -> str:
+    """How an attached mention is listed: ``src/app.py``, ``src/ (folder)``, a URL."""
+    if "://" in mention:
+        return mention
+    path = mention.removeprefix("/") or "."
+    return f"{path} (folder)" if path.endswith("/") or path == "." else path
+
+
 class UserBlock(Static):
-    """A message the user sent."""
+    """A message the user sent, with what its mentions attached (or failed to)."""
 
     DEFAULT_CSS = """
     UserBlock {
@@ -42,12 +50,26 @@ class UserBlock(Static):
     }
     """
 
-    def __init__(self, text: str) -> None:
-        super().__init__(Text(text), markup=False)
+    def __init__(
+        self, text: str, attached: tuple[str, ...] = (), not_attached: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(self._content(text, attached, not_attached), markup=False)
         self.text = text
+        self.attached = attached
+        self.not_attached = not_attached
+
+    @staticmethod
+    def _content(text: str, attached: tuple[str, ...], not_attached: tuple[str, ...]) -> Text:
+        content = Text(text)
+        if attached:
+            listing = " · ".join(attachment_label(m) for m in attached)
+            content.append(f"\n📎 attached: {listing}", style="dim")
+        for problem in not_attached:
+            content.append(f"\n⚠ not attached: {problem}", style="bold")
+        return content
 
     def copy(self) -> UserBlock:
-        return UserBlock(self.text)
+        return UserBlock(self.text, self.attached, self.not_attached)
 
 
 class ReasoningBlock(Static):

@@ -2,7 +2,8 @@
 
 ``enter`` sends, ``shift+enter`` or ``ctrl+j`` inserts a newline, ``up``/``down`` on the
 first/last line walk the history. Typing ``@`` completes workspace paths (fuzzy,
-respecting ``.gitignore`` and ``.kilocodeignore``); a leading ``/`` completes commands.
+respecting ``.gitignore`` and ``.kilocodeignore``) into mentions the agent expands
+(``@/src/app.py``, ``@/src/``); a leading ``/`` completes commands.
 """
 
 from __future__ import annotations
@@ -57,13 +58,24 @@ class PathIndex:
 
 
 def fuzzy_paths(query: str, paths: list[str], limit: int = 8) -> list[str]:
-    """The best ``limit`` matches for ``query``; shallow paths first for an empty query."""
-    if not query:
-        return sorted(paths, key=lambda p: (p.count("/") - p.endswith("/"), p))[:limit]
+    """The best ``limit`` matches for ``query``: inside the folder it names (``calc/o``
+    looks in ``calc/``), paths that start with it first, shallow ones first."""
+
+    def shallow_first(path: str) -> tuple[int, str]:
+        return path.count("/") - path.endswith("/"), path
+
+    folder, _, name = query.rpartition("/")
+    if folder:
+        inside = [p for p in paths if p.startswith(f"{folder}/") and p != f"{folder}/"]
+        paths = inside or paths
+    if not name:
+        return sorted(paths, key=shallow_first)[:limit]
     from rapidfuzz import fuzz, process
 
+    prefixed = sorted((p for p in paths if p.startswith(query)), key=shallow_first)
     matches = process.extract(query, paths, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
-    return [match[0] for match in matches]
+    ranked = dict.fromkeys([*prefixed, *(match[0] for match in matches)])
+    return list(ranked)[:limit]
 
 
 class PromptInput(TextArea):
@@ -195,6 +207,15 @@ class PromptArea(Vertical):
     def input(self) -> PromptInput:
         return self.query_one(PromptInput)
 
+    def restore(self, text: str) -> None:
+        """Put ``text`` back in the prompt (a message held back), cursor at its end,
+        without opening the completion list."""
+        prompt = self.input
+        with prompt.prevent(TextArea.Changed):
+            prompt.load_text(text)
+        prompt.move_cursor(prompt.document.end)
+        self._hide()
+
     @on(TextArea.Changed)
     async def _update_completion(self, event: TextArea.Changed) -> None:
         prompt = self.input
@@ -216,8 +237,9 @@ class PromptArea(Vertical):
         self._show(token, options)
 
     async def _show_paths(self, token: str) -> None:
-        matches = fuzzy_paths(token[1:], await self.paths.paths())
-        self._show(token, [Option(Text(f"@{path}"), id=f"@{path}") for path in matches])
+        # Completions are written as the agent expands them: ``@/src/app.py``.
+        matches = fuzzy_paths(token[1:].lstrip("/"), await self.paths.paths())
+        self._show(token, [Option(Text(f"@/{path}"), id=f"@/{path}") for path in matches])
 
     def _show(self, token: str, options: list[Option]) -> None:
         if not options:
