@@ -3,7 +3,8 @@
 Run: python benchmarks/bench_sandbox.py [--runs N]
 Runs ``true`` through :func:`kilo_tui.core.tools.command.run_shell` (the path every
 ``execute_command`` takes: pty, process group, parent-death signal) N times unconfined,
-then N times in the sandbox (``workspace-write``, network off, and network on), and
+then N times in the sandbox (``workspace-write``: network off, network on, and network
+limited to ``allowed_domains`` through the proxy, which adds the in-sandbox bridge), and
 prints the median wall time of each and the sandbox's overhead. Target: < 20 ms.
 """
 
@@ -48,10 +49,13 @@ async def main(runs: int) -> None:
         plain = await median_ms(unconfined(), ws, runs)
         offline = await median_ms(sandbox.confinement(ws), ws, runs)
         online = await median_ms(sandbox.confinement(ws, network=True), ws, runs)
+        proxied = Sandbox(SandboxSettings(allowed_domains=("example.com",)), ws)
+        domains = await median_ms(proxied.confinement(ws), ws, runs)
     print(f"median of {runs} runs of `true`:")
     print(f"  unconfined            {plain:6.1f} ms")
     print(f"  sandbox, network off  {offline:6.1f} ms  (+{offline - plain:.1f} ms)")
     print(f"  sandbox, network on   {online:6.1f} ms  (+{online - plain:.1f} ms)")
+    print(f"  sandbox, allowed_domains {domains:6.1f} ms  (+{domains - plain:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from typing import Any
 
 from kilo_tui.core import paths
 from kilo_tui.core.llm import providers
+from kilo_tui.core.trust.netproxy import DomainPolicy
 from kilo_tui.core.trust.sandbox import MODES as SANDBOX_MODES
 from kilo_tui.core.trust.sandbox import SandboxSettings
 
@@ -310,6 +311,8 @@ def _validate(data: dict[str, Any], source: str, text: str) -> Settings:
     browser = _section(BrowserSettings, data.get("browser", {}), "browser", fail)
     if sandbox.mode not in SANDBOX_MODES:
         raise fail("sandbox.mode", f"expected one of {', '.join(SANDBOX_MODES)}")
+    if bad := DomainPolicy(sandbox.allowed_domains).rejected:
+        raise fail("sandbox.allowed_domains", f"expected host names, *.domain or IPs: {bad[0]!r}")
     codebase_index = _section(
         CodebaseIndexSettings, data.get("codebase_index", {}), "codebase_index", fail
     )

@@ -372,8 +372,7 @@ def _result(command: str, run: ShellRun, conf: Confinement, ctx: ToolContext) ->
         status = f"Exit code: {run.code}"
     where = ""
     if conf.sandboxed:
-        net = "network on" if conf.network else "network off"
-        where = f"Sandbox: writes limited to the workspace and temp dir, {net}.\n"
+        where = f"Sandbox: writes limited to the workspace and temp dir, {conf.network_text()}.\n"
     return ToolResult(
         f"Command: {command}\n{where}{status}\nOutput:\n{shown}",
         is_error=bool(run.timed_out or run.cancelled or run.code),

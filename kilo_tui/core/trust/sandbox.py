@@ -11,11 +11,14 @@ so "read everything except ``~/.ssh``" cannot be expressed without enumerating t
 whole filesystem; its network rules (ABI 4+) cover TCP only, not UDP or DNS. A mount
 plus network namespace hides exactly the paths we name and cuts every kind of
 network, and its PID namespace with ``--die-with-parent`` ends every process of a
-command when kilo-tui dies, even by SIGKILL. ``allowed_domains`` would need a
-filtering proxy, which bubblewrap does not provide: it is reported as unsupported and
-the network simply stays off.
+command when kilo-tui dies, even by SIGKILL. ``allowed_domains`` keeps the network
+namespace and lets commands reach the named hosts through kilo-tui's filtering proxy
+(:mod:`kilo_tui.core.trust.netproxy`), whose unix socket is bind-mounted in.
 
-Where no mechanism works (no ``bwrap``, user namespaces disabled, macOS), commands run
+On macOS the same policy becomes a Seatbelt profile for ``sandbox-exec``
+(:mod:`kilo_tui.core.trust.seatbelt`; untested on real macOS in CI).
+
+Where no mechanism works (no ``bwrap``, user namespaces disabled, Windows), commands run
 unconfined and :meth:`Sandbox.status` says so plainly; nothing pretends.
 """
 
@@ -29,10 +32,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kilo_tui.core import paths
+from kilo_tui.core.trust import seatbelt
+from kilo_tui.core.trust.netproxy import BRIDGE, BRIDGE_WRAPPER, DomainProxy, shared_proxy
 
 MODES = ("workspace-write", "read-only", "off")
 
@@ -42,6 +47,9 @@ SECRET_PATHS = (
     ".password-store", ".local/share/keyrings", ".cargo/credentials.toml",
     ".terraform.d/credentials.tfrc.json", ".kilocode", ".mozilla", ".config/google-chrome",
     ".config/chromium", ".config/BraveSoftware", ".config/microsoft-edge", ".thunderbird",
+    "Library/Keychains", "Library/Cookies", "Library/Safari", "Library/Mail",
+    "Library/Application Support/Google/Chrome", "Library/Application Support/Firefox",
+    "Library/Application Support/BraveSoftware", "Library/Application Support/Microsoft Edge",
 )  # fmt: skip
 """Home-relative secret stores hidden from sandboxed commands (where they exist)."""
 
@@ -68,7 +76,8 @@ class SandboxSettings:
     network: bool = False
     """Let sandboxed commands use the network."""
     allowed_domains: tuple[str, ...] = ()
-    """Hosts to allow with the network off: not supported by bubblewrap (reported)."""
+    """Hosts sandboxed commands may reach with the network off, through kilo-tui's proxy
+    (``example.com``, ``*.example.com`` for its subdomains, or an IP address)."""
 
 
 @dataclass(frozen=True)
@@ -91,11 +100,29 @@ class Confinement:
     sandboxed: bool
     network: bool
     prefix: tuple[str, ...] = ()
+    proxy: DomainProxy | None = field(default=None, compare=False)
+    """The proxy that lets it reach ``allowed_domains`` (network otherwise off)."""
+    mark: int = 0
+    """Where the proxy's refusal log stood when the command was set up."""
 
     @property
     def offline_sandbox(self) -> bool:
-        """Confined with the network off: what ``sandboxed_commands`` auto-approves."""
+        """Confined with the network off (but for ``allowed_domains``): what
+        ``sandboxed_commands`` auto-approves."""
         return self.sandboxed and not self.network
+
+    def network_text(self) -> str:
+        """The command's network, in words for the tool result."""
+        if self.network:
+            return "network on"
+        if self.proxy is not None:
+            hosts = ", ".join(self.proxy.allowed)
+            return f"network only to [sandbox] allowed_domains ({hosts}) through kilo-tui's proxy"
+        return "network off"
+
+    def blocked_hosts(self) -> list[str]:
+        """``host:port`` the proxy refused since this command was set up."""
+        return self.proxy.blocked_since(self.mark) if self.proxy is not None else []
 
 
 @dataclass(frozen=True)
@@ -106,9 +133,19 @@ class SandboxFailure:
     """``filesystem`` or ``network``."""
     evidence: str
     """The line of output that shows it."""
+    blocked: tuple[str, ...] = ()
+    """Hosts the proxy refused (``host:port``): not in ``allowed_domains``."""
 
     def explanation(self) -> str:
         """What the model is told."""
+        if self.blocked:
+            hosts = ", ".join(self.blocked)
+            return (
+                "The sandbox blocked it: commands may reach only the hosts in [sandbox] "
+                f"allowed_domains, and kilo-tui's proxy refused {hosts}. Do not work around "
+                "the sandbox; the user can add the host to [sandbox] allowed_domains in "
+                "config.toml, or allow network access for this command."
+            )
         if self.kind == "network":
             return (
                 "The sandbox blocked it: commands run with the network off, so this "
@@ -163,7 +200,12 @@ def _bwrap_problem(bwrap: str) -> str:
 
 
 def find_mechanism() -> tuple[str | None, str]:
-    """(path to a working ``bwrap`` or None, why none works)."""
+    """(path to a working ``bwrap``, or to ``sandbox-exec`` on macOS, or None; why none
+    works)."""
+    if sys.platform == "darwin":
+        if Path(seatbelt.SANDBOX_EXEC).exists():
+            return seatbelt.SANDBOX_EXEC, ""
+        return None, f"{seatbelt.SANDBOX_EXEC} is missing"
     if sys.platform != "linux":
         return None, f"no sandbox mechanism is supported on {sys.platform} yet"
     bwrap = shutil.which("bwrap")
@@ -189,33 +231,61 @@ class Sandbox:
     def status(self) -> SandboxStatus:
         """The sandbox in this run; probing the mechanism the first time (~20 ms)."""
         s = self.settings
-        bwrap, problem = self._mechanism()
+        tool, problem = self._mechanism()
         unsupported = ""
-        if s.allowed_domains and not s.network:
+        if s.allowed_domains and s.network:
             unsupported = (
-                "[sandbox] allowed_domains is not supported by bubblewrap: the network "
-                "stays off for sandboxed commands (set network = true to allow all hosts)"
+                "[sandbox] allowed_domains has no effect with network = true: sandboxed "
+                "commands may reach every host"
             )
         if s.mode == "off":
             return SandboxStatus(
                 "off", False, "none", True, "sandbox off: commands run with your full rights"
             )
-        if bwrap is None:
+        if tool is None:
             message = f"no sandbox: {problem}; commands run with your full rights"
             return SandboxStatus(s.mode, False, "none", True, message)
         where = "the workspace and temp dir" if s.mode == "workspace-write" else "only temp dir"
         net = "network on" if s.network else "network off"
-        message = f"sandbox {s.mode} (bubblewrap): {where} writable, {net}"
-        return SandboxStatus(s.mode, True, "bubblewrap", s.network, message, unsupported)
+        if s.allowed_domains and not s.network:
+            net = f"network only to {', '.join(s.allowed_domains)} (through a proxy)"
+        name = _mechanism_name(tool)
+        message = f"sandbox {s.mode} ({name}): {where} writable, {net}"
+        return SandboxStatus(s.mode, True, name, s.network, message, unsupported)
 
     def confinement(self, cwd: Path, *, network: bool = False, escape: bool = False) -> Confinement:
         """How a command started in ``cwd`` runs. ``network``: the user allowed network
         for it; ``escape``: the user approved running it outside the sandbox."""
-        bwrap, _ = self._mechanism()
-        if escape or bwrap is None:
+        tool, _ = self._mechanism()
+        if escape or tool is None:
             return unconfined()
         allow_net = network or self.settings.network
-        return Confinement(True, allow_net, tuple(self._bwrap_args(bwrap, cwd, allow_net)))
+        darwin = _mechanism_name(tool) == "seatbelt"
+        proxy = self._proxy(tcp=darwin) if not allow_net else None
+        if darwin:
+            prefix = self._seatbelt_args(allow_net, proxy)
+        else:
+            prefix = self._bwrap_args(tool, cwd, allow_net, proxy)
+        return Confinement(True, allow_net, tuple(prefix), proxy, proxy.mark() if proxy else 0)
+
+    def _proxy(self, *, tcp: bool) -> DomainProxy | None:
+        """The proxy for ``allowed_domains`` (None when there are none, or it cannot
+        start: the network then simply stays off). ``tcp``: also on a 127.0.0.1 port."""
+        if not self.settings.allowed_domains:
+            return None
+        try:
+            return shared_proxy(self.settings.allowed_domains, tcp=tcp)
+        except OSError:
+            return None
+
+    def _seatbelt_args(self, network: bool, proxy: DomainProxy | None) -> list[str]:
+        return seatbelt.arguments(
+            writable=self.writable_roots(),
+            read_only=self.read_only_paths(),
+            hidden=self.hidden_paths(),
+            network=network,
+            proxy_port=proxy.tcp_port if proxy is not None else None,
+        )
 
     # ---------------------------------------------------------------- bwrap
 
@@ -242,10 +312,14 @@ class Sandbox:
             candidates.append(Path(agent))
         return _existing_unique(candidates)
 
-    def _bwrap_args(self, bwrap: str, cwd: Path, network: bool) -> list[str]:
+    def _bwrap_args(
+        self, bwrap: str, cwd: Path, network: bool, proxy: DomainProxy | None = None
+    ) -> list[str]:
         args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         binds = [("--bind", p) for p in self.writable_roots()]
         binds += [("--ro-bind", p) for p in self.read_only_paths()]
+        if proxy is not None and proxy.socket_path is not None:
+            binds.append(("--ro-bind", proxy.socket_path.parent))
         hidden = self.hidden_paths()
         args += _mounts(binds, hidden)
         # A bind inside a hidden directory (a workspace under KILO_TUI_HOME) is made again
@@ -260,7 +334,17 @@ class Sandbox:
         if not network:
             args.append("--unshare-net")
         args += ["--unshare-pid", "--die-with-parent", "--chdir", str(cwd), "--"]
+        if proxy is not None:
+            args += ["/bin/sh", "-c", BRIDGE_WRAPPER, "kilo-tui-proxy", self._python(hidden)]
+            args += [str(proxy.socket_path), BRIDGE]
         return args
+
+    @staticmethod
+    def _python(hidden: list[Path]) -> str:
+        """The Python that runs the proxy bridge inside the sandbox: kilo-tui's own,
+        unless it lives in a hidden directory."""
+        own = Path(sys.executable)
+        return "python3" if not sys.executable or _inside(own, hidden) else str(own)
 
     # ------------------------------------------------------------- diagnosis
 
@@ -268,6 +352,10 @@ class Sandbox:
         """Whether a failed command's output shows the sandbox stopped it."""
         if not conf.sandboxed:
             return None
+        if blocked := conf.blocked_hosts():
+            return SandboxFailure(
+                "network", f"kilo-tui's proxy refused {', '.join(blocked)}", tuple(blocked)
+            )
         hidden = self.hidden_paths()
         for line in output.splitlines()[-200:]:
             if not conf.network and _NETWORK_ERROR.search(line):
@@ -302,6 +390,10 @@ _READ_ONLY = re.compile(r"Read-only file system|EROFS", re.IGNORECASE)
 _DENIED = re.compile(r"Permission denied|Operation not permitted|EACCES|EPERM", re.IGNORECASE)
 _MISSING = re.compile(r"No such file or directory|ENOENT", re.IGNORECASE)
 _PATH = re.compile(r"(?:(?<=[\s'\"`:(=])|^)((?:~|\.{1,2})?/[^\s'\"`:,)]+|[\w.-]+/[^\s'\"`:,)]+)")
+
+
+def _mechanism_name(tool: str) -> str:
+    return "seatbelt" if tool == seatbelt.SANDBOX_EXEC else "bubblewrap"
 
 
 def _paths_in(line: str) -> list[str]:
