@@ -29,6 +29,7 @@ from kilo_tui.core.events import ApprovalReply, DiffProposed, FileChangedExterna
 from kilo_tui.core.hunks import (
     Hunk,
     apply_hunks,
+    bom_encoding,
     classify_change,
     compute_hunks,
     is_binary,
@@ -377,9 +378,12 @@ each byte to one character and back, so unchanged text is written back byte for 
 
 
 def text_encoding(data: bytes) -> str:
-    """The encoding to read and write this file's text with: UTF-8 when it is valid
-    UTF-8 (or only cut short mid-character), else the first legacy encoding that
-    decodes it (Windows-1252, then Latin-1)."""
+    """The encoding to read and write this file's text with: the UTF-16/32 its
+    byte-order mark names; UTF-8 when it is valid UTF-8 (or only cut short
+    mid-character); else the first legacy encoding that decodes it (Windows-1252,
+    then Latin-1)."""
+    if bom := bom_encoding(data):
+        return bom
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:

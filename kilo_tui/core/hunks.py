@@ -14,6 +14,7 @@ legitimately appear inside a line of code.
 from __future__ import annotations
 
 import bisect
+import codecs
 import difflib
 import re
 from collections import Counter
@@ -403,5 +404,28 @@ def classify_change(old: str | None, new: str | None) -> Change:
 
 
 def is_binary(data: bytes) -> bool:
-    """Git's test: a NUL byte in the first 8 KiB means binary."""
-    return b"\x00" in data[:8192]
+    """Git's test: a NUL byte in the first 8 KiB means binary, unless the bytes are
+    UTF-16 or UTF-32 text that says so with its byte-order mark."""
+    return b"\x00" in data[:8192] and bom_encoding(data) is None
+
+
+_BOMS = (  # UTF-32's marks first: UTF-32-LE's begins with UTF-16-LE's
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def bom_encoding(data: bytes) -> str | None:
+    """The UTF-16/32 encoding a leading byte-order mark announces, if the first bytes
+    decode in it. Decoding in it keeps the mark as a leading U+FEFF, so encoding the
+    text again writes the mark back."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                codecs.getincrementaldecoder(encoding)().decode(data[:8192])
+            except UnicodeDecodeError:
+                return None
+            return encoding
+    return None

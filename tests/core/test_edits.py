@@ -268,3 +268,28 @@ async def test_new_files_get_the_umask_mode(ws: Path) -> None:
     finally:
         os.umask(old_mask)
     assert (ws / "n.txt").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+async def test_the_model_reads_and_edits_a_utf16_file_which_keeps_its_mark_and_crlf(
+    make_runtime: Callable[..., Any], llm_env: Any, workspace: Path, encoding: str
+) -> None:
+    from tests.fakeserver import Turn
+
+    text = "\ufeff# Prix du café\r\nprix = 10\r\n"
+    (workspace / "prix.txt").write_bytes(text.encode(encoding))
+    diff = "<<<<<<< SEARCH\n:start_line:2\n-------\nprix = 10\n=======\nprix = 12\n>>>>>>> REPLACE"
+    llm_env.script(
+        Turn.tool("read_file", path="prix.txt"),
+        Turn.tool("apply_diff", path="prix.txt", diff=diff),
+        Turn.tool("attempt_completion", result="Done."),
+    )
+    runtime = make_runtime(yolo=True)
+
+    assert (await runtime.submit("lower the price")).status == "completed"
+
+    assert (workspace / "prix.txt").read_bytes() == text.replace("10", "12").encode(encoding)
+    requests = [b for b in llm_env.chat_requests if b.get("model") == "fake-model"]
+    read = [m["content"] for m in requests[1]["messages"] if m["role"] == "tool"][0]
+    assert "Prix du café" in read
+    await runtime.aclose()

@@ -13,7 +13,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from kilo_tui.core.bus import EventBus
-from kilo_tui.core.edits import Proposal, review_edit
+from kilo_tui.core.edits import Proposal, read_text, review_edit
 from kilo_tui.core.events import ApprovalReply, DiffProposed
 from kilo_tui.core.hunks import classify_change, compute_hunks
 from kilo_tui.tui.screens.diff_review import DiffReviewScreen
@@ -341,15 +341,19 @@ def test_snapshot_side_by_side(snap_compare: Any, tmp_path: Path, theme: str) ->
 
 
 @pytest.mark.parametrize(
-    ("encoding", "newline"), [("cp1252", "\r\n"), ("latin-1", "\n"), ("utf-8", "\r\n")]
+    ("encoding", "newline"),
+    [("cp1252", "\r\n"), ("latin-1", "\n"), ("utf-8", "\r\n"), ("utf-16", "\r\n")],
 )
 async def test_a_proposal_edited_in_the_editor_keeps_the_files_encoding_and_line_endings(
     ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str, newline: str
 ) -> None:
-    """The user's version of a legacy-encoded or CRLF file is written back as the file
-    was: the same encoding, the same line endings, the untouched lines byte for byte."""
-    old = newline.join(["# café menu", "price = 5  # €" if encoding != "latin-1" else "x = 5", ""])
-    (ws / "menu.py").write_bytes(old.encode(encoding))
+    """The user's version of a legacy-encoded, UTF-16 (with its byte-order mark) or CRLF
+    file is written back as the file was: the same encoding, the same line endings,
+    the untouched lines byte for byte."""
+    text = newline.join(["# café menu", "price = 5  # €" if encoding != "latin-1" else "x = 5", ""])
+    (ws / "menu.py").write_bytes(text.encode(encoding))
+    old = read_text(ws / "menu.py")  # what an edit tool bases its proposal on
+    assert old is not None and old.lstrip("\ufeff") == text
     new = old.replace("5", "6")
     editor = tmp_path / "editor.py"
     editor.write_text(  # an editor that adds a line with non-ASCII text, keeping endings
@@ -389,4 +393,5 @@ async def test_a_proposal_edited_in_the_editor_keeps_the_files_encoding_and_line
         await pilot.press("e")
         outcome = await asyncio.wait_for(task, 10)
     assert outcome.applied, outcome.report
-    assert (ws / "menu.py").read_bytes() == (new + "# naïve" + newline).encode(encoding)
+    expected = text.replace("5", "6") + "# naïve" + newline
+    assert (ws / "menu.py").read_bytes() == expected.encode(encoding)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kilo_tui.core.edits import decode_text
+from kilo_tui.core.hunks import is_binary
 from kilo_tui.core.tools.base import (
     FunctionTool,
     ToolContext,
@@ -30,15 +31,15 @@ from kilo_tui.core.tools.base import (
 )
 from kilo_tui.core.trust.paths import Target
 
-BINARY_SNIFF = 8192
 MAX_LIST_ENTRIES = 500
 MAX_SEARCH_RESULTS = 300
 MAX_SEARCH_FILE_SIZE = 2_000_000
 
 
 def looks_binary(data: bytes) -> bool:
-    """NUL bytes in the first 8 KiB, as git and grep decide."""
-    return b"\x00" in data[:BINARY_SNIFF]
+    """NUL bytes in the first 8 KiB, as git and grep decide (UTF-16/32 text with its
+    byte-order mark excepted: :func:`kilo_tui.core.hunks.is_binary`)."""
+    return is_binary(data)
 
 
 def read_text(ctx: ToolContext, target: Target) -> tuple[str, str]:
