@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -213,3 +215,18 @@ def test_an_allowed_domain_that_is_not_a_host_is_a_config_error(
     )
     with pytest.raises(ConfigError, match=r"sandbox\.allowed_domains.*expected host names"):
         load_settings(tmp_path)
+
+
+def test_the_proxy_belongs_to_its_process_and_is_gone_when_it_exits(tmp_path: Path) -> None:
+    script = (
+        "from kilo_tui.core.trust.netproxy import shared_proxy\n"
+        "proxy = shared_proxy(['example.com'])\n"
+        "assert shared_proxy(['example.com']) is proxy\n"
+        "print(proxy.socket_path, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    socket_path = Path(done.stdout.strip())
+    assert socket_path.name == "proxy.sock"
+    assert not socket_path.parent.exists()  # closed and removed at exit
