@@ -7,11 +7,13 @@ run meets the shadow repository's ``index.lock`` that a kill -9 left behind.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,23 @@ def writing(server: FakeLLMServer, model: str, name: str) -> list[str]:
         Turn.tool("attempt_completion", result=f"{name} written."),
     )
     return ["run", "--yolo", "--json", "--model", f"openai/{model}", f"write {name}"]
+
+
+@contextlib.contextmanager
+def started(
+    args: list[str], env: dict[str, str], cwd: Path, *, pause: str = ""
+) -> Iterator[subprocess.Popen[str]]:
+    """The binary running (stopped at the test hook ``pause``, if given); killed on
+    the way out if it is still alive."""
+    proc = start(args, env=env | {"KILO_TUI_TEST_PAUSE": pause} if pause else env, cwd=cwd)
+    try:
+        if pause:
+            wait_for_pause(proc, pause)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def lines_of(proc: subprocess.Popen[str]) -> queue.Queue[str]:
@@ -85,29 +104,21 @@ def test_two_runs_on_one_workspace_take_turns_and_both_keep_their_checkpoints(
     fake_llm: FakeLLMServer, home: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = env_for(fake_llm, home)
-    # The first run stops while it holds the checkpoint lock (its first snapshot).
-    first = start(
+    left, right = (
         writing(fake_llm, "fake-left", "left.txt"),
-        env=env | {"KILO_TUI_TEST_PAUSE": "checkpoint"},
-        cwd=workspace,
+        writing(fake_llm, "fake-right", "right.txt"),
     )
-    second: subprocess.Popen[str] | None = None
-    try:
-        wait_for_pause(first, "checkpoint")
+    # The first run stops while it holds the checkpoint lock (its first snapshot).
+    with started(left, env, workspace, pause="checkpoint") as first:
         first_lines = lines_of(first)
-        second = start(writing(fake_llm, "fake-right", "right.txt"), env=env, cwd=workspace)
-        second_lines, second_seen, first_seen = lines_of(second), [], []
-        wait_for_line(second_lines, WAITING_MESSAGE, second_seen)  # it says why it waits
-        first.send_signal(signal.SIGCONT)
-        outputs = [
-            finish(first, first_lines, first_seen),
-            finish(second, second_lines, second_seen),
-        ]
-    finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        with started(right, env, workspace) as second:
+            second_lines, second_seen, first_seen = lines_of(second), [], []
+            wait_for_line(second_lines, WAITING_MESSAGE, second_seen)  # it says why it waits
+            first.send_signal(signal.SIGCONT)
+            outputs = [
+                finish(first, first_lines, first_seen),
+                finish(second, second_lines, second_seen),
+            ]
 
     for proc, stdout in zip((first, second), outputs, strict=True):
         assert proc.returncode == 0, stdout
@@ -126,19 +137,11 @@ def test_a_git_lock_left_by_a_killed_run_is_cleared_by_the_next(
     fake_llm: FakeLLMServer, home: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = env_for(fake_llm, home)
-    killed = start(
-        writing(fake_llm, "fake-left", "left.txt"),
-        env=env | {"KILO_TUI_TEST_PAUSE": "checkpoint"},
-        cwd=workspace,
-    )
-    try:
-        wait_for_pause(killed, "checkpoint")
+    with started(
+        writing(fake_llm, "fake-left", "left.txt"), env, workspace, pause="checkpoint"
+    ) as killed:
         killed.kill()
         killed.wait(timeout=30)
-    finally:
-        if killed.poll() is None:
-            killed.kill()
-            killed.wait()
     # Its git, killed along with it mid-snapshot, leaves the shadow index locked.
     monkeypatch.setenv("KILO_TUI_HOME", str(home))
     lock = paths.checkpoints_dir(workspace) / "index.lock"

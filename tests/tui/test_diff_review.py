@@ -273,11 +273,10 @@ async def test_a_big_diff_opens_fast(tmp_path: Path) -> None:
     assert elapsed < 1.0, f"opening took {elapsed * 1000:.0f} ms"
 
 
-async def test_review_edit_end_to_end_through_the_screen(ws: Path) -> None:
-    """The agent proposes, the screen answers on the bus, the file gets hunk 1 only."""
+def reviewing(app: App[None], ws: Path, path: str, old: str, new: str) -> asyncio.Task[Any]:
+    """Propose ``old`` → ``new`` at ``path`` as the agent does, with the review screen
+    pushed on ``app`` answering on the bus; the task ends with the edit's outcome."""
     bus = EventBus()
-    app: App[None] = App()
-    outcome: list[Any] = []
 
     def on_proposal(event: DiffProposed) -> None:
         def reply(result: dict[str, ApprovalReply] | None) -> None:
@@ -287,20 +286,26 @@ async def test_review_edit_end_to_end_through_the_screen(ws: Path) -> None:
         app.push_screen(DiffReviewScreen([event], workspace=ws), reply)
 
     bus.subscribe(on_proposal, DiffProposed)
+    edit = review_edit(
+        bus=bus,
+        workspace=ws,
+        path=path,
+        old=old,
+        new=new,
+        tool="apply_diff",
+        task_id="t",
+        call_id="c",
+        auto_approved=False,
+    )
+    return asyncio.create_task(edit)
+
+
+async def test_review_edit_end_to_end_through_the_screen(ws: Path) -> None:
+    """The agent proposes, the screen answers on the bus, the file gets hunk 1 only."""
+    app: App[None] = App()
+    outcome: list[Any] = []
     async with app.run_test(size=(100, 30)) as pilot:
-        task = asyncio.create_task(
-            review_edit(
-                bus=bus,
-                workspace=ws,
-                path="app.py",
-                old=OLD,
-                new=NEW,
-                tool="apply_diff",
-                task_id="t",
-                call_id="c",
-                auto_approved=False,
-            )
-        )
+        task = reviewing(app, ws, "app.py", OLD, NEW)
         await pilot.pause(0.1)
         await pilot.press("a", "r", *"not this one", "enter")
         await pilot.pause()
@@ -364,31 +369,9 @@ async def test_a_proposal_edited_in_the_editor_keeps_the_files_encoding_and_line
         "p.write_bytes((data + '# naïve' + nl).encode('utf-8'))\n"
     )
     monkeypatch.setenv("VISUAL", f"{sys.executable} {editor}")
-    bus = EventBus()
     app: App[None] = App()
-
-    def on_proposal(event: DiffProposed) -> None:
-        def reply(result: dict[str, ApprovalReply] | None) -> None:
-            for request_id, answer in (result or {}).items():
-                bus.reply(request_id, answer)
-
-        app.push_screen(DiffReviewScreen([event], workspace=ws), reply)
-
-    bus.subscribe(on_proposal, DiffProposed)
     async with app.run_test(size=(100, 30)) as pilot:
-        task = asyncio.create_task(
-            review_edit(
-                bus=bus,
-                workspace=ws,
-                path="menu.py",
-                old=old,
-                new=new,
-                tool="write_to_file",
-                task_id="t",
-                call_id="c",
-                auto_approved=False,
-            )
-        )
+        task = reviewing(app, ws, "menu.py", old, new)
         await pilot.pause(0.1)
         await pilot.press("e")
         outcome = await asyncio.wait_for(task, 10)
