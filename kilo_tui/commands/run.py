@@ -78,6 +78,11 @@ def run_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    from kilo_tui.core.llm.litellm_loader import warm_up_in_background
+
+    # The first request waits for nothing but this import (seconds): start it first, so
+    # reading the prompt, the settings, rules and MCP servers all happen meanwhile.
+    warm_up_in_background()
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not prompt.strip():
         print("kilo-tui run: the prompt is empty", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -558,3 +559,45 @@ async def test_a_missing_key_is_not_shown_as_a_server_error(
     assert "[providers.openai]" in failed.error and "kilo-tui doctor" in failed.error
     assert not [e for e in seen if isinstance(e, ev.RetryScheduled)]
     assert main_requests(llm_env) == []
+
+
+# ------------------------------------------------------- the first request
+
+
+async def test_the_first_request_does_not_wait_for_the_first_checkpoint(
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer, workspace: Path
+) -> None:
+    (workspace / "a.txt").write_text("before\n")
+    runtime = make_runtime(yolo=True)
+    manager = runtime.checkpoints
+    assert manager is not None
+    save, release = manager.save, threading.Event()
+
+    def slow_save(trigger: str, **kwargs: Any) -> Any:
+        if trigger == "user_message":  # a large tree: the first snapshot takes a while
+            assert release.wait(60)
+        return save(trigger, **kwargs)
+
+    manager.save = slow_save  # type: ignore[method-assign]
+    seen = collect(runtime)
+    llm_env.script(
+        Turn.tool("write_to_file", path="a.txt", content="after\n"),
+        Turn.tool("attempt_completion", result="ok"),
+    )
+
+    turn = asyncio.create_task(runtime.submit("change a.txt"))
+    for _ in range(600):  # the reply arrives while the snapshot is still being taken
+        if any(isinstance(e, ev.UsageUpdated) for e in seen):
+            break
+        await asyncio.sleep(0.05)
+    assert len(main_requests(llm_env)) == 1, "the request waited for the checkpoint"
+    await asyncio.sleep(0.3)  # time enough for a tool that did not wait to run
+    assert (workspace / "a.txt").read_text() == "before\n"
+    assert not any(isinstance(e, ev.ToolCallStarted) for e in seen)
+    release.set()
+
+    assert (await turn).status == "completed"
+    assert (workspace / "a.txt").read_text() == "after\n"
+    first = next(e for e in seen if isinstance(e, ev.CheckpointCreated))
+    assert first.trigger == "user_message"
+    assert manager.file_at(first.checkpoint_id, "a.txt") == b"before\n"

@@ -377,9 +377,16 @@ async def main():
                                     api_base=server.base_url, api_key="x")
         except LLMError:
             pass
+        tools = [{"type": "function", "function": {"name": "read_file", "parameters": {}}}]
         await stream_completion(model="openai/m", messages=[{"role": "user", "content": "x"}],
-                                api_base=server.base_url, api_key="x", base_delay=0.001)
+                                api_base=server.base_url, api_key="x", base_delay=0.001,
+                                tools=tools)
         await close_clients()
+        # litellm's own MCP gateway (seconds to import) is not on the request path, and
+        # the switch that keeps it off never reaches the provider.
+        import sys
+        assert "litellm.responses.mcp.chat_completions_handler" not in sys.modules
+        assert all("_skip_mcp_handler" not in body for body in server.chat_requests)
 
 asyncio.run(main())
 print("leak:", os.environ.get("KILO_LEAK"))

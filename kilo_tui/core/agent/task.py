@@ -105,6 +105,8 @@ class Task:
     _stream: bool = True
     """False once the server refused to stream a request with tools."""
     _pending_title: str | None = None
+    _snapshot: asyncio.Future[None] | None = None
+    """The checkpoint of the turn's start, while it is being taken."""
     _last_prompt: list[dict[str, Any]] = field(default_factory=list)
     """The messages of the last request, to judge what an empty reply means."""
     browser: BrowserSlot = field(default_factory=BrowserSlot)
@@ -153,7 +155,9 @@ class Task:
             # Generated after the first reply: a local server with one slot would
             # otherwise make the first request wait for the title.
             self._pending_title = text
-        await self.runtime.checkpoint(self, "user_message")
+        # The request does not need this snapshot; only a tool's change does, so it is
+        # taken while the request is out (a first checkpoint of a large tree takes seconds).
+        self._snapshot = asyncio.ensure_future(self.runtime.checkpoint(self, "user_message"))
         try:
             outcome = await self._loop()
         except asyncio.CancelledError:
@@ -167,8 +171,15 @@ class Task:
             await self.browser.close()
         # The turn's final state joins the timeline, so the agent's result can be
         # restored too (nothing is saved when the tree did not change).
+        await self._snapshot_taken()
         await self.runtime.checkpoint(self, "end_of_turn")
         return outcome
+
+    async def _snapshot_taken(self) -> None:
+        """Wait for the checkpoint taken when the user's message came in."""
+        if self._snapshot is not None:
+            snapshot, self._snapshot = self._snapshot, None
+            await snapshot
 
     async def _append_user(self, text: str, *, include_listing: bool = False) -> None:
         """Append a user message carrying the environment details: what changes from
@@ -212,6 +223,7 @@ class Task:
                 await self._append_user(XML_NUDGE if self._protocol == "xml" else NO_TOOL_NUDGE)
                 continue
             no_tool_streak = 0
+            await self._snapshot_taken()  # before any tool may change a file
             outcome = await self._run_tool_calls(response.tool_calls)
             if outcome is not None:
                 return outcome

@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from kilo_tui.core.cancellation import unless_cancelled
-from kilo_tui.core.llm.litellm_loader import is_loaded, load_litellm
+from kilo_tui.core.llm.litellm_loader import is_loaded, load_litellm, request_switches
 from kilo_tui.core.llm.xml_tools import ToolSchemas, XmlCallParser, new_call_id
 
 LM_STUDIO_DEFAULT_BASE = "http://localhost:1234/v1"
@@ -219,6 +219,7 @@ async def stream_completion(
     params = _request_params(
         model, messages, tools, api_base, api_key, extra_params, request_timeout
     )
+    params.update(request_switches())
     params["stream"] = stream
     if not stream:
         params.pop("stream_options")

@@ -8,7 +8,10 @@ downloads tokenizers from Hugging Face when it counts tokens for some model name
 :func:`load_litellm` switches all of that off before and after the import.
 
 Call :func:`warm_up_in_background` early (e.g. once the first frame is drawn) so the
-first request does not wait for the import.
+first request does not wait for the import. The load also imports what litellm would
+otherwise import lazily inside the first request (the OpenAI SDK's chat resources), so
+that work overlaps whatever else runs before the request, and :func:`request_switches`
+keeps litellm's MCP-gateway handler (seconds to import, never used) off the request path.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import os
 import threading
 import warnings
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,9 +31,14 @@ _IMPORT_DEFAULTS = {
     "LITELLM_LOG": "ERROR",
 }
 _LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+# Imported by litellm during the first request; loaded with litellm instead.
+_FIRST_REQUEST_MODULES = ("openai.resources.chat", "litellm._service_logger")
 
 _lock = threading.Lock()
 _module: ModuleType | None = None
+_warm_up: threading.Thread | None = None
+_warm_up_lock = threading.Lock()  # not _lock: that one is held for the whole import
+_switches: dict[str, Any] = {}
 
 
 def load_litellm() -> ModuleType:
@@ -49,8 +58,14 @@ def load_litellm() -> ModuleType:
 
             _quiet(litellm)
             _count_tokens_locally(litellm)
+            _prepare_first_request(litellm)
             _module = litellm
     return _module
+
+
+def request_switches() -> dict[str, Any]:
+    """Private litellm arguments for every completion (after :func:`load_litellm`)."""
+    return dict(_switches)
 
 
 def is_loaded() -> bool:
@@ -59,13 +74,16 @@ def is_loaded() -> bool:
 
 
 def warm_up_in_background() -> threading.Thread:
-    """Start importing litellm in a daemon thread and return that thread."""
-    thread = threading.Thread(target=_warm_up, name="litellm-warm-up", daemon=True)
-    thread.start()
-    return thread
+    """Start importing litellm in a daemon thread (once) and return that thread."""
+    global _warm_up
+    with _warm_up_lock:
+        if _warm_up is None:
+            _warm_up = threading.Thread(target=_warm_up_now, name="litellm-warm-up", daemon=True)
+            _warm_up.start()
+        return _warm_up
 
 
-def _warm_up() -> None:
+def _warm_up_now() -> None:
     try:
         load_litellm()
     except Exception:  # the first real request will raise it again, where it is shown
@@ -91,6 +109,19 @@ def _quiet(litellm: Any) -> None:
             logger.removeHandler(handler)
         logger.addHandler(logging.NullHandler())
         logger.setLevel(logging.ERROR)
+
+
+def _prepare_first_request(litellm: Any) -> None:
+    """Import now what the first request would import, and switch off litellm's check
+    for its MCP gateway, which imports its proxy's MCP handler whenever tools are sent
+    (tools of type "mcp" are never sent here: kilo-tui runs MCP servers itself)."""
+    import importlib
+
+    for name in _FIRST_REQUEST_MODULES:
+        importlib.import_module(name)
+    source = Path(litellm.main.__file__).read_text(encoding="utf-8")
+    if "_skip_mcp_handler" in source:  # a litellm that knows the switch pops it
+        _switches["_skip_mcp_handler"] = True
 
 
 def _count_tokens_locally(litellm: Any) -> None:
