@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kilo_tui.core.agent.runtime import AgentRuntime
 from kilo_tui.core.events import ApprovalReply
-from kilo_tui.core.trust.commands import git_safety_env
+from kilo_tui.core.trust.commands import decide, git_safety_env
 from tests.e2e.cli import agent_requests, tool_messages
 from tests.fakeserver import FakeLLMServer, Turn
 from tests.security.conftest import answer_approvals
@@ -115,3 +115,10 @@ def test_only_lines_that_run_read_only_git_get_the_overrides(tmp_path: Path) -> 
     # Commands that write keep the project's hooks: the user approved them knowingly.
     for line in ("git commit -m x", "git status && git commit -m x", "make", "echo git status"):
         assert git_safety_env(line, tmp_path, env) == {}, line
+
+
+def test_git_grep_naming_a_program_to_open_files_is_never_auto_approved() -> None:
+    for line in ("git grep -Otouch x", "git grep -iO x", "git grep --open-files-in-pager=sh x"):
+        decision = decide(line, ["git grep"], [])
+        assert decision.verdict == "ask" and "'git grep -O' runs a program" in decision.rule, line
+    assert decide("git grep -n x", ["git grep"], []).verdict == "allow"

@@ -784,6 +784,8 @@ def _program_hazards(words: list[Word], walker: _Walker) -> list[str]:
             out.append("'git -u' (--upload-pack) runs a program")
         elif sub == "rebase" and "-x" in flags:
             out.append("'git rebase -x' runs commands")
+        elif sub == "grep" and flags & {"-O", "--open-files-in-pager"}:
+            out.append("'git grep -O' runs a program")
         elif (sub, values[1] if len(values) > 1 else "") in (
             ("submodule", "foreach"),
             ("bisect", "run"),
