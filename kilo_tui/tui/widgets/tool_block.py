@@ -13,6 +13,10 @@ from textual.widgets import Static
 
 MAX_BODY_LINES = 400
 """Only the tail of a long output is rendered; a huge log must not slow the chat."""
+MAX_LINE_CHARS = 1000
+"""A longer line (minified code, a base64 blob) is cut: wrapping 1 MB takes a second."""
+OUTPUT_REFRESH = 0.1
+"""Streamed command output is redrawn at most this often (seconds), not per chunk."""
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 """Frames of the running command's spinner (one every :attr:`ToolBlock.spin_interval`)."""
@@ -49,12 +53,22 @@ def describe_call(name: str, arguments: dict[str, Any]) -> str:
 
 
 def tail(text: str, max_lines: int = MAX_BODY_LINES) -> str:
-    """The last ``max_lines`` lines of ``text``, with a note when some were cut."""
-    lines = text.splitlines()
-    if len(lines) <= max_lines:
-        return text
-    hidden = len(lines) - max_lines
-    return f"… {hidden} earlier lines not shown\n" + "\n".join(lines[-max_lines:])
+    """The last ``max_lines`` lines of ``text``, each cut at ``MAX_LINE_CHARS``, with a
+    note when lines were left out. Only the tail is split: the cost does not grow with
+    the output, which is redrawn as it streams."""
+    lines = text.removesuffix("\n").rsplit("\n", max_lines)
+    note = ""
+    if len(lines) > max_lines:
+        hidden = text.count("\n", 0, len(lines[0]) + 1)
+        note = f"… {hidden} earlier lines not shown\n"
+        lines = lines[1:]
+    return note + "\n".join(_cut(line) for line in lines)
+
+
+def _cut(line: str) -> str:
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    return f"{line[:MAX_LINE_CHARS]} … ({len(line) - MAX_LINE_CHARS:,} more characters)"
 
 
 class ToolBlock(Vertical):
@@ -98,6 +112,7 @@ class ToolBlock(Vertical):
         self.set_class(self.expanded, "-expanded")
         self._frame = 0
         self._spinner: Timer | None = None
+        self._redraw_due = False
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), id="header", markup=False)
@@ -128,8 +143,14 @@ class ToolBlock(Vertical):
     # ------------------------------------------------------------------ updates
 
     def add_output(self, text: str) -> None:
-        """Append streamed command output."""
+        """Append streamed command output; the body is redrawn on a short timer."""
         self.output += text
+        if self.is_mounted and not self._redraw_due:
+            self._redraw_due = True
+            self.set_timer(OUTPUT_REFRESH, self._redraw_output)
+
+    def _redraw_output(self) -> None:
+        self._redraw_due = False
         self._refresh_body()
 
     def set_elapsed(self, seconds: float) -> None:
