@@ -15,6 +15,8 @@ themselves: they ask the modules of this package, and nothing else re-implements
 - ``project``  what an untrusted project file may do before and after the user trusts
                its exact content.
 - ``sandbox``  confinement of the commands that do run (bubblewrap / Landlock).
+- ``network``  which addresses the agent may reach for the model: a host resolved once,
+               private and local addresses refused, the checked address connected to.
 
 The gate that asks the user lives in ``kilo_tui.core.approval``. ``docs/SECURITY.md``
 states the threat model and where each promise is enforced.
