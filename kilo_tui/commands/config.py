@@ -58,6 +58,8 @@ def _show(args: argparse.Namespace) -> int:
         for name in SECRET_SETTINGS:
             if provider.get(name):
                 provider[name] = "…" + str(provider[name])[-4:]
+    if key := settings.codebase_index.qdrant_api_key:
+        data["codebase_index"]["qdrant_api_key"] = "…" + key[-4:]
     print(json.dumps(data, indent=2, default=list))
     return 0
 
@@ -82,7 +84,8 @@ def _set(args: argparse.Namespace) -> int:
             path.write_bytes(before)
         print(f"kilo-tui config set: {exc}; nothing was changed", file=sys.stderr)
         return 2
-    shown = "…" + args.value[-4:] if args.key.rpartition(".")[2] in SECRET_SETTINGS else args.value
+    secret = args.key.rpartition(".")[2] in (*SECRET_SETTINGS, "qdrant_api_key")
+    shown = "…" + args.value[-4:] if secret else args.value
     print(f"{args.key} = {shown} (in {path})")
     return 0
 

@@ -242,6 +242,9 @@ async def test_a_file_that_becomes_ignored_leaves_the_index(lexical: Settings, w
         "SELECT count(*) FROM chunks WHERE text LIKE '%chargeCreditCard%'"
     )
     assert rows.fetchone()[0] == 0
+    index.close()  # nothing of it is left on disk either: not in a free page, the WAL or FTS
+    raw = b"".join(p.read_bytes() for p in database_path(ws).parent.iterdir())
+    assert b"chargeCreditCard" not in raw and b"chargecreditcard" not in raw
 
 
 async def test_a_link_to_an_ignored_or_outside_file_is_not_indexed(
@@ -395,3 +398,21 @@ def test_index_rebuild_when_indexing_is_off(
     assert main(["index", "status", "--path", str(ws)]) == 0
     assert "Indexing:  off ([codebase_index] enabled = false)" in capsys.readouterr().out
     assert main(["index", "status", "--path", str(ws / "nope")]) == 2
+
+
+def test_the_qdrant_key_is_a_secret(
+    llm_env: FakeLLMServer, tmp_path: Path, ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kilo_tui.cli import main
+    from kilo_tui.core.trust.secrets import known_secrets
+
+    settings = settings_for(
+        tmp_path / "kilo-home", ws, '[codebase_index]\nqdrant_api_key = "qd-secret-4321"\n'
+    )
+    assert "qd-secret-4321" in known_secrets(settings)
+    assert main(["config", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "qd-secret-4321" not in shown
+    assert json.loads(shown)["codebase_index"]["qdrant_api_key"] == "…4321"
+    assert main(["config", "set", "codebase_index.qdrant_api_key", "qd-other-8765"]) == 0
+    assert capsys.readouterr().out.startswith("codebase_index.qdrant_api_key = …8765 (in ")

@@ -177,6 +177,8 @@ class CodebaseIndex:
             to_index, to_remove, skipped = scan
             try:
                 await self._apply(to_index, to_remove)
+                if changed is None and to_remove:  # e.g. files that became ignored
+                    await asyncio.to_thread(self.db.scrub)
             except (EmbeddingError, OSError, ValueError) as exc:
                 self._publish("error", 0, len(to_index), str(exc), force=True)
                 return
@@ -246,7 +248,7 @@ class CodebaseIndex:
             batch = to_index[start : start + FILES_PER_BATCH]
             await self._index_batch(batch)
             self._publish("indexing", min(start + len(batch), total), total)
-        if self.embedder is not None and total:
+        if self.embedder is not None and (total or to_remove):
             await asyncio.to_thread(self.db.prune_cache, self.embedder.cache_key)
 
     async def _index_batch(self, batch: list[tuple[str, tuple[int, int]]]) -> None:

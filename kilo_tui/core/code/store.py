@@ -179,6 +179,15 @@ class IndexDB:
                 self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
                 self._db.execute("DELETE FROM files WHERE path = ?", (path,))
 
+    def scrub(self) -> None:
+        """Leave no trace of removed chunks on disk: merge the FTS index (its old
+        segments still hold their words) and empty the WAL (it holds old pages);
+        ``secure_delete`` zeroes the pages this frees."""
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def clear(self) -> None:
         """Forget every file and chunk; the embedding cache stays."""
         with self._lock, self._db:

@@ -152,9 +152,9 @@ def known_secrets(
     environ: Mapping[str, str] | None = None,
     workspace: Path | None = None,
 ) -> set[str]:
-    """Every key value kilo-tui knows: provider ``api_key`` values in the config, the
-    environment's credential variables, and MCP credential ``headers`` and
-    ``env`` values (by name, as for the environment)."""
+    """Every key value kilo-tui knows: provider ``api_key`` values and the Qdrant key in
+    the config, the environment's credential variables, and MCP credential ``headers``
+    and ``env`` values (by name, as for the environment)."""
     env = os.environ if environ is None else environ
     found = {v for k, v in env.items() if is_secret_name(k)}
     if settings is not None:
@@ -162,6 +162,8 @@ def known_secrets(
             for key, value in conf.items():
                 if isinstance(value, str) and is_secret_name(key):
                     found.add(value)
+        if settings.codebase_index.qdrant_api_key:
+            found.add(settings.codebase_index.qdrant_api_key)
     if workspace is not None:
         found |= _mcp_secrets(workspace)
     return found
