@@ -132,6 +132,8 @@ async def test_a_query_for_a_concept_finds_the_chunk_that_holds_it(
     assert "lexical" not in text
     retry = await search(index, ws, "retry with exponential backoff")
     assert first_hit(retry).startswith("File path: lib/retry.go\n")
+    in_app = await search(index, ws, "retry with exponential backoff", path="app")
+    assert "lib/retry.go" not in in_app and "File path: app/" in in_app
     # The embedding key went to the embedding host only, with the dimensions asked for.
     calls = [c for c in llm_env.credentials if c["path"].endswith("/embeddings")]
     assert calls and all(c["authorization"] == "Bearer sk-embed-key" for c in calls)

@@ -177,8 +177,8 @@ class CodebaseIndex:
             to_index, to_remove, skipped = scan
             try:
                 await self._apply(to_index, to_remove)
-                if changed is None and to_remove:  # e.g. files that became ignored
-                    await asyncio.to_thread(self.db.scrub)
+                if changed is None and (to_index or to_remove):
+                    await asyncio.to_thread(self._tidy, bool(to_remove))
             except (EmbeddingError, OSError, ValueError) as exc:
                 self._publish("error", 0, len(to_index), str(exc), force=True)
                 return
@@ -216,12 +216,11 @@ class CodebaseIndex:
     def _partial_scan(
         self, changed: set[str]
     ) -> tuple[list[tuple[str, tuple[int, int]]], set[str], int]:
-        known = self.db.all_paths()
         to_index: list[tuple[str, tuple[int, int]]] = []
         to_remove: set[str] = set()
         matcher = self._paths.ignore
         for rel in changed:
-            under = {p for p in known if p == rel or p.startswith(rel + "/")}
+            under = self.db.all_paths(rel)
             full = self.workspace / rel
             present: set[str] = set()
             if not matcher.is_ignored(rel):
@@ -248,8 +247,14 @@ class CodebaseIndex:
             batch = to_index[start : start + FILES_PER_BATCH]
             await self._index_batch(batch)
             self._publish("indexing", min(start + len(batch), total), total)
-        if self.embedder is not None and (total or to_remove):
-            await asyncio.to_thread(self.db.prune_cache, self.embedder.cache_key)
+
+    def _tidy(self, removed: bool) -> None:
+        """After a full scan: drop cached vectors no chunk uses, and scrub what removed
+        files left on disk (files that became ignored, say)."""
+        if self.embedder is not None:
+            self.db.prune_cache(self.embedder.cache_key)
+        if removed:
+            self.db.scrub()
 
     async def _index_batch(self, batch: list[tuple[str, tuple[int, int]]]) -> None:
         prepared = await asyncio.to_thread(self._prepare, batch)
@@ -367,14 +372,18 @@ class CodebaseIndex:
     async def run(self) -> None:
         """Index the workspace, then keep it current; what the runtime runs in the
         background. Errors are reported as state ``error``, never raised."""
+        # Watching starts first: what changes during the first scan is indexed after it.
+        watcher = asyncio.create_task(self.watch())
         try:
             await self.update()
-            await self.watch()
+            await watcher
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("codebase index stopped")
             self._publish("error", 0, 0, f"{type(exc).__name__}: {exc}", force=True)
+        finally:
+            watcher.cancel()
 
     # -------------------------------------------------------------- searching
 

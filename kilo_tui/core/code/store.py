@@ -15,6 +15,7 @@ searches read from another, and the CLI may read the same file from its own proc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -116,10 +117,24 @@ class IndexDB:
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self._writes = 0
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction; it makes :meth:`version` change."""
+        with self._lock, self._db:
+            self._writes += 1
+            yield
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever the content may have: a write here, or a commit by another
+        connection (``kilo-tui index rebuild`` in another process)."""
+        with self._lock:
+            return self._db.execute("PRAGMA data_version").fetchone()[0], self._writes
 
     # ---------------------------------------------------------------- files
 
@@ -140,7 +155,7 @@ class IndexDB:
         self, path: str, signature: tuple[int, int], chunks: Sequence[NewChunk]
     ) -> list[ChunkRow]:
         """Store ``path``'s chunks in place of its old ones; returns them with their ids."""
-        with self._lock, self._db:
+        with self._writing():
             self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
             self._db.execute(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns) VALUES (?, ?, ?)",
@@ -168,13 +183,13 @@ class IndexDB:
 
     def touch_file(self, path: str, signature: tuple[int, int]) -> None:
         """Record a new signature for a file whose content did not change."""
-        with self._lock, self._db:
+        with self._writing():
             self._db.execute(
                 "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (*signature, path)
             )
 
     def remove_files(self, paths_: Iterable[str]) -> None:
-        with self._lock, self._db:
+        with self._writing():
             for path in paths_:
                 self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
                 self._db.execute("DELETE FROM files WHERE path = ?", (path,))
@@ -183,14 +198,14 @@ class IndexDB:
         """Leave no trace of removed chunks on disk: merge the FTS index (its old
         segments still hold their words) and empty the WAL (it holds old pages);
         ``secure_delete`` zeroes the pages this frees."""
-        with self._lock, self._db:
+        with self._writing():
             self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
         with self._lock:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def clear(self) -> None:
         """Forget every file and chunk; the embedding cache stays."""
-        with self._lock, self._db:
+        with self._writing():
             self._db.execute("DELETE FROM chunks")
             self._db.execute("DELETE FROM files")
 
@@ -201,9 +216,12 @@ class IndexDB:
             chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return int(files), int(chunks)
 
-    def all_paths(self) -> set[str]:
+    def all_paths(self, prefix: str = "") -> set[str]:
+        """The indexed files, all or those in the file or folder ``prefix``."""
+        where, args = _prefix_clause(prefix, "WHERE")
         with self._lock:
-            return {row[0] for row in self._db.execute("SELECT path FROM files")}
+            rows = self._db.execute(f"SELECT path FROM files c {where}", args)
+            return {row[0] for row in rows}
 
     def chunks_of(self, paths_: Iterable[str]) -> Iterator[ChunkRow]:
         """Every stored chunk of ``paths_`` (for the text a vector store keeps)."""
@@ -234,7 +252,7 @@ class IndexDB:
         return found
 
     def cache_vectors(self, model: str, vectors: dict[str, bytes]) -> None:
-        with self._lock, self._db:
+        with self._writing():
             self._db.executemany(
                 "INSERT OR REPLACE INTO embeddings (model, hash, vector) VALUES (?, ?, ?)",
                 [(model, h, v) for h, v in vectors.items()],
@@ -242,31 +260,31 @@ class IndexDB:
 
     def prune_cache(self, model: str) -> None:
         """Drop cached embeddings no chunk uses any more (after a full scan)."""
-        with self._lock, self._db:
+        with self._writing():
             self._db.execute(
                 "DELETE FROM embeddings WHERE model = ? AND hash NOT IN "
                 "(SELECT DISTINCT hash FROM chunks)",
                 (model,),
             )
 
-    def vector_matrix(self, model: str, prefix: str) -> tuple[list[int], np.ndarray[Any, Any]]:
-        """The ids of the embedded chunks under ``prefix`` and their vectors, one row
-        each (normalised, so a dot product is the cosine)."""
+    def vector_matrix(self, model: str) -> tuple[list[int], list[str], np.ndarray[Any, Any]]:
+        """Every embedded chunk: ids, paths and vectors, one row each (normalised, so a
+        dot product is the cosine)."""
         import numpy as np
 
-        where, args = _prefix_clause(prefix)
         with self._lock:
             rows = self._db.execute(
-                "SELECT c.id, e.vector FROM chunks c JOIN embeddings e "
-                f"ON e.hash = c.hash AND e.model = ? {where}",
-                (model, *args),
+                "SELECT c.id, c.path, e.vector FROM chunks c JOIN embeddings e "
+                "ON e.hash = c.hash AND e.model = ?",
+                (model,),
             ).fetchall()
         if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+            return [], [], np.zeros((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32)
         matrix = matrix.reshape(len(rows), -1)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return [row[0] for row in rows], matrix / np.where(norms == 0, 1, norms)
+        ids = [row[0] for row in rows]
+        return ids, [row[1] for row in rows], matrix / np.where(norms == 0, 1, norms)
 
     def chunks_by_id(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         marks = ",".join("?" * len(ids))
@@ -302,7 +320,7 @@ class IndexDB:
     def set_state(self, **values: Any) -> None:
         """Record the indexer's state (``kilo-tui index status`` reads it)."""
         values["updated"] = time.time()
-        with self._lock, self._db:
+        with self._writing():
             self._db.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v)) for k, v in values.items()],
@@ -314,9 +332,14 @@ class IndexDB:
         return {key: json.loads(value) for key, value in rows}
 
 
-def _prefix_clause(prefix: str) -> tuple[str, tuple[str, ...]]:
+def under(path: str, prefix: str) -> bool:
+    """True if ``path`` is the file or inside the folder ``prefix`` ("" = everything)."""
+    return not prefix or path == prefix or path.startswith(prefix + "/")
+
+
+def _prefix_clause(prefix: str, keyword: str = "AND") -> tuple[str, tuple[str, ...]]:
     """SQL restricting ``c.path`` to the file or folder ``prefix`` ("" = everything)."""
     if not prefix:
         return "", ()
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "AND (c.path = ? OR c.path LIKE ? ESCAPE '\\')", (prefix, escaped + "/%")
+    return f"{keyword} (c.path = ? OR c.path LIKE ? ESCAPE '\\')", (prefix, escaped + "/%")

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kilo_tui.core.code.store import ChunkRow, Hit, IndexDB
+from kilo_tui.core.code.store import ChunkRow, Hit, IndexDB, under
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -56,6 +56,7 @@ class LocalVectors:
         self.db = db
         self.model = model
         self.label = f"embedded ({db.path})"
+        self._cache: tuple[Any, ...] | None = None
 
     def upsert(self, chunks: Sequence[ChunkRow], vectors: Sequence[bytes]) -> None:
         pass
@@ -69,7 +70,7 @@ class LocalVectors:
     def search(self, vector: bytes, limit: int, prefix: str) -> list[Hit]:
         import numpy as np
 
-        ids, matrix = self.db.vector_matrix(self.model, prefix)
+        ids, paths, matrix = self._matrix()
         if not ids:
             return []
         query = np.frombuffer(vector, dtype=np.float32)
@@ -79,18 +80,22 @@ class LocalVectors:
                 f"{matrix.shape[1]}: rebuild the index (kilo-tui index rebuild)"
             )
         scores = matrix @ (query / (np.linalg.norm(query) or 1.0))
-        top = np.argsort(-scores)[:limit]
+        if prefix:
+            scores[[not under(path, prefix) for path in paths]] = -np.inf
+        top = [i for i in np.argsort(-scores)[:limit] if np.isfinite(scores[i])]
         rows = self.db.chunks_by_id([ids[i] for i in top])
-        hits = []
-        for i in top:
-            row = rows.get(ids[i])
-            if row is not None:
-                hits.append(
-                    Hit(
-                        row.path, row.start_line, row.end_line, row.text, round(float(scores[i]), 4)
-                    )
-                )
-        return hits
+        return [
+            Hit(row.path, row.start_line, row.end_line, row.text, round(float(scores[i]), 4))
+            for i in top
+            if (row := rows.get(ids[i])) is not None
+        ]
+
+    def _matrix(self) -> tuple[list[int], list[str], Any]:
+        """The vectors, read from the database once per change of its content."""
+        version = self.db.version()
+        if self._cache is None or self._cache[0] != version:
+            self._cache = (version, *self.db.vector_matrix(self.model))
+        return self._cache[1:]
 
 
 def collection_name(workspace: Path) -> str:
