@@ -20,6 +20,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # litellm's own deprecation noise (pydantic 2.11 attribute access, …). The app
     # silences it in litellm_loader, but pytest resets warning filters per test.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:litellm")
+    # litellm dumping an embedding response with base64 vectors (see litellm_loader).
+    config.addinivalue_line("filterwarnings", "ignore:Pydantic serializer warnings:UserWarning")
 
 
 @pytest.fixture(autouse=True)

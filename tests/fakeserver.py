@@ -270,6 +270,8 @@ class FakeLLMServer:
         # they cannot steal the turns scripted for the main loop.
         self._model_turns: dict[str, deque[Turn]] = {SMALL_MODEL: deque()}
         self._lock = threading.Lock()
+        self.base64_embeddings = True
+        """False: refuse ``encoding_format = "base64"`` as some OpenAI-style servers do."""
         self.credentials: list[dict[str, str]] = []
         """Per request, its credential headers (kept in memory only, never in the log)."""
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self.handler)
@@ -405,7 +407,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.fake._record("POST", self.path, dict(self.headers), body)
         if self.path.rstrip("/").endswith("/embeddings"):
-            self._send_json(200, embeddings_reply(body))
+            if body.get("encoding_format") == "base64" and not self.fake.base64_embeddings:
+                self._send_json(400, _error_body(400, "encoding_format: only 'float' works"))
+            else:
+                self._send_json(200, embeddings_reply(body))
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send_json(404, _error_body(404, f"no route {self.path}"))

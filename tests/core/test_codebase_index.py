@@ -418,3 +418,19 @@ def test_the_qdrant_key_is_a_secret(
     assert json.loads(shown)["codebase_index"]["qdrant_api_key"] == "…4321"
     assert main(["config", "set", "codebase_index.qdrant_api_key", "qd-other-8765"]) == 0
     assert capsys.readouterr().out.startswith("codebase_index.qdrant_api_key = …8765 (in ")
+
+
+async def test_a_server_that_refuses_base64_vectors_gets_floats(
+    semantic: Settings, ws: Path, llm_env: FakeLLMServer
+) -> None:
+    llm_env.base64_embeddings = False
+    index = CodebaseIndex(ws, semantic)
+    await index.update()
+    text = await search(index, ws, "parse the configuration file")
+    assert first_hit(text).startswith("File path: app/config.py\n")
+    formats = [
+        r["body"].get("encoding_format")
+        for r in llm_env.requests
+        if r["path"].endswith("/embeddings")
+    ]
+    assert formats[0] == "base64" and set(formats[1:]) == {None}

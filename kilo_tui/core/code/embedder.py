@@ -9,6 +9,7 @@ stores and searches.
 
 from __future__ import annotations
 
+import base64
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -35,6 +36,7 @@ class Embedder:
         self.dimensions = conf.dimensions
         self.route = providers.route(settings.providers, self.model)
         self._settings = settings
+        self._base64 = self.route.model.startswith("openai/")
 
     @property
     def cache_key(self) -> str:
@@ -62,7 +64,7 @@ class Embedder:
         if self.dimensions:
             params["dimensions"] = self.dimensions
         try:
-            response = await litellm.aembedding(model=self.route.model, input=batch, **params)
+            response = await self._call(litellm, batch, params)
         except Exception as exc:
             raise EmbeddingError(self._describe(exc)) from exc
         data = sorted(response.data, key=lambda item: _field(item, "index"))
@@ -71,6 +73,21 @@ class Embedder:
                 f"{self.model} returned {len(data)} embeddings for {len(batch)} texts"
             )
         return [_pack(_field(item, "embedding")) for item in data]
+
+    async def _call(self, litellm: Any, batch: list[str], params: dict[str, Any]) -> Any:
+        """One request. OpenAI-style servers are asked for base64 vectors (the float
+        lists take far longer to parse); one that refuses the option is asked again
+        without it, and from then on."""
+        if self._base64:
+            try:
+                return await litellm.aembedding(
+                    model=self.route.model, input=batch, encoding_format="base64", **params
+                )
+            except litellm.BadRequestError as exc:
+                if "encoding_format" not in str(exc):
+                    raise
+                self._base64 = False
+        return await litellm.aembedding(model=self.route.model, input=batch, **params)
 
     def _describe(self, exc: Exception) -> str:
         from kilo_tui.core.trust.secrets import redactor_for
@@ -101,5 +118,9 @@ def _field(item: Any, name: str) -> Any:
     return item[name] if isinstance(item, dict) else getattr(item, name)
 
 
-def _pack(vector: Sequence[float]) -> bytes:
+def _pack(vector: Sequence[float] | str) -> bytes:
+    """float32 little-endian bytes, from a list of floats or OpenAI's base64 (which
+    is those bytes already)."""
+    if isinstance(vector, str):
+        return base64.b64decode(vector)
     return struct.pack(f"<{len(vector)}f", *vector)

@@ -94,6 +94,9 @@ def _silence_warnings() -> None:
     # Deprecation and pydantic warnings raised from inside litellm are its business,
     # not the user's; anything else still reaches whoever configured warnings.
     warnings.filterwarnings("ignore", module=r"litellm(\.|$)")
+    # Raised in pydantic when litellm dumps an embedding response holding base64
+    # vectors (kilo_tui/core/code/embedder.py asks for them).
+    warnings.filterwarnings("ignore", message="Pydantic serializer warnings", category=UserWarning)
 
 
 def _quiet(litellm: Any) -> None:
