@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FALLBACK_THEME = "textual-dark"
+RECENT_TASKS = 3
+"""Earlier tasks listed on the empty chat of a plain launch."""
 
 
 def _preload() -> None:
@@ -149,6 +151,8 @@ class KiloApp(App[None]):
                 await self.main_screen.resume(task_id)
             except KeyError:
                 self.notify(f"No task {task_id!r} in this workspace.", severity="error")
+        elif not self._continue_last:
+            await self.main_screen.show_recent_tasks(runtime.recent_tasks(RECENT_TASKS))
 
     def _announce_startup(self, runtime: AgentRuntime) -> None:
         """Say what was left out at startup and why (an untrusted project file, a broken

@@ -60,5 +60,8 @@ class StandInRuntime:
     def latest_task_id(self) -> None:
         return None
 
+    def recent_tasks(self, limit: int) -> list[object]:
+        return []
+
     async def aclose(self) -> None:
         return None

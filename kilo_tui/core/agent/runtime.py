@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from kilo_tui.core.llm.limits import ModelLimits
     from kilo_tui.core.llm.providers import Route
     from kilo_tui.core.mcp import McpManager
+    from kilo_tui.core.sessions import TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -429,6 +430,10 @@ class AgentRuntime:
     def latest_task_id(self) -> str | None:
         record = self.store.latest_task(str(self.workspace))
         return record.id if record else None
+
+    def recent_tasks(self, limit: int) -> list[TaskRecord]:
+        """This workspace's latest top-level tasks, newest first."""
+        return self.store.list_tasks(workspace=str(self.workspace))[:limit]
 
     def resume(self, task_id: str) -> list[ev.Event]:
         """Make ``task_id`` the current task; returns its stored events for the chat."""

@@ -39,6 +39,7 @@ from kilo_tui.tui.widgets.tool_block import ToolBlock
 if TYPE_CHECKING:
     from kilo_tui.core import events as ev
     from kilo_tui.core.agent.runtime import AgentRuntime
+    from kilo_tui.core.sessions import TaskRecord
     from kilo_tui.tui.event_handler import EventHandler
     from kilo_tui.tui.widgets.approval_bar import ApprovalBar, Request
     from kilo_tui.tui.widgets.followup import FollowupBar
@@ -212,6 +213,7 @@ class MainScreen(Screen[None]):
             self.notify("Queued: it is sent when the current turn ends.", timeout=3)
             return
         self.busy = True
+        self.chat.query(".-recent").remove()  # the recent-task list was only a hint
         self.status.activity = "waiting for the model…" if is_loaded() else "loading model client…"
         self._run_turn(text)
 
@@ -415,22 +417,48 @@ class MainScreen(Screen[None]):
             await self.resume(result.conversation["task_id"])
 
     async def new_task(self) -> None:
-        """Clear the chat and start a fresh task."""
+        """Clear the chat and start a fresh task (on the configured model, totals at 0)."""
         if self.busy:
             self.runtime.cancel()
         self.runtime.new_task()
         await self._reset()
+        self._show_runtime(self.runtime)
         self.sub_title = str(self.runtime.workspace)
 
     async def resume(self, task_id: str) -> None:
-        """Show a stored task and continue it."""
+        """Show a stored task and continue it, on its own model: the status bar and a
+        line in the chat say so when that differs from the model shown until now."""
+        shown = self.status.model
         events = self.runtime.resume(task_id)
         await self._reset()
         await self.chat.load(await self.events.replay(events))
+        self.status.usage = None  # the replay's usage lines are this task's, not the next
+        self._show_runtime(self.runtime)
+        if shown and self.runtime.model != shown:
+            await self.events.notice(
+                f"Continuing on this task's model {self.runtime.model} (was {shown}); "
+                "/model switches.",
+                "warning",
+            )
         self.sub_title = self.runtime.title or str(self.runtime.workspace)
+
+    async def show_recent_tasks(self, records: list[TaskRecord]) -> None:
+        """On an empty chat: the workspace's latest tasks and how to continue one. The
+        list goes when the first message is sent."""
+        if not records or self.chat.blocks:
+            return
+        from kilo_tui.tui.screens.history import UNTITLED, task_row
+
+        lines = ["Recent tasks in this workspace:"]
+        for record in records:
+            title, when, model, *_ = task_row(record)
+            lines.append(f"  • {title or UNTITLED}  ({when}, {model})")
+        lines.append("Continue the latest with `kilo-tui -c`, or pick one with /history.")
+        await self.chat.add(NoticeBlock("\n".join(lines), "recent"))
 
     async def _reset(self) -> None:
         self.events.reset()
+        self.status.usage = None
         self._asks.clear()
         self._show_bottom("prompt")
         self.query_one(TodoList).set_todos(())
