@@ -10,7 +10,9 @@ request can go out before litellm is loaded.
 
 Prints medians of start → first request, total wall time and last reply → exit (the
 fake server's clock: the moment it finished sending the last reply), and the ratio of
-the first to the litellm floor.
+the first to the litellm floor: the command as written (its interpreter teardown
+included) and the import alone. The exit's floor is timed too: how long a process with
+litellm loaded takes to be gone after ``os._exit`` (the kernel freeing its memory).
 """
 
 from __future__ import annotations
@@ -88,33 +90,56 @@ def one_run(home: Path) -> tuple[float, float, float]:
 
 
 def import_floor() -> float:
+    """Seconds of ``python -c "import litellm"``, interpreter teardown included."""
     env = as_users_run({**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
     start = time.perf_counter()
     subprocess.run(PYTHON_IMPORT_LITELLM, env=env, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
+def import_and_exit() -> tuple[float, float]:
+    """(start → litellm imported, ``os._exit`` → process gone) of one process: the import
+    without the teardown, and what even an immediate exit costs with litellm loaded
+    (the kernel freeing its memory)."""
+    env = as_users_run({**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    code = "import litellm, os, time\nprint(time.time(), flush=True)\nos._exit(0)"
+    start = time.time()
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    end = time.time()
+    imported = float(proc.stdout)
+    return imported - start, end - imported
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    firsts, totals, exits, floors = [], [], [], []
+    firsts, totals, exits, floors, imports, teardowns = [], [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="kilo-bench-home-") as tmp:
         home = Path(tmp)
         (home / "config.toml").write_text(CONFIG)
         one_run(home)  # warm the disk cache and the first-run files
         for _ in range(args.runs):
             floors.append(import_floor())
+            imported, teardown = import_and_exit()
+            imports.append(imported)
+            teardowns.append(teardown)
             first, total, exit_ = one_run(home)
             firsts.append(first)
             totals.append(total)
             exits.append(exit_)
     floor = statistics.median(floors)
     first = statistics.median(firsts)
+    imported = statistics.median(imports)
     print(f'python -c "import litellm"   {floor * 1000:7.0f} ms  (median of {args.runs})')
-    print(f"start → first request        {first * 1000:7.0f} ms  ({first / floor:.2f}× the import)")
+    print(f"  of which the import        {imported * 1000:7.0f} ms")
+    print(
+        f"start → first request        {first * 1000:7.0f} ms  ({first / floor:.2f}× the "
+        f"command, {first / imported:.2f}× the import alone)"
+    )
     print(f"total (three-step task)      {statistics.median(totals) * 1000:7.0f} ms")
     print(f"last reply → exit            {statistics.median(exits) * 1000:7.0f} ms")
+    print(f"  floor: os._exit → gone     {statistics.median(teardowns) * 1000:7.0f} ms")
 
 
 if __name__ == "__main__":
