@@ -514,6 +514,8 @@ class Notice(Event):
     type: ClassVar[str] = "notice"
     message: str
     level: str = "info"
+    """``info``, ``warning``, ``error``, ``success``; ``progress`` for a passing state
+    (the TUI shows it in the status bar, not as a chat line)."""
 
 
 # ------------------------------------------------------------------ replies

@@ -22,7 +22,7 @@ from textual.theme import Theme
 
 from kilo_tui.core.config import Settings, needs_first_run
 from kilo_tui.tui.bridge import Bridge
-from kilo_tui.tui.messages import ThemeRequested
+from kilo_tui.tui.messages import SetupRequested, ThemeRequested
 from kilo_tui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -111,14 +111,20 @@ class KiloApp(App[None]):
         self.call_after_refresh(self._start)
         # An agent handed in ready-made (tests, embedding) was configured by its maker.
         if self.runtime is None and needs_first_run(self.settings):
-            from kilo_tui.tui.screens.first_run import FirstRunScreen
+            self._open_setup()
 
-            self.push_screen(FirstRunScreen(self.settings), self._first_run_done)
+    @on(SetupRequested)
+    def _open_setup(self) -> None:
+        from kilo_tui.tui.screens.first_run import FirstRunScreen
 
-    def _first_run_done(self, model: str | None) -> None:
+        self.push_screen(FirstRunScreen(self.settings), self._first_run_done)
+
+    async def _first_run_done(self, model: str | None) -> None:
         """Use the model and key the first-run screen saved (the agent may not exist yet:
-        then it is built with these settings)."""
+        then it is built with these settings). Skipped, it leaves a pointer to /setup."""
         if model is None:
+            if self.settings.model is None:
+                await self.main_screen.setup_skipped()
             return
         from kilo_tui.tui.screens.first_run import settings_after_first_run
 

@@ -31,6 +31,7 @@ class SlashCommand:
 COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("mode", "Switch mode (cycles with shift+tab)", "[slug]"),
     SlashCommand("model", "Pick the model"),
+    SlashCommand("setup", "Set up a provider, key and model"),
     SlashCommand("new", "Start a new task"),
     SlashCommand("history", "Browse, resume and export past tasks"),
     SlashCommand("checkpoints", "Browse and restore checkpoints"),

@@ -293,7 +293,12 @@ class EventHandler:
             self.screen.chat.pin()
 
     async def _handle_failed(self, event: ev.TaskFailed) -> None:
-        await self.notice(f"✗ {event.error}", "error")
+        fix = (
+            "\nFix the key with /setup (or in config.toml), then send again."
+            if (event.kind == "auth")
+            else ""
+        )
+        await self.notice(f"✗ {event.error}{fix}", "error")
 
     async def _handle_cancelled(self, event: ev.TaskCancelled) -> None:
         self.screen.abandon_asks()
@@ -310,4 +315,8 @@ class EventHandler:
         await self.notice(f"✗ {event.message}{detail}", "error")
 
     async def _handle_notice(self, event: ev.Notice) -> None:
+        if event.level == "progress":  # passing state: the status bar, not the chat
+            if self._sink is None:
+                self.screen.status.activity = event.message
+            return
         await self.notice(event.message, event.level)

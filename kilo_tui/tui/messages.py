@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from textual.message import Message
 
 
+class SetupRequested(Message):
+    """Open the first-run setup (provider, key, model) again."""
+
+
 @dataclass
 class ThemeRequested(Message):
     """Switch to a theme and remember the choice."""

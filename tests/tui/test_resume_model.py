@@ -84,3 +84,41 @@ async def test_a_plain_relaunch_lists_recent_tasks_and_mentions_continue(
         await type_and_send(pilot, "something else")
         await idle(pilot)
         assert "Recent tasks" not in chat_text(app)
+
+
+async def test_an_auth_error_is_shown_once_with_what_to_fix(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    llm_env.script(Turn.error(401, "Incorrect API key provided"))
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "hello")
+        await idle(pilot)
+        text = chat_text(app)
+        assert "Authentication failed" in text and "HTTP 500" not in text
+        assert "/setup" in text  # where to fix it, from the chat
+        assert "retrying" not in text
+        assert "Loading the model client" not in text  # progress is the status bar's
+
+
+async def test_skipping_the_setup_leaves_a_pointer_to_it(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kilo_tui.core.config import PROVIDER_KEY_ENV
+    from kilo_tui.tui.app import KiloApp
+    from kilo_tui.tui.screens.first_run import FirstRunScreen
+    from kilo_tui.tui.widgets.prompt import PromptInput
+
+    for env in [*PROVIDER_KEY_ENV.values(), "KILO_TUI_MODEL", "KILOCODE_TOKEN"]:
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("KILO_TUI_HOME", str(tmp_path / "home"))
+    app = KiloApp(workspace, Settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, FirstRunScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, FirstRunScreen))
+        prompt = app.screen.query_one(PromptInput)
+        assert "/setup" in str(prompt.placeholder)
+        await until(pilot, lambda: "/setup" in chat_text(app))
+        await type_and_send(pilot, "/setup")
+        await until(pilot, lambda: isinstance(app.screen, FirstRunScreen))

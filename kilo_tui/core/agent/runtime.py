@@ -278,7 +278,9 @@ class AgentRuntime:
         if not is_loaded():
             self.bus.publish(
                 ev.Notice(
-                    task_id=self.task.id if self.task else "", message="Loading the model client…"
+                    task_id=self.task.id if self.task else "",
+                    message="Loading the model client…",
+                    level="progress",
                 )
             )
             await asyncio.to_thread(load_litellm)

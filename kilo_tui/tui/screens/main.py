@@ -29,7 +29,7 @@ from kilo_tui.core.config import Settings
 from kilo_tui.core.llm.litellm_loader import is_loaded
 from kilo_tui.tui.bridge import BusEvent
 from kilo_tui.tui.commands import COMMANDS, KiloCommands, help_text, parse_command
-from kilo_tui.tui.messages import ThemeRequested
+from kilo_tui.tui.messages import SetupRequested, ThemeRequested
 from kilo_tui.tui.widgets.chat import Chat, NoticeBlock
 from kilo_tui.tui.widgets.prompt import PromptArea, PromptInput
 from kilo_tui.tui.widgets.status_bar import StatusBar
@@ -172,6 +172,9 @@ class MainScreen(Screen[None]):
     @on(PromptInput.Submitted)
     async def _submitted(self, event: PromptInput.Submitted) -> None:
         event.stop()
+        if parse_command(event.text) == ("setup", ""):
+            self.app.post_message(SetupRequested())  # needs no agent: it may be what is missing
+            return
         if not self.ready:
             self._waiting.append(event.text)
             self.status.activity = "starting the agent…"
@@ -323,6 +326,8 @@ class MainScreen(Screen[None]):
                 await self._mode_command(argument, modes)
             case "model":
                 self._pick_model()
+            case "setup":
+                self.app.post_message(SetupRequested())
             case "new":
                 await self.new_task()
             case "history":
@@ -441,6 +446,12 @@ class MainScreen(Screen[None]):
                 "warning",
             )
         self.sub_title = self.runtime.title or str(self.runtime.workspace)
+
+    async def setup_skipped(self) -> None:
+        """The first-run setup was skipped: say what that means and where to go back."""
+        hint = "No model is set up: /setup chooses a provider and key, /model a model"
+        self.query_one(PromptInput).placeholder = hint
+        await self.chat.add(NoticeBlock(f"{hint}.", "warning"))
 
     async def show_recent_tasks(self, records: list[TaskRecord]) -> None:
         """On an empty chat: the workspace's latest tasks and how to continue one. The
