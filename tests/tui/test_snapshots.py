@@ -121,3 +121,28 @@ def test_approval_bar(snap_compare) -> None:  # type: ignore[no-untyped-def]
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_approval_waiting_above_a_draft_at_80_columns(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """At 80×24, a request that arrives while the user types waits above the prompt: the
+    draft and its focus stay, the bar says tab reaches it; the chat, scrolled up, shows
+    the new-messages marker."""
+    app, runtime = snapshot_app()
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        publish_conversation(runtime)
+        await steady(pilot)
+        await pilot.press("pageup", "pageup")
+        runtime.bus.publish(ev.Notice(message="a line the user has not seen yet"))
+        await pilot.press(*"also check the")
+        request = ev.ApprovalRequested(
+            request_id="r1",
+            kind="command",
+            tool="execute_command",
+            title="Run command: pytest -q",
+            detail="pytest -q",
+        )
+        pilot.app.run_worker(runtime.bus.request(request))
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
