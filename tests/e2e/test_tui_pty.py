@@ -9,12 +9,14 @@ conversation is back.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from tests.e2e.cli import BIN
@@ -29,20 +31,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server_port(tmp_path: Path) -> Iterator[int]:
-    script = write_script(
-        tmp_path / "turns.json",
-        Turn(
-            content="Sure, I will run it for you.",
-            tool_calls=[tool_call("execute_command", command="echo pty-e2e-output")],
-            usage={"cost": 0.01},
-        ),
-        Turn(
-            tool_calls=[tool_call("attempt_completion", result="The command printed its line.")],
-            usage={"cost": 0.0023},
-        ),
-    )
+@contextlib.contextmanager
+def fake_server(tmp_path: Path, *turns: Turn) -> Iterator[int]:
+    """The fake provider in its own process, answering ``turns`` in order; yields its port."""
+    script = write_script(tmp_path / "turns.json", *turns)
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.fakeserver", "--script", str(script)],
         cwd=ROOT,
@@ -58,6 +50,23 @@ def server_port(tmp_path: Path) -> Iterator[int]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def server_port(tmp_path: Path) -> Iterator[int]:
+    with fake_server(
+        tmp_path,
+        Turn(
+            content="Sure, I will run it for you.",
+            tool_calls=[tool_call("execute_command", command="echo pty-e2e-output")],
+            usage={"cost": 0.01},
+        ),
+        Turn(
+            tool_calls=[tool_call("attempt_completion", result="The command printed its line.")],
+            usage={"cost": 0.0023},
+        ),
+    ) as port:
+        yield port
 
 
 def test_request_approve_command_cost_quit_and_continue(tmp_path: Path, server_port: int) -> None:
@@ -90,3 +99,28 @@ def test_request_approve_command_cost_quit_and_continue(tmp_path: Path, server_p
         again.quit()
     finally:
         again.child.close(force=True)
+
+
+def test_ctrl_c_stops_a_streaming_reply_and_twice_quits(tmp_path: Path) -> None:
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('small_model = "openai/fake-small"\n')
+    slow = Turn(content="STREAM-START " + "and more words " * 200, delay=0.1)
+    with fake_server(tmp_path, slow) as port:
+        app = launch(workspace, home, f"http://127.0.0.1:{port}/v1")
+        try:
+            app.wait_for("Ask Kilo")
+            app.type_line("tell me a long story")
+            app.wait_for("STREAM-START")
+            app.child.sendcontrol("c")
+            app.wait_for("cancelled by the user")
+            assert app.child.isalive()  # one ctrl+c stops the turn, not the app
+            app.child.sendcontrol("c")
+            app.child.sendcontrol("c")
+            app.child.expect(pexpect.EOF, timeout=30)
+            app.child.close()
+            assert app.child.exitstatus == 0
+        finally:
+            app.child.close(force=True)
