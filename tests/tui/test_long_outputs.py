@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from kilo_tui.core import events as ev
 from kilo_tui.tui.app import KiloApp
+from kilo_tui.tui.widgets.chat import Chat
 from kilo_tui.tui.widgets.tool_block import MAX_BODY_LINES, MAX_LINE_CHARS, ToolBlock
 from tests.tui.helpers import StandInRuntime
 
@@ -79,3 +80,22 @@ async def test_a_streaming_command_is_redrawn_on_a_timer_not_per_chunk(
         bus.publish(ev.ToolCallFinished(call_id="c", name="execute_command", result="x"))
         await pilot.pause()
         assert body_text(block).splitlines()[-1] == "line 4999"
+
+
+async def test_resuming_a_2000_message_task_mounts_only_the_newest_blocks(
+    runtime: StandInRuntime,
+) -> None:
+    app = KiloApp(runtime.workspace, runtime.settings, runtime=runtime)  # type: ignore[arg-type]
+    stored: list[ev.Event] = []
+    for n in range(1000):
+        stored += [ev.UserMessage(text=f"question {n}"), ev.AssistantMessage(text=f"answer {n}")]
+    async with app.run_test() as pilot:
+        screen = app.main_screen
+        # What MainScreen.resume shows once the runtime has read the stored events.
+        await screen.chat.load(await screen.events.replay(stored))
+        await pilot.pause()
+
+        chat = screen.chat
+        assert len(chat.blocks) == Chat.max_mounted  # typing cost does not grow with history
+        assert chat.pruned_count == 2000 - Chat.max_mounted
+        assert getattr(chat.blocks[-1], "source", "") == "answer 999"
