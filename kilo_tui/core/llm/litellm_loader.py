@@ -9,7 +9,8 @@ downloads tokenizers from Hugging Face when it counts tokens for some model name
 
 Call :func:`warm_up_in_background` early (e.g. once the first frame is drawn) so the
 first request does not wait for the import. The load also imports what litellm would
-otherwise import lazily inside the first request (the OpenAI SDK's chat resources), so
+otherwise import lazily inside the first request (the OpenAI SDK's chat resources, the
+default tokenizer), so
 that work overlaps whatever else runs before the request, and :func:`request_switches`
 keeps litellm's MCP-gateway handler (seconds to import, never used) off the request path.
 """
@@ -32,7 +33,13 @@ _IMPORT_DEFAULTS = {
 }
 _LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 # Imported by litellm during the first request; loaded with litellm instead.
-_FIRST_REQUEST_MODULES = ("openai.resources.chat", "litellm._service_logger")
+_FIRST_REQUEST_MODULES = (
+    "openai.resources.chat",
+    "litellm._service_logger",
+    "litellm.litellm_core_utils.default_encoding",  # its tokenizer, from the package
+    "litellm.proxy.openai_files_endpoints.common_utils",
+    "anyio._backends._asyncio",
+)
 
 _lock = threading.Lock()
 _module: ModuleType | None = None

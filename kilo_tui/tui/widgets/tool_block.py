@@ -13,6 +13,9 @@ from textual.widgets import Static
 
 MAX_BODY_LINES = 400
 """Only the tail of a long output is rendered; a huge log must not slow the chat."""
+LIVE_BODY_LINES = 20
+"""While a command runs, only what the body's height shows is drawn: the spinner redraws
+it five times a second, and re-wrapping hundreds of lines each time blocks the prompt."""
 MAX_LINE_CHARS = 1000
 """A longer line (minified code, a base64 blob) is cut: wrapping 1 MB takes a second."""
 OUTPUT_REFRESH = 0.1
@@ -230,8 +233,9 @@ class ToolBlock(Vertical):
             from rich.syntax import Syntax  # pygments: not needed for the first frame
 
             return Syntax(tail(self.diff), "diff", theme="ansi_dark", word_wrap=True)
-        output = tail(self.output.rstrip("\n"))
-        if self._spinning:
+        live = self._spinning
+        output = tail(self.output.rstrip("\n"), LIVE_BODY_LINES if live else MAX_BODY_LINES)
+        if live:
             spinner = f"{SPINNER[self._frame % len(SPINNER)]} running {self.elapsed:.0f}s"
             return Text(f"{output}\n{spinner}" if output else spinner)
         return Text(output or "(no output)")
