@@ -85,7 +85,7 @@ def test_the_domain_policy_allows_exactly_what_is_listed(host: str, allowed: boo
 async def _ask(proxy: DomainProxy, request: str) -> str:
     assert proxy.socket_path is not None
     reader, writer = await asyncio.open_unix_connection(proxy.socket_path)
-    writer.write(request.encode())
+    writer.write(request.encode("latin-1"))
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
     text = head.decode()
     if text.startswith("HTTP/1.1 200 Connection"):  # a tunnel: speak HTTP through it
@@ -111,6 +111,7 @@ async def test_the_proxy_refuses_every_way_around_the_list(
             "host-header": f"GET http://localhost:{port}/ HTTP/1.1\r\nHost: evil.example\r\n\r\n",
             "userinfo": f"CONNECT localhost@evil.example:{port} HTTP/1.1\r\n\r\n",
             "https-url": f"GET https://localhost:{port}/ HTTP/1.1\r\n\r\n",
+            "odd-port": "CONNECT localhost:\u00b2 HTTP/1.1\r\n\r\n",
             "other": "CONNECT evil.example:443 HTTP/1.1\r\n\r\n",
         }
         got = {name: await _ask(proxy, request) for name, request in asks.items()}
@@ -122,7 +123,7 @@ async def test_the_proxy_refuses_every_way_around_the_list(
     assert seen == ["/tunnelled", "/plain"]
     for name in ("ip", "short-ip", "host-header", "other"):
         assert got[name].startswith("HTTP/1.1 403 Forbidden"), (name, got[name])
-    for name in ("userinfo", "https-url"):
+    for name in ("userinfo", "https-url", "odd-port"):
         assert got[name].startswith("HTTP/1.1 400 Bad Request"), (name, got[name])
     assert (
         "evil.example is not in [sandbox] allowed_domains (allowed: localhost). Do not try to "

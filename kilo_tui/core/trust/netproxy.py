@@ -372,7 +372,7 @@ async def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
 def _authority(target: str) -> tuple[str, int, str] | None:
     """``host:port`` of a CONNECT (``[v6]:port`` too) → (host, port, "")."""
     host, sep, port = target.rpartition(":")
-    if not sep or not port.isdigit() or not host or "@" in host or "/" in host:
+    if not sep or not (port.isascii() and port.isdigit()) or not host or "@" in host or "/" in host:
         return None
     number = int(port)
     return (host, number, "") if 0 < number < 65536 else None
