@@ -573,12 +573,16 @@ def _to_llm_error(exc: Exception, api_key: str | None) -> LLMError | None:
         status, retryable = None, True
         if _caused_by(exc, openai.APITimeoutError, httpx.TimeoutException, TimeoutError):
             label = "Request timed out"
-        elif mid_stream or _caused_by(
+        elif _caused_by(
             exc, aiohttp.ClientPayloadError, httpx.RemoteProtocolError, httpx.ReadError
         ):
             # The library's own words ("TransferEncodingError: 400, Not enough data to
             # satisfy transfer length header") say nothing a user can act on.
             return LLMError(DROPPED_STREAM, retryable=True, kind=type(exc).__name__)
+        elif mid_stream:
+            # An error event inside the stream (a local server running out of memory):
+            # the server's own words are what the user needs.
+            label = "The provider reported an error mid-reply"
         else:
             label = "Connection to the provider failed"
     elif isinstance(exc, openai.APIError):
