@@ -434,3 +434,16 @@ async def test_a_server_that_refuses_base64_vectors_gets_floats(
         if r["path"].endswith("/embeddings")
     ]
     assert formats[0] == "base64" and set(formats[1:]) == {None}
+
+
+async def test_a_search_right_after_start_waits_for_the_first_scan(
+    lexical: Settings, ws: Path
+) -> None:
+    index = CodebaseIndex(ws, lexical)
+    task = asyncio.create_task(index.run())
+    try:
+        text = await search(index, ws, "RetryWithBackoff")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert "File path: lib/retry.go" in text

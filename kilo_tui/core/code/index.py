@@ -22,6 +22,7 @@ status``. Without an embedding model the index is lexical only (FTS5, BM25).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -53,6 +54,9 @@ MAX_FILE_BYTES = 1_000_000
 CHUNK_CHARS = 1000
 """The size cap of one chunk (Kilo Code's), in characters."""
 FILES_PER_BATCH = 100
+FIRST_SCAN_WAIT = 20.0
+"""Seconds a search waits for the first scan (a task's first request can come before
+it is over); after that it answers from what is indexed, and says so."""
 PROGRESS_INTERVAL = 0.25
 """Seconds between two progress events while indexing."""
 _IGNORE_FILES = frozenset({".gitignore", KILOCODEIGNORE})
@@ -99,6 +103,8 @@ class CodebaseIndex:
             if d.is_relative_to(self.workspace) and d != self.workspace
         )
         self._run_lock = asyncio.Lock()
+        self._scanned = asyncio.Event()
+        """Set once a full scan has ended (well or not)."""
         self._state = ("idle", 0, 0)
         self._last_progress = 0.0
 
@@ -169,27 +175,33 @@ class CodebaseIndex:
         """Bring the index up to date: everything (a full scan) or only the ``changed``
         workspace-relative paths (files or folders, present or gone)."""
         async with self._run_lock:
-            if changed is None:
-                self._paths = self._fresh_paths()
-                scan = await asyncio.to_thread(self._full_scan)
-            else:
-                scan = await asyncio.to_thread(self._partial_scan, set(changed))
-            to_index, to_remove, skipped = scan
             try:
-                await self._apply(to_index, to_remove)
-                if changed is None and (to_index or to_remove):
-                    await asyncio.to_thread(self._tidy, bool(to_remove))
-            except (EmbeddingError, OSError, ValueError) as exc:
-                self._publish("error", 0, len(to_index), str(exc), force=True)
-                return
-            except Exception as exc:  # a vector server's own errors
-                log.exception("codebase index update failed")
-                self._publish("error", 0, len(to_index), f"{type(exc).__name__}: {exc}", force=True)
-                return
-            note = (
-                f"{skipped:,} files over the {MAX_FILES:,}-file limit left out" if skipped else ""
-            )
-            self._publish("ready", len(to_index), len(to_index), note, force=True)
+                await self._update(changed)
+            finally:
+                if changed is None:
+                    self._scanned.set()
+
+    async def _update(self, changed: Iterable[str] | None) -> None:
+        """One update under the run lock (see :meth:`update`)."""
+        if changed is None:
+            self._paths = self._fresh_paths()
+            scan = await asyncio.to_thread(self._full_scan)
+        else:
+            scan = await asyncio.to_thread(self._partial_scan, set(changed))
+        to_index, to_remove, skipped = scan
+        try:
+            await self._apply(to_index, to_remove)
+            if changed is None and (to_index or to_remove):
+                await asyncio.to_thread(self._tidy, bool(to_remove))
+        except (EmbeddingError, OSError, ValueError) as exc:
+            self._publish("error", 0, len(to_index), str(exc), force=True)
+            return
+        except Exception as exc:  # a vector server's own errors
+            log.exception("codebase index update failed")
+            self._publish("error", 0, len(to_index), f"{type(exc).__name__}: {exc}", force=True)
+            return
+        note = f"{skipped:,} files over the {MAX_FILES:,}-file limit left out" if skipped else ""
+        self._publish("ready", len(to_index), len(to_index), note, force=True)
 
     def _full_scan(self) -> tuple[list[tuple[str, tuple[int, int]]], set[str], int]:
         """Walk the workspace: the files whose signature changed, the indexed files
@@ -389,6 +401,9 @@ class CodebaseIndex:
 
     async def search(self, query: str, prefix: str = "", limit: int = 10) -> SearchOutcome:
         """The chunks most relevant to ``query`` under the folder or file ``prefix``."""
+        if not self._scanned.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._scanned.wait(), FIRST_SCAN_WAIT)
         notes: list[str] = []
         state, done, total = self._state
         if state == "indexing":
