@@ -129,10 +129,6 @@ class CodebaseIndex:
             return f"lexical only ({self.db.path})"
         return self.vectors.label
 
-    @property
-    def busy(self) -> bool:
-        return self._state[0] == "indexing"
-
     def _publish(
         self, state: str, done: int, total: int, message: str = "", *, force: bool = False
     ) -> None:

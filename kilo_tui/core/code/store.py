@@ -223,17 +223,6 @@ class IndexDB:
             rows = self._db.execute(f"SELECT path FROM files c {where}", args)
             return {row[0] for row in rows}
 
-    def chunks_of(self, paths_: Iterable[str]) -> Iterator[ChunkRow]:
-        """Every stored chunk of ``paths_`` (for the text a vector store keeps)."""
-        for path in paths_:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT id, path, start_line, end_line, text, hash FROM chunks "
-                    "WHERE path = ? ORDER BY id",
-                    (path,),
-                ).fetchall()
-            yield from (ChunkRow(*row) for row in rows)
-
     # ----------------------------------------------------------- embeddings
 
     def cached_vectors(self, model: str, hashes: Iterable[str]) -> dict[str, bytes]:
