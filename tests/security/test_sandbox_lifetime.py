@@ -156,7 +156,7 @@ def test_closing_the_tui_terminal_ends_the_whole_command(tmp_path: Path, workspa
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline().strip().removeprefix("PORT="))
-        app = launch(workspace, home, port, "--no-sandbox")
+        app = launch(workspace, home, f"http://127.0.0.1:{port}/v1", "--no-sandbox")
         try:
             app.wait_for("Ask Kilo")
             app.type_line("run it")
