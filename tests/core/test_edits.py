@@ -290,6 +290,6 @@ async def test_the_model_reads_and_edits_a_utf16_file_which_keeps_its_mark_and_c
 
     assert (workspace / "prix.txt").read_bytes() == text.replace("10", "12").encode(encoding)
     requests = [b for b in llm_env.chat_requests if b.get("model") == "fake-model"]
-    read = [m["content"] for m in requests[1]["messages"] if m["role"] == "tool"][0]
+    read = next(m["content"] for m in requests[1]["messages"] if m["role"] == "tool")
     assert "Prix du café" in read
     await runtime.aclose()
