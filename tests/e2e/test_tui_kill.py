@@ -1,4 +1,5 @@
-"""The TUI killed with SIGKILL mid-command and mid-stream, in a real pty.
+"""The TUI killed with SIGKILL mid-command and mid-stream, or its terminal closed
+(SIGHUP), in a real pty.
 
 ``KILO_TUI_TEST_PAUSE`` stops the app at the named point; the test kills it there.
 Nothing of the command it started may keep running, and ``kilo-tui run --continue``
@@ -56,9 +57,12 @@ def stopped(app: Terminal) -> bool:
     return stat.rpartition(")")[2].split()[0] == "T"
 
 
-def kill_tui_at(point: str, server: FakeLLMServer, home: Path, workspace: Path) -> None:
+def kill_tui_at(
+    point: str, how: signal.Signals, server: FakeLLMServer, home: Path, workspace: Path
+) -> None:
     """Run the TUI until it stops at ``point``, approving the command on the way, then
-    SIGKILL it."""
+    send it ``how``: SIGKILL, or SIGHUP as a closed terminal does (with SIGCONT, as
+    the kernel sends a stopped foreground process)."""
     app = launch(workspace, home, server.base_url, env={"KILO_TUI_TEST_PAUSE": point})
     try:
         app.wait_for("Ask Kilo")
@@ -68,15 +72,24 @@ def kill_tui_at(point: str, server: FakeLLMServer, home: Path, workspace: Path) 
             app.child.send("y")
         wait_until(lambda: stopped(app), 60, f"the app did not stop at {point}")
         assert bool(processes_running(MARK)) == (point == "command")
-        app.child.kill(signal.SIGKILL)
+        app.child.kill(how)
+        if how is signal.SIGHUP:
+            app.child.kill(signal.SIGCONT)
         wait_until(lambda: not app.child.isalive(), 30, "the app did not die")
     finally:
         app.child.close(force=True)
 
 
-@pytest.mark.parametrize("point", ["command", "streaming"])
+@pytest.mark.parametrize(
+    ("point", "how"),
+    [
+        pytest.param("command", signal.SIGKILL, id="command-kill -9"),
+        pytest.param("streaming", signal.SIGKILL, id="streaming-kill -9"),
+        pytest.param("command", signal.SIGHUP, id="command-terminal closed"),
+    ],
+)
 def test_the_tui_killed_mid_command_or_stream_leaves_nothing_running_and_resumes(
-    fake_llm: FakeLLMServer, home: Path, workspace: Path, point: str
+    fake_llm: FakeLLMServer, home: Path, workspace: Path, point: str, how: signal.Signals
 ) -> None:
     command = f"echo checking; sleep {MARK}"
     fake_llm.script(
@@ -87,7 +100,7 @@ def test_the_tui_killed_mid_command_or_stream_leaves_nothing_running_and_resumes
         )
     )
 
-    kill_tui_at(point, fake_llm, home, workspace)
+    kill_tui_at(point, how, fake_llm, home, workspace)
 
     # The command's whole process group ends with the app (the shell and its sleep).
     wait_until(lambda: not processes_running(MARK), 30, "the command kept running")
