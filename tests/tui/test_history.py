@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Input, Label
 
 from kilo_tui.core import events as ev
 from kilo_tui.core.agent.runtime import AgentRuntime
@@ -107,7 +107,7 @@ async def test_search_filters_titles_as_you_type(app: KiloApp) -> None:
 async def test_enter_resumes_the_chosen_task(app: KiloApp) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await open_history(pilot)
-        await pilot.press("down", "enter")
+        await pilot.press("down", "down", "enter")
         await until(pilot, lambda: "Split sessions.py" in chat_text(app))
         assert not isinstance(app.screen, HistoryScreen)
         assert app.runtime is not None and app.runtime.task_id == "t-mid"
@@ -123,16 +123,60 @@ async def test_escape_closes_without_resuming(app: KiloApp) -> None:
         assert app.runtime is not None and app.runtime.task_id is None
 
 
-async def test_export_writes_markdown_into_the_workspace(app: KiloApp) -> None:
+async def test_down_from_the_search_box_selects_the_newest_task(app: KiloApp) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_history(pilot)
-        await pilot.press("down", "up", "e")
-        target = app.workspace / "kilo-task-t-new.md"
-        await until(pilot, target.exists)
-        text = target.read_text()
+        await pilot.press("down")
+        table = screen.query_one(DataTable)
+        assert table.has_focus and table.cursor_row == 0
+        await pilot.press("enter")
+        await until(pilot, lambda: "Why does test_get fail?" in chat_text(app))
+        assert app.runtime is not None and app.runtime.task_id == "t-new"
+
+
+async def test_export_asks_where_and_defaults_to_the_data_directory(
+    app: KiloApp, tmp_path: Path
+) -> None:
+    """Nothing lands in the project unasked: the default is kilo-tui's data directory,
+    and the user may type another path."""
+    from kilo_tui.core import paths
+    from kilo_tui.tui.screens.history import ExportPath
+
+    before = sorted(p.name for p in app.workspace.iterdir())
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        await pilot.press("down", "e")
+        await until(pilot, lambda: isinstance(app.screen, ExportPath))
+        default = paths.data_dir() / "exports" / "kilo-task-t-new.md"
+        assert app.screen.query_one(Input).value == str(default)
+        await pilot.press("enter")
+        await until(pilot, default.exists)
+        text = default.read_text()
         assert text.startswith("# Fix the failing API test")
         assert "Why does test_get fail?" in text and "Answer to: Why does test_get fail?" in text
         assert screen.is_current
+        assert sorted(p.name for p in app.workspace.iterdir()) == before
+
+        chosen = tmp_path / "notes" / "fix.md"
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportPath))
+        app.screen.query_one(Input).value = str(chosen)
+        await pilot.press("enter")
+        await until(pilot, chosen.exists)
+        assert chosen.read_text() == text
+
+        # An existing file is never overwritten: the dialog says so and stays open.
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportPath))
+        app.screen.query_one(Input).value = str(chosen)
+        chosen.write_text("mine")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportPath)
+        assert "already exists" in str(app.screen.query_one("#export-error", Label).render())
+        assert chosen.read_text() == "mine"
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.is_current)
 
 
 async def test_delete_asks_first_then_removes_the_task(app: KiloApp) -> None:

@@ -97,6 +97,48 @@ class ConfirmDelete(ModalScreen[bool]):
         self.dismiss(delete)
 
 
+class ExportPath(ModalScreen[Path | None]):
+    """Ask where to export a task: ``enter`` writes there, ``escape`` cancels.
+
+    The default is kilo-tui's data directory, never the project: an export is not the
+    user's code, and an untracked file in the project root would end up in commits.
+    An existing file is never overwritten."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="history-export-cancel"),
+    ]
+
+    def __init__(self, default: Path, workspace: Path) -> None:
+        super().__init__()
+        self.default = default
+        self.workspace = workspace
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-dialog"):
+            yield Label("Export the task as Markdown to:", id="export-question")
+            yield Input(str(self.default), id="export-path")
+            yield Label("", id="export-error")
+
+    @on(Input.Submitted, "#export-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        # A relative path is the user's, typed in the project: relative to it.
+        target = self.workspace / Path(text).expanduser()
+        if target.exists():
+            self.query_one("#export-error", Label).update(
+                f"{target} already exists; choose another name."
+            )
+            return
+        self.dismiss(target)
+
+    def action_cancel(self) -> None:
+        """Close without exporting."""
+        self.dismiss(None)
+
+
 class HistoryScreen(ModalScreen[str | None]):
     """Past tasks of the runtime's workspace: ``enter`` resume, ``e`` export, ``d`` delete.
 
@@ -174,10 +216,10 @@ class HistoryScreen(ModalScreen[str | None]):
         self.action_resume()
 
     def action_move(self, step: int) -> None:
-        """From the search box: move the table's cursor and give the table the focus,
-        where ``e`` and ``d`` act instead of typing."""
+        """From the search box: give the table the focus on the newest (best) match,
+        where ``e`` and ``d`` act instead of typing; the table's own keys move on."""
         table = self.query_one(DataTable)
-        table.move_cursor(row=table.cursor_row + step)
+        table.move_cursor(row=0)
         table.focus()
 
     def action_resume(self) -> None:
@@ -191,14 +233,21 @@ class HistoryScreen(ModalScreen[str | None]):
 
     @work(exclusive=True, group="history-export", exit_on_error=False)
     async def action_export(self) -> None:
-        """Write the selected task as Markdown to ``<workspace>/kilo-task-<id>.md``."""
+        """Write the selected task as Markdown where the user chooses (see
+        :class:`ExportPath`)."""
+        from kilo_tui.core import paths
+
         record = self.selected
         if record is None:
             return
-        target = Path(self.runtime.workspace) / f"kilo-task-{record.id}.md"
+        default = paths.data_dir() / "exports" / f"kilo-task-{record.id}.md"
+        dialog = ExportPath(default, Path(self.runtime.workspace))
+        target = await self.app.push_screen_wait(dialog)
+        if target is None:
+            return
         try:
             text = self.runtime.store.export_markdown(record.id)
-            await asyncio.to_thread(target.write_text, text, encoding="utf-8")
+            await asyncio.to_thread(_write_new, target, text)
         except (KeyError, OSError) as error:
             self.notify(f"Export failed: {error}", severity="error")
             return
@@ -215,3 +264,11 @@ class HistoryScreen(ModalScreen[str | None]):
         self.runtime.store.delete_task(record.id)
         self.reload()
         self.notify(f"Deleted “{record.title or UNTITLED}”.")
+
+
+def _write_new(target: Path, text: str) -> None:
+    """Write ``text`` to ``target``, a file that must not exist yet (``x`` mode: no
+    race with a file created meanwhile), creating its folders."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("x", encoding="utf-8") as file:
+        file.write(text)
