@@ -79,6 +79,7 @@ class KiloApp(App[None]):
         self._continue_last = continue_last
         self._saved_theme = settings.theme
         self._interrupted_at = -self.QUIT_WINDOW
+        self._cancelled_at = -self.QUIT_WINDOW
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.workspace, self.settings)
@@ -206,10 +207,13 @@ class KiloApp(App[None]):
         """``ctrl+c``: stop the running turn (like ``esc``); with nothing running,
         twice within a second quits."""
         screen = self.main_screen
-        if screen.busy:
+        now = time.monotonic()
+        # A turn still winding down after a cancel (its last checkpoint) counts as
+        # nothing running: more presses then mean "quit", not "cancel again".
+        if screen.busy and now - self._cancelled_at > self.QUIT_WINDOW:
+            self._cancelled_at = now
             screen.action_cancel()
             return
-        now = time.monotonic()
         if now - self._interrupted_at <= self.QUIT_WINDOW:
             await self.action_quit()
             return
