@@ -332,7 +332,10 @@ class CheckpointManager:
             modes = self._modes()
             fault_point("checkpoint")
             checkpoint = None
-            if latest is None or tree != latest.tree or modes != latest.modes:
+            # Another task's checkpoint of the same files (a second kilo-tui on this
+            # workspace) does not stand for this task's: each task's timeline is whole.
+            theirs = latest is not None and bool(task_id) and latest.task_id != task_id
+            if latest is None or tree != latest.tree or modes != latest.modes or theirs:
                 checkpoint = self._commit(
                     trigger,
                     tree,
