@@ -751,3 +751,22 @@ def test_a_restore_keeps_the_rules_the_user_granted(tmp_path: Path) -> None:
     assert manager.save("execute_command npm test") is not None
     manager.restore(first.id)
     assert (fresh / ".kilocode/kilo-tui.toml").read_text() == granted
+
+
+def test_each_task_keeps_its_own_checkpoint_of_files_another_task_already_saved(
+    tmp_path: Path,
+) -> None:
+    """Two kilo-tui processes on one workspace: the second task's step must be in its
+    own timeline even when the first task's checkpoint already holds the same files."""
+    ws = tmp_path / "ws"
+    write(ws, {"main.py": "print('hi')\n"})
+    manager = CheckpointManager(ws)
+    manager.save("user_message", task_id="left")
+    write(ws, {"right.txt": "from the right task\n"})
+    manager.save("end_of_turn", task_id="left")  # the left task's snapshot has it first
+
+    mine = manager.save("end_of_turn", task_id="right")
+
+    assert mine is not None and mine.task_id == "right"
+    assert manager.file_at(mine.id, "right.txt") == b"from the right task\n"
+    assert manager.save("end_of_turn", task_id="right") is None  # its own: no duplicate
