@@ -4,8 +4,9 @@ and read what the chat shows. Shared by the TUI tests."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 
@@ -35,6 +36,11 @@ def chat_text(app: KiloApp) -> str:
         else:
             parts.append(str(block.render()))
     return "\n".join(parts)
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    """The text on the terminal, one string per row, as the user sees it."""
+    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
 
 
 def asking(app: KiloApp, bar_type: type[Bar]) -> Bar | None:

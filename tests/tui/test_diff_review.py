@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.strip import Strip
+from textual.widgets import Button, Footer
 
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.edits import Proposal, read_text, review_edit
@@ -18,6 +20,7 @@ from kilo_tui.core.events import ApprovalReply, DiffProposed
 from kilo_tui.core.hunks import classify_change, compute_hunks
 from kilo_tui.tui.screens.diff_review import DiffReviewScreen
 from kilo_tui.tui.widgets.diff_view import DiffView
+from tests.tui.pilot import screen_lines
 
 OLD = "".join(f"def f{i}(x):\n    return x + {i}  # line {i}\n\n" for i in range(1, 30))
 NEW = OLD.replace("return x + 5 ", "return x * 5 ").replace(
@@ -93,7 +96,7 @@ async def test_unmarked_hunks_count_as_accepted_and_the_status_says_so(ws: Path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         status = str(app.review.query_one("#status").render())
-        assert "undecided hunks count as accepted" in status
+        assert "2 undecided (count as accepted)" in status
         await pilot.press("j", "a", "enter")
         await pilot.pause()
     assert app.result == {"r1": ApprovalReply(approved=True, hunks=(True, True))}
@@ -345,6 +348,16 @@ def test_snapshot_side_by_side(snap_compare: Any, tmp_path: Path, theme: str) ->
     assert snap_compare(app, terminal_size=(140, 32), run_before=_decide)
 
 
+def test_snapshot_at_80_columns(snap_compare: Any, tmp_path: Path) -> None:
+    """80×24: the long line ends in →, the buttons name their keys, the status line and
+    the footer fit."""
+    workspace = tmp_path / "snap"
+    workspace.mkdir()
+    (workspace / "app.py").write_text(OLD)
+    app = ReviewApp(workspace, [proposal(new=LONG)], theme="textual-dark")
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
 @pytest.mark.parametrize(
     ("encoding", "newline"),
     [("cp1252", "\r\n"), ("latin-1", "\n"), ("utf-8", "\r\n"), ("utf-16", "\r\n")],
@@ -378,3 +391,63 @@ async def test_a_proposal_edited_in_the_editor_keeps_the_files_encoding_and_line
     assert outcome.applied, outcome.report
     expected = text.replace("5", "6") + "# naïve" + newline
     assert (ws / "menu.py").read_bytes() == expected.encode(encoding)
+
+
+# ------------------------------------------------------------------ layouts that fit
+
+LONG_TAIL = "END-OF-THE-LONG-LINE"
+LONG = NEW.replace("# line 3\n", "# line 3 " + "and a very long comment " * 9 + LONG_TAIL + "\n")
+
+
+async def test_at_80_columns_every_button_key_and_the_status_line_are_visible(ws: Path) -> None:
+    """At 80×24, with two files (the longest status, the most keys), each button, each
+    key hint and the whole status line can be read: nothing is cut off or wrapped."""
+    (ws / "b.py").write_text("a = 1\n")
+    app = ReviewApp(ws, [proposal(), proposal("b.py", "a = 1\n", "a = 2\n", rid="r2")])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.review
+        lines = screen_lines(app)
+        status = str(screen.query_one("#status").render()).strip()
+        assert "hunk 1/2" in status and "undecided" in status and "file 1" in status
+        assert any(status in line for line in lines), status
+        buttons = list(screen.query(Button))
+        assert len(buttons) == 6
+        for button in buttons:
+            assert button.region.right <= 80 and str(button.label) in lines[button.region.y]
+        hints = list(screen.query_one(Footer).query("FooterKey, FooterLabel"))
+        footer = lines[hints[0].region.y]
+        assert all(word in footer for word in ("hunk", "Split", "file", "palette")), footer
+        for hint in hints:
+            text = str(hint.render()).strip()
+            assert hint.region.right <= 80 and text in footer, f"{text!r} is cut off"
+        # Each action on a button shows its key there (the footer does not repeat it).
+        assert "a" in str(screen.query_one("#accept_hunk", Button).label)
+        assert "e" in str(screen.query_one("#edit", Button).label).split()[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+async def test_a_long_line_shows_it_continues_and_scrolls_into_view(
+    ws: Path, size: tuple[int, int]
+) -> None:
+    """A line wider than the view ends in a dim → ; → (the key) scrolls the rest in."""
+    app = ReviewApp(ws, [proposal(new=LONG)])
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        view = app.review.query_one(DiffView)
+        assert view.side_by_side == (size[0] > 120)
+
+        def long_row() -> Strip:
+            rows = [view.render_line(y) for y in range(view.scrollable_content_region.height)]
+            return next(row for row in rows if "long comment" in row.text)
+
+        row = long_row()
+        last = list(row)[-1]
+        assert last.text.endswith("→") and last.style is not None and last.style.dim
+        assert LONG_TAIL not in row.text
+        for _ in range(20):
+            if LONG_TAIL in long_row().text:
+                break
+            await pilot.press("right")
+        row = long_row()
+        assert LONG_TAIL in row.text and not row.text.rstrip().endswith("→")

@@ -26,6 +26,7 @@ from textual import on
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static
@@ -45,6 +46,18 @@ CHANGED_ON_DISK = (
     "⚠ This file changed on disk during review. The diff shows the file as it is now; "
     "hunks that no longer fit are rejected."
 )
+
+BUTTONS: list[tuple[str, ButtonVariant]] = [
+    ("accept_hunk", "success"),
+    ("reject_hunk", "error"),
+    ("accept_all", "success"),
+    ("reject_all", "error"),
+    ("edit", "default"),
+    ("submit", "primary"),
+]
+"""The actions on the button row (labelled with their key and binding description)."""
+
+FILES = Binding.Group("Next/previous file")
 
 CHANGE_LABELS = {
     "create": "NEW FILE",
@@ -124,15 +137,16 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
     AUTO_FOCUS = "DiffView"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "accept_hunk", "Accept hunk", id="diff-accept-hunk"),
-        Binding("r", "reject_hunk", "Reject hunk", id="diff-reject-hunk"),
-        Binding("y", "accept_all", "Accept all", id="diff-accept-all"),
-        Binding("n", "reject_all", "Reject all", id="diff-reject-all"),
-        Binding("e", "edit", "Edit", tooltip="Edit the proposal in $EDITOR", id="diff-edit"),
-        Binding("enter", "submit", "Submit", id="diff-submit"),
+        # These six are on the buttons, with their keys: the footer does not repeat them.
+        Binding("a", "accept_hunk", "Accept hunk", show=False, id="diff-accept-hunk"),
+        Binding("r", "reject_hunk", "Reject hunk", show=False, id="diff-reject-hunk"),
+        Binding("y", "accept_all", "Accept all", show=False, id="diff-accept-all"),
+        Binding("n", "reject_all", "Reject all", show=False, id="diff-reject-all"),
+        Binding("e", "edit", "Edit", show=False, id="diff-edit"),
+        Binding("enter", "submit", "Submit", show=False, id="diff-submit"),
         Binding("t", "toggle_view", "Split/unified", id="diff-toggle-view"),
-        Binding("]", "next_file", "Next file", id="diff-next-file"),
-        Binding("[", "previous_file", "Previous file", id="diff-previous-file"),
+        Binding("]", "next_file", "Next file", id="diff-next-file", group=FILES),
+        Binding("[", "previous_file", "Previous file", id="diff-previous-file", group=FILES),
     ]
 
     current: var[int] = var(0, init=False)
@@ -182,28 +196,36 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
             yield DiffView(id="diff")
         yield Static(id="status")
         with Horizontal(id="buttons"):
-            buttons: list[tuple[str, str, ButtonVariant]] = [
-                ("Accept hunk", "accept_hunk", "success"),
-                ("Reject hunk", "reject_hunk", "error"),
-                ("Accept all", "accept_all", "success"),
-                ("Reject all", "reject_all", "error"),
-                ("Edit", "edit", "default"),
-                ("Submit", "submit", "primary"),
-            ]
-            for label, action, variant in buttons:
-                button = Button(label, variant=variant, id=action, compact=True)
+            for action, variant in BUTTONS:
+                button = Button(variant=variant, id=action, compact=True)
                 button.can_focus = False
                 yield button
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#files", OptionList).can_focus = False
+        self._label_buttons()
+        self.bindings_updated_signal.subscribe(self, lambda _: self._label_buttons())
         self._apply_auto_split()
         self._refresh_files()
         self._show_current()
 
     def on_resize(self) -> None:
         self._apply_auto_split()
+
+    def _label_buttons(self) -> None:
+        """Each button names its key as bound now (the keymap can change it)."""
+        bindings = {
+            active.binding.action: active.binding
+            for active in self.active_bindings.values()
+            if active.node is self
+        }
+        for action, _ in BUTTONS:
+            binding = bindings[action]
+            key = self.app.get_key_display(binding)
+            self.query_one(f"#{action}", Button).label = Content.from_markup(
+                "[b]$key[/b] $text", key=key, text=binding.description
+            )
 
     def _apply_auto_split(self) -> None:
         wide = self.size.width >= SIDE_BY_SIDE_MIN_WIDTH
@@ -259,14 +281,15 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
         accepted = decisions.count(True)
         rejected = decisions.count(False)
         unmarked = decisions.count(None)
+        # Short enough for 80 columns with three-digit counts.
         text = (
             f" hunk {self.view.cursor + 1}/{len(decisions)} · ✓ {accepted} · ✗ {rejected}"
             f" · {unmarked} undecided"
         )
         if unmarked:
-            text += " — enter submits; undecided hunks count as accepted"
+            text += " (count as accepted)"
         if len(self.reviews) > 1:
-            text += f" · file {self.current + 1} of {len(self.reviews)}"
+            text += f" · file {self.current + 1}/{len(self.reviews)}"
         self.query_one("#status", Static).update(text, layout=False)
 
     @on(DiffView.HunkFocused)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -23,6 +23,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_for_filename
 from pygments.token import _TokenType
 from pygments.util import ClassNotFound
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from textual import events
@@ -48,6 +49,9 @@ Row = tuple
 Cell = tuple[str, int, str]
 
 TAB_SIZE = 4
+HUNKS = Binding.Group("Next/previous hunk")
+CONTINUES = "→"
+"""In the last cell of a line that goes on past the view's right edge."""
 MIN_FOLD = 3
 """Unchanged stretches shorter than this are shown instead of folded."""
 
@@ -163,11 +167,21 @@ class DiffView(ScrollView, can_focus=True):
     """A scrollable diff with a hunk cursor. Decisions are shown, not made, here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "next_hunk", "Next hunk", key_display="j↓", id="diff-next-hunk"),
+        # One footer entry for both, so the review's footer fits in 80 columns.
         Binding(
-            "k,up", "previous_hunk", "Previous hunk", key_display="k↑", id="diff-previous-hunk"
+            "j,down", "next_hunk", "Next hunk", key_display="j↓", id="diff-next-hunk", group=HUNKS
+        ),
+        Binding(
+            "k,up",
+            "previous_hunk",
+            "Previous hunk",
+            key_display="k↑",
+            id="diff-previous-hunk",
+            group=HUNKS,
         ),
         Binding("space", "expand_context", "More context", show=False, id="diff-expand-context"),
+        Binding("right", "pan(1)", "Scroll right", show=False, id="diff-scroll-right"),
+        Binding("left", "pan(-1)", "Scroll left", show=False, id="diff-scroll-left"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -237,6 +251,9 @@ class DiffView(ScrollView, can_focus=True):
         self._token_styles: dict[tuple[str, str], RichStyle] = {}
         self._number_width = 1
         self._code_width = 0
+        """Cells of the longest line of code."""
+        self._sized_for = 0
+        """The content width the virtual size was computed for."""
 
     # ------------------------------------------------------------ public API
 
@@ -285,6 +302,14 @@ class DiffView(ScrollView, can_focus=True):
         else:
             self.scroll_up(animate=False)
 
+    def action_pan(self, direction: int) -> None:
+        """Scroll sideways by half the code's width, as ``less`` does: a long line's
+        rest is a key press or two away, not one column per press."""
+        code = self.scrollable_content_region.width - self._gutter_width()
+        if self.side_by_side:
+            code = code // 2
+        self.scroll_relative(x=direction * max(code // 2, 1), animate=False)
+
     def action_expand_context(self) -> None:
         """Unfold the unchanged lines just above and below the focused hunk."""
         if not self._headers:
@@ -326,14 +351,27 @@ class DiffView(ScrollView, can_focus=True):
         self._hunk_of_row = _hunk_per_row(self._rows)
         lines = len(split_lines(self._diff.base)) + sum(h.additions for h in self._diff.hunks)
         self._number_width = len(str(max(lines, 1)))
-        self._code_width = (
-            max((len(r[5].expandtabs(TAB_SIZE)) for r in self._rows if r[0] == "line"), default=0)
-            if not self.side_by_side
-            else 0
-        )
+        self._code_width = max(map(_cell_width, _code_texts(self._rows)), default=0)
         self._strips.clear()
-        self.virtual_size = Size(self._gutter_width() + self._code_width, len(self._rows))
+        self._size_virtually()
         self.refresh()
+
+    def _size_virtually(self) -> None:
+        """Make the view just wide enough to scroll the longest line fully into view.
+
+        Side by side, both halves scroll together by what the longest line hides.
+        """
+        width = self._sized_for = self.scrollable_content_region.width
+        if self.side_by_side:
+            left_code = (width - 2) // 2 - self._number_width - 3
+            total = width + max(0, self._code_width - left_code)
+        else:
+            total = self._gutter_width() + self._code_width
+        self.virtual_size = Size(total, len(self._rows))
+
+    def on_resize(self) -> None:
+        if self.side_by_side:
+            self._size_virtually()
 
     def _gutter_width(self) -> int:
         return 1 + 2 * (self._number_width + 1) + 2
@@ -358,6 +396,9 @@ class DiffView(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.scrollable_content_region.width
+        if self.side_by_side and width != self._sized_for:
+            # A scrollbar came or went: the halves' widths, so the scroll range, changed.
+            self.call_after_refresh(self._size_virtually)
         if index >= len(self._rows):
             return Strip.blank(width, self._component(""))
         hunk = self._hunk_of_row[index]
@@ -451,7 +492,11 @@ class DiffView(ScrollView, can_focus=True):
             name = "diff-view--rejected"
         segments = self._highlighted(text, name)
         background = self._component(name)
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + max(width, 0), background)
+        whole = Strip(segments)
+        strip = whole.crop_extend(scroll_x, scroll_x + max(width, 0), background)
+        if width > 0 and whole.cell_length > scroll_x + width:
+            more = Segment(CONTINUES, background + RichStyle(dim=True))
+            strip = Strip([*strip.crop(0, width - 1), more])
         return list(strip)
 
     def _highlighted(self, text: str, component: str) -> list[Segment]:
@@ -488,6 +533,19 @@ class DiffView(ScrollView, can_focus=True):
                 base += self.app.stylesheet.parse_style(syntax)
             style = self._token_styles[key] = base.rich_style
         return style
+
+
+def _code_texts(rows: list[Row]) -> Iterator[str]:
+    """The code of every line the rows show (either side of a pair)."""
+    for row in rows:
+        if row[0] == "line":
+            yield row[5]
+        elif row[0] == "pair":
+            yield from (cell[2] for cell in row[2:] if cell is not None)
+
+
+def _cell_width(text: str) -> int:
+    return cell_len(text.expandtabs(TAB_SIZE))
 
 
 def _lines_label(pos: int, hunk: Hunk) -> str:
