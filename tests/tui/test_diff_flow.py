@@ -12,7 +12,7 @@ from kilo_tui.core.config import Settings
 from kilo_tui.tui.screens.diff_review import DiffReviewScreen
 from kilo_tui.tui.widgets.tool_block import ToolBlock
 from tests.fakeserver import FakeLLMServer, Turn
-from tests.tui.pilot import idle, make_app, type_and_send, until
+from tests.tui.pilot import idle, make_app, screen_lines, type_and_send, until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -64,6 +64,12 @@ async def test_accept_one_hunk_reject_the_other_with_feedback(
         await pilot.pause()
         await pilot.press(*"keep 35 as a number", "enter")
         await pilot.pause()
+        # The feedback shows on the hunk it is about, right under its header.
+        lines = screen_lines(app)
+        header = next(i for i, line in enumerate(lines) if "hunk 2 of 2" in line)
+        assert "✗ rejected" in lines[header]
+        assert 'feedback: "keep 35 as a number"' in lines[header + 1]
+        assert not any("keep 35" in line for line in lines[:header])
         await pilot.press("enter")  # submit the per-hunk decisions
         await idle(pilot)
         await pilot.pause()
@@ -72,8 +78,8 @@ async def test_accept_one_hunk_reject_the_other_with_feedback(
     text = (workspace / "numbers.txt").read_text()
     assert "line three\n" in text and "line 35\n" in text and "thirty-five" not in text
     report = last_tool_result(llm_env)
-    assert "hunk 2" in report.lower() and "rejected" in report
-    assert "keep 35 as a number" in report
+    assert "- hunk 1 (lines 1–6): applied\n" in report
+    assert '- hunk 2 (lines 32–38): rejected — user feedback: "keep 35 as a number"' in report
 
 
 async def test_reject_whole_change_with_n(

@@ -91,6 +91,26 @@ async def test_accept_one_hunk_reject_the_other_with_feedback(ws: Path) -> None:
     }
 
 
+async def test_feedback_shows_on_its_hunk_until_the_hunk_is_accepted(ws: Path) -> None:
+    """Feedback sits under the rejected hunk's header, wrapped to fit 80 columns;
+    accepting the hunk after all takes it away."""
+    why = "keep the old name, " * 6 + "please"
+    app = ReviewApp(ws, [proposal()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r", *why, "enter")
+        await pilot.pause()
+        await pilot.press("k")
+        await pilot.pause()
+        lines = screen_lines(app)
+        header = next(i for i, line in enumerate(lines) if "hunk 1 of 2" in line)
+        assert "✗ rejected" in lines[header]
+        shown = " ".join(line.strip(" ▌│") for line in lines[header + 1 : header + 4])
+        assert f'feedback: "{why}"' in " ".join(shown.split())
+        await pilot.press("a")
+        await pilot.pause()
+        assert not any("keep the old name" in line for line in screen_lines(app))
+
+
 async def test_unmarked_hunks_count_as_accepted_and_the_status_says_so(ws: Path) -> None:
     app = ReviewApp(ws, [proposal()])
     async with app.run_test(size=(100, 30)) as pilot:
@@ -349,13 +369,20 @@ def test_snapshot_side_by_side(snap_compare: Any, tmp_path: Path, theme: str) ->
 
 
 def test_snapshot_at_80_columns(snap_compare: Any, tmp_path: Path) -> None:
-    """80×24: the long line ends in →, the buttons name their keys, the status line and
-    the footer fit."""
+    """80×24: hunk 1 rejected with its feedback under the header, the long line ending
+    in →, buttons that name their keys, the whole status line and footer."""
     workspace = tmp_path / "snap"
     workspace.mkdir()
     (workspace / "app.py").write_text(OLD)
     app = ReviewApp(workspace, [proposal(new=LONG)], theme="textual-dark")
-    assert snap_compare(app, terminal_size=(80, 24))
+
+    async def reject_first(pilot: Pilot[Any]) -> None:
+        await pilot.press("r", *"keep the comment short", "enter")
+        await pilot.pause()
+        await pilot.press("k")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=reject_first)
 
 
 @pytest.mark.parametrize(

@@ -237,7 +237,7 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
 
     def _show_current(self) -> None:
         review = self.review
-        self.view.show(review.diff, review.decisions)
+        self.view.show(review.diff, review.decisions, review.notes)
         event = review.event
         label = CHANGE_LABELS.get(event.change, event.change.upper())
         hunks = len(review.diff.hunks)
@@ -336,7 +336,7 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
         review = self.review
         review.decisions[index] = accept
         review.notes[index] = note
-        self.view.set_decisions(review.decisions)
+        self.view.set_decisions(review.decisions, review.notes)
         undecided = [i for i, d in enumerate(review.decisions) if d is None and i > index]
         if undecided:
             self.view.cursor = undecided[0]

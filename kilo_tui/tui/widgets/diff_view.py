@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -44,6 +45,7 @@ from kilo_tui.core.hunks import Hunk, locate_hunks, rebase_hunks, split_lines, s
 #   ("header", hunk_index)
 #   ("line", hunk_index | -1, tag, old_no | 0, new_no | 0, text)
 #   ("pair", hunk_index | -1, left_cell | None, right_cell | None), cell = (tag, no, text)
+#   ("note", hunk_index, text): one line of the feedback given on a rejected hunk
 #   ("message", text)
 Row = tuple
 Cell = tuple[str, int, str]
@@ -52,6 +54,8 @@ TAB_SIZE = 4
 HUNKS = Binding.Group("Next/previous hunk")
 CONTINUES = "→"
 """In the last cell of a line that goes on past the view's right edge."""
+NOTE_WIDTH = 70
+"""Feedback on a hunk is wrapped to this width: whole at 80 columns."""
 MIN_FOLD = 3
 """Unchanged stretches shorter than this are shown instead of folded."""
 
@@ -90,9 +94,9 @@ class FileDiff:
 
 
 def build_rows(
-    diff: FileDiff, expanded: set[int], side_by_side: bool
+    diff: FileDiff, expanded: set[int], side_by_side: bool, notes: Sequence[str] = ()
 ) -> tuple[list[Row], list[int]]:
-    """The view's rows, and the row of each hunk's header."""
+    """The view's rows, and the row of each hunk's header (followed by its note)."""
     if diff.message:
         return [("message", diff.message)], []
     base = split_lines(diff.base)
@@ -116,6 +120,10 @@ def build_rows(
             context(cursor, pos)
         headers.append(len(rows))
         rows.append(("header", index))
+        note = notes[index] if index < len(notes) else ""
+        if note:
+            wrapped = textwrap.wrap(f'↳ feedback: "{note}"', NOTE_WIDTH, subsequent_indent="  ")
+            rows.extend(("note", index, line) for line in wrapped)
         if pos is None:
             rows.extend(_hunk_rows(index, hunk, None, 0, side_by_side))
             continue
@@ -197,6 +205,7 @@ class DiffView(ScrollView, can_focus=True):
         "diff-view--cursor-bar",
         "diff-view--rejected",
         "diff-view--conflict",
+        "diff-view--note",
     }
 
     DEFAULT_CSS = """
@@ -215,6 +224,7 @@ class DiffView(ScrollView, can_focus=True):
         & > .diff-view--cursor-bar { color: $accent; }
         & > .diff-view--rejected { color: $text-muted; text-style: strike; }
         & > .diff-view--conflict { color: $text-warning; background: $warning 15%; }
+        & > .diff-view--note { color: $text-error; background: $error 8%; text-style: italic; }
         &:focus > .diff-view--header-cursor { background: $primary 60%; }
     }
     """
@@ -240,6 +250,7 @@ class DiffView(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._diff = FileDiff("", "", [])
         self._decisions: list[bool | None] = []
+        self._notes: list[str] = []
         self._expanded: set[int] = set()
         self._rows: list[Row] = []
         self._headers: list[int] = []
@@ -265,11 +276,14 @@ class DiffView(ScrollView, can_focus=True):
     def hunk_count(self) -> int:
         return len(self._diff.hunks)
 
-    def show(self, diff: FileDiff, decisions: Sequence[bool | None] = ()) -> None:
-        """Display ``diff`` (a new file, or the same one after it changed on disk)."""
-        same_file = diff.path == self._diff.path and len(diff.hunks) == len(self._diff.hunks)
+    def show(
+        self, diff: FileDiff, decisions: Sequence[bool | None] = (), notes: Sequence[str] = ()
+    ) -> None:
+        """Display ``diff`` (a new proposal, or the same one after its file changed on disk)."""
+        same_file = diff.path == self._diff.path and diff.hunks == self._diff.hunks
         self._diff = diff
         self._decisions = list(decisions) or [None] * len(diff.hunks)
+        self._notes = list(notes)
         if not same_file:
             self._expanded.clear()
             self._lexer = _lexer_for(diff.path)
@@ -278,9 +292,13 @@ class DiffView(ScrollView, can_focus=True):
             self.set_reactive(DiffView.cursor, 0)
             self.scroll_to(0, 0, animate=False)
 
-    def set_decisions(self, decisions: Sequence[bool | None]) -> None:
-        """Show these per-hunk decisions (``None`` = not decided yet)."""
+    def set_decisions(self, decisions: Sequence[bool | None], notes: Sequence[str] = ()) -> None:
+        """Show these per-hunk decisions (``None`` = not decided yet) and the feedback
+        given on rejected hunks."""
         self._decisions = list(decisions)
+        if list(notes) != self._notes:
+            self._notes = list(notes)
+            self._rebuild()  # a note is a row of its own
         self.refresh()  # the decision is part of each cached row's key
 
     def expand_all(self) -> None:
@@ -347,7 +365,9 @@ class DiffView(ScrollView, can_focus=True):
     # ------------------------------------------------------------ layout
 
     def _rebuild(self) -> None:
-        self._rows, self._headers = build_rows(self._diff, self._expanded, self.side_by_side)
+        self._rows, self._headers = build_rows(
+            self._diff, self._expanded, self.side_by_side, self._notes
+        )
         self._hunk_of_row = _hunk_per_row(self._rows)
         lines = len(split_lines(self._diff.base)) + sum(h.additions for h in self._diff.hunks)
         self._number_width = len(str(max(lines, 1)))
@@ -422,6 +442,11 @@ class DiffView(ScrollView, can_focus=True):
             return self._text_strip(text, "diff-view--fold", width)
         if kind == "message":
             return self._text_strip(f" {row[1]}", "diff-view--conflict", width)
+        if kind == "note":
+            style = self._component("diff-view--note")
+            return Strip([self._bar(hunk), Segment(f" {row[2]}", style)]).adjust_cell_length(
+                width, style
+            )
         bar = self._bar(hunk)
         if kind == "line":
             _, _, tag, old_no, new_no, text = row
@@ -555,7 +580,7 @@ def _lines_label(pos: int, hunk: Hunk) -> str:
 
 def _hunk_per_row(rows: list[Row]) -> list[int]:
     """For each row, the hunk it belongs to (-1 for context between hunks)."""
-    return [row[1] if row[0] in ("header", "line", "pair") else -1 for row in rows]
+    return [row[1] if row[0] in ("header", "note", "line", "pair") else -1 for row in rows]
 
 
 def _lexer_for(path: str) -> Lexer:
