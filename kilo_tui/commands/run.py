@@ -153,7 +153,8 @@ class StdinReplies:
     """Reads one JSON reply per line from stdin and answers the bus request it names.
 
     ``{"request_id": …, "approved": bool, "feedback": str, "always": bool,
-    "hunks": [bool, …], "hunk_feedback": [str, …], "content": str}`` answers an approval
+    "always_rule": str, "hunks": [bool, …], "hunk_feedback": [str, …], "content": str}``
+    answers an approval (``always_rule``: one of the request's ``always_allow_choices``)
     or a diff proposal; ``{"request_id": …, "answer": str}`` a follow-up question.
     A malformed line is reported on stderr and ignored; the request stays open. When
     stdin closes, what is open is denied and later requests are denied at once.
@@ -197,6 +198,7 @@ class StdinReplies:
                 hunk_feedback=None if notes is None else tuple(str(n) for n in notes),
                 content=data.get("content"),
                 by="script",
+                always_rule=None if data.get("always_rule") is None else str(data["always_rule"]),
             )
         if not self.bus.reply(request_id, reply):
             raise KeyError(f"no open request {request_id}")

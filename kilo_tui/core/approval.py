@@ -378,58 +378,61 @@ class AutoApprovePolicy:
     # ------------------------------------------------------------ always
 
     def always_allow_rule(self, action: Action) -> str | None:
-        """What an "always allow" answer would add to the project config, or None.
+        """What an "always allow" answer adds by default, or None.
 
         None when the action can never be auto-approved (substitutions, the policy
         file itself, protected files).
         """
-        change = self._always_change(action)
-        if change is None:
-            return None
-        key, values = change
-        if key == "always_allow":
-            return "; ".join(f'always_allow += "{v}"' for v in values)
-        return f"{key} = true"
+        choices = self.always_allow_choices(action)
+        return choices[0] if choices else None
 
-    def _always_change(self, action: Action) -> tuple[str, list[str]] | None:
+    def always_allow_choices(self, action: Action) -> list[str]:
+        """Every rule an "always allow" answer may add for ``action``, in words, the
+        default first: for a command, its exact words then shorter prefixes the user
+        may pick instead (:func:`commands.always_allow_choices`); one rule otherwise."""
+        return [_change_text(change) for change in self._always_changes(action)]
+
+    def _always_changes(self, action: Action) -> list[tuple[str, list[str]]]:
         if action.escalation:
-            return None  # leaving the sandbox is decided each time
+            return []  # leaving the sandbox is decided each time
         if action.kind == "command":
-            rules = commands.always_allow_prefixes(
+            choices = commands.always_allow_choices(
                 action.command or "",
                 self._allowed_commands(),
                 self.settings.denied_commands,
                 cwd=action.cwd,
                 cwd_outside=action.outside_workspace,
             )
-            return ("always_allow", [f"command:{r}" for r in rules]) if rules else None
+            return [("always_allow", [f"command:{r}" for r in rules]) for rules in choices]
         if action.kind in ("read", "write"):
             action = self._normalized(action)
             if not action.path:
-                return None
+                return []
             if action.kind == "write" and (action.protected or action.path == _POLICY_FILE):
-                return None
-            return "always_allow", [f"{action.kind}:{action.path}"]
+                return []
+            return [("always_allow", [f"{action.kind}:{action.path}"])]
         if action.kind == "mcp" and action.server and action.mcp_tool:
-            return "always_allow", [f"mcp:{action.server}/{action.mcp_tool}"]
+            return [("always_allow", [f"mcp:{action.server}/{action.mcp_tool}"])]
         if action.kind == "browser" and (host := normalize_host(action.host or "")):
-            return "always_allow", [f"browser:{host}"]
+            return [("always_allow", [f"browser:{host}"])]
         if action.kind in _KIND_TOGGLE:
-            return _KIND_TOGGLE[action.kind], []
-        return None
+            return [(_KIND_TOGGLE[action.kind], [])]
+        return []
 
-    def remember(self, action: Action, project_config: Path) -> str:
-        """Persist the "always allow" rule for ``action`` into ``project_config``.
+    def remember(self, action: Action, project_config: Path, rule: str | None = None) -> str:
+        """Persist an "always allow" rule for ``action`` into ``project_config``: ``rule``
+        (one of :meth:`always_allow_choices`) or, without it, the default.
 
         The file (the workspace's remembered-rules file) is rewritten atomically, keeping
         everything else in it; this policy is updated too. Returns the rule text
-        (empty when the action cannot be remembered).
+        (empty when the action cannot be remembered or ``rule`` was not offered).
         """
-        change = self._always_change(action)
-        rule = self.always_allow_rule(action)
-        if change is None or rule is None:
+        changes = self._always_changes(action)
+        if rule is not None:
+            changes = [c for c in changes if _change_text(c) == rule]
+        if not changes:
             return ""
-        key, values = change
+        key, values = changes[0]
         data = _read_toml(project_config)
         table = data.setdefault("auto_approve", {})
         if key == "always_allow":
@@ -444,7 +447,15 @@ class AutoApprovePolicy:
             toggle: dict[str, Any] = {key: True}
             self.settings = dataclasses.replace(self.settings, **toggle)
         _write_toml_atomic(project_config, data)
-        return rule
+        return _change_text(changes[0])
+
+
+def _change_text(change: tuple[str, list[str]]) -> str:
+    """A remembered change in words: ``always_allow += "command:npm test"``."""
+    key, values = change
+    if key == "always_allow":
+        return "; ".join(f'always_allow += "{v}"' for v in values)
+    return f"{key} = true"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -545,7 +556,8 @@ class ApprovalGate:
         return self._resolve(action, request_id, decision)
 
     async def _ask_user(self, action: Action, request_id: str, rule: str) -> Decision:
-        always = self.policy.always_allow_rule(action) if self.project_config else None
+        choices = self.policy.always_allow_choices(action) if self.project_config else []
+        always = choices[0] if choices else None
         reply = await self.bus.request(
             ApprovalRequested(
                 request_id=request_id,
@@ -557,6 +569,7 @@ class ApprovalGate:
                 path=action.path,
                 call_id=action.call_id,
                 always_allow_rule=always,
+                always_allow_choices=tuple(choices),
             )
         )
         if not isinstance(reply, ApprovalReply):
@@ -565,10 +578,14 @@ class ApprovalGate:
         # MCP grants live in the server's alwaysAllow list (the tool writes it there).
         remember = action.kind != "mcp"
         if remember and reply.approved and reply.always and always and self.project_config:
-            try:
-                decided_rule = self.policy.remember(action, self.project_config) or decided_rule
-            except (ConfigError, OSError) as exc:
-                decided_rule += f"; the always-allow rule could not be saved: {exc}"
+            chosen = reply.always_rule or always
+            if chosen not in choices:
+                decided_rule += f"; not remembered: {chosen!r} is not a rule that was offered"
+            else:
+                try:
+                    decided_rule = self.policy.remember(action, self.project_config, chosen)
+                except (ConfigError, OSError) as exc:
+                    decided_rule += f"; the always-allow rule could not be saved: {exc}"
         feedback = reply.feedback
         if not reply.approved and not feedback:
             feedback = "The user rejected this action."

@@ -219,6 +219,9 @@ class ApprovalRequested(Event):
     call_id: str = ""
     always_allow_rule: str | None = None
     """What an "always allow" answer would add to the policy (shown to the user)."""
+    always_allow_choices: tuple[str, ...] = ()
+    """Every rule "always allow" may add, ``always_allow_rule`` first; for a command,
+    shorter prefixes follow (the user picks one: ``ApprovalReply.always_rule``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -537,3 +540,6 @@ class ApprovalReply:
     hunk_feedback: tuple[str, ...] | None = None
     content: str | None = None
     by: str = "user"
+    always_rule: str | None = None
+    """With ``always``: which of the request's ``always_allow_choices`` to add (None:
+    the first). A rule that was not offered is not added."""

@@ -397,8 +397,10 @@ def test_remember_keeps_the_files_permissions(tmp_path: Path) -> None:
     config = tmp_path / "kilo-tui.toml"
     config.write_text("[auto_approve]\n")
     config.chmod(0o644)
-    policy().remember(cmd("make"), config)
+    policy().remember(cmd("make test"), config)
     assert config.stat().st_mode & 0o777 == 0o644
     fresh = tmp_path / "new" / "kilo-tui.toml"
-    policy().remember(cmd("make"), fresh)
-    assert tomllib.loads(fresh.read_text()) == {"auto_approve": {"always_allow": ["command:make"]}}
+    policy().remember(cmd("make test"), fresh)
+    assert tomllib.loads(fresh.read_text()) == {
+        "auto_approve": {"always_allow": ["command:make test"]}
+    }

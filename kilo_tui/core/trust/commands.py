@@ -1158,38 +1158,126 @@ def evaluate_command(line: str, allowed: Sequence[str], denied: Sequence[str]) -
     return decision.verdict, decision.rule
 
 
-def always_allow_prefixes(
+MAX_CHOICES = 5
+"""How many rules "always allow" offers for one command: the exact one and the
+shortest prefixes (a long command line would otherwise list a prefix per word)."""
+
+
+def always_allow_choices(
     line: str,
     allowed: Sequence[str],
     denied: Sequence[str],
     *,
     cwd: str | None = None,
     cwd_outside: bool = False,
-) -> list[str]:
-    """The prefixes an "always allow" answer would add so that ``line`` is allowed.
+) -> list[list[str]]:
+    """The rules an "always allow" answer may add so that ``line`` is allowed, each a
+    list of prefixes: first the exact commands of the line, then (for a line with one
+    command that needs a rule) shorter word prefixes of it, longest first.
 
     Empty when no rule could ever allow it (denied, hazardous, unknown words, another
-    working directory): "always" is then not offered.
+    working directory) or when even the exact command would allow a whole interpreter
+    or tool (``python3``, ``npm run``: see :func:`_least_words`). Prefixes come from the
+    parsed words, after transparent wrappers: they never cut inside a quoted word, and
+    a prefix never ends on an option (whose value it would leave open).
     """
     if not line.strip():
         return []
     _parsed, runs = analyze(line)
     deny_rules = _rules(tuple(denied), fold=True)
     allow_rules = _rules(tuple(allowed), fold=False)
-    prefixes: list[str] = []
+    needed: list[list[str]] = []
     for run in runs:
         if not run.command.top or _allowed_by(run.words, allow_rules) is not None:
             continue
         if _denied_by(run, deny_rules) is not None or not run.words:
             return []
-        if not all(w.exact for w in run.command.words):
+        if not all(w.exact for w in run.words):
             return []
-        prefix = shlex.join(w.value for w in run.command.words)
-        if prefix not in prefixes:
-            prefixes.append(prefix)
-    both = [*allowed, *prefixes]
-    verdict = decide(line, both, denied, cwd=cwd, cwd_outside=cwd_outside).verdict
-    return prefixes if prefixes and verdict == "allow" else []
+        words = [w.value for w in run.words]
+        if _least_words(words) > len(words):
+            return []
+        if words not in needed:
+            needed.append(words)
+    if not needed:
+        return []
+    offered = [[shlex.join(words) for words in needed]]
+    if len(needed) == 1:
+        words = needed[0]
+        shorter = [
+            [shlex.join(words[:k])]
+            for k in range(len(words) - 1, _least_words(words) - 1, -1)
+            if not words[k - 1].startswith("-")
+        ]
+        offered += shorter[-(MAX_CHOICES - 1) :]
+    return [
+        rules
+        for rules in offered
+        if decide(line, [*allowed, *rules], denied, cwd=cwd, cwd_outside=cwd_outside).verdict
+        == "allow"
+    ]
+
+
+_PYTHON = re.compile(r"(python|pypy)[0-9.]*")
+_INTERPRETERS = _SHELLS | frozenset(
+    {"node", "nodejs", "perl", "ruby", "php", "lua", "luajit", "tclsh", "wish", "rscript",
+     "julia", "osascript", "pwsh", "powershell", "java", "groovy", "scala", "kotlin",
+     "elixir", "escript", "runghc", "runhaskell", "guile", "racket", "npx", "bunx", "pnpx",
+     "uvx", "ssh"}
+)  # fmt: skip
+"""Programs whose first operand is the program they run (a script, a package, a host):
+a rule must name it."""
+_CODE_FLAGS = frozenset({"-c", "-e", "-E", "-p", "-r", "--eval", "--print", "--command"})
+"""An interpreter's options whose value is the code it runs."""
+_TOOLS = frozenset(
+    {"git", "npm", "pnpm", "yarn", "bun", "deno", "cargo", "go", "docker", "podman",
+     "kubectl", "helm", "pip", "pip3", "pipx", "uv", "poetry", "pipenv", "pdm", "hatch",
+     "conda", "mamba", "micromamba", "pixi", "brew", "apt", "apt-get", "dnf", "yum", "gem",
+     "bundle", "rake", "composer", "dotnet", "mvn", "mvnw", "gradle", "gradlew", "sbt",
+     "terraform", "gh", "aws", "gcloud", "az", "systemctl", "make", "just", "nx", "turbo",
+     "rustup", "nix", "flutter", "dart", "mix", "swift", "zig", "bazel", "stack", "cabal"}
+)  # fmt: skip
+"""Programs that do whatever their first word (a subcommand, a target) says: a rule
+must name it."""
+_RUNNERS = frozenset(
+    {("npm", "run"), ("npm", "run-script"), ("npm", "exec"), ("npm", "x"), ("pnpm", "run"),
+     ("pnpm", "exec"), ("pnpm", "dlx"), ("yarn", "run"), ("yarn", "exec"), ("yarn", "dlx"),
+     ("bun", "run"), ("bun", "x"), ("deno", "run"), ("uv", "run"), ("poetry", "run"),
+     ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("conda", "run"), ("mamba", "run"),
+     ("pixi", "run"), ("pipx", "run"), ("go", "run"), ("docker", "run"), ("docker", "exec"),
+     ("docker", "compose"), ("podman", "run"), ("podman", "exec"), ("kubectl", "exec"),
+     ("kubectl", "run"), ("bundle", "exec"), ("nix", "run"), ("nix", "shell"),
+     ("dotnet", "exec")}
+)  # fmt: skip
+"""Subcommands that run a program named by the next word: a rule must name that too."""
+_SUBCOMMAND = re.compile(r"[A-Za-z0-9][\w:.-]*")
+
+
+def _least_words(words: Sequence[str]) -> int:
+    """How many leading ``words`` a remembered prefix must keep to name one program
+    rather than a whole interpreter or tool: ``python3 -m calc.cli``, ``npm test``,
+    ``npx jest``, ``uv run pytest``. More than ``len(words)`` when no prefix of them,
+    not even all of them, is that narrow (``python3``, ``npm run``, ``npm --version``).
+    """
+    never = len(words) + 1
+    if not words:
+        return never
+    name, rest = words[0].rsplit("/", 1)[-1].lower(), words[1:]
+    if name.startswith("-"):  # an option where the program should be: its value is open
+        return len(words) if not words[-1].startswith("-") else never
+    if _PYTHON.fullmatch(name) and rest[:1] == ["-m"]:
+        return 2 + _least_words(rest[1:])  # the module is the program
+    if name in _INTERPRETERS or _PYTHON.fullmatch(name):
+        if rest[:1] and rest[0] in _CODE_FLAGS:
+            return 3  # only with its code: ``node -e 'code'``
+        return 1 + _least_words(rest)
+    if name in _TOOLS:
+        if not rest or not _SUBCOMMAND.fullmatch(rest[0]):
+            return 1 + _least_words(rest) if rest else never
+        if (name, rest[0]) in _RUNNERS:
+            return 2 + _least_words(rest[1:])
+        return 2
+    return 1
 
 
 # --------------------------------------------------------- .kilocodeignore
