@@ -438,3 +438,112 @@ def test_ollama_cloud_tags_are_neither_local_nor_free() -> None:
     }
     remote = SourceSpec("ollama", "ollama", "http://gpu-box:11434/api/tags", "http://gpu-box:11434")
     assert not any(m.local for m in parse_ollama_tags(tags, remote))
+
+
+# --------------------------------------------------------------------------- honest picker
+
+NOT_CHAT_WORDS = ("embed", "tts", "whisper", "transcri", "moderation", "rerank", "image")
+
+
+def test_non_chat_bundled_models_are_not_listed_nor_free() -> None:
+    """Music (Lyria), speech (``*-tts``), audio and image generators are priced as
+    "chat" rows in litellm's table; they cannot run an agent, so the picker never
+    offers them, least of all as free."""
+    models = Catalog(OFFLINE).models()
+    ids = {m.id for m in models}
+    for model_id in (
+        "gemini/lyria-3.5",
+        "gemini/gemini-2.5-pro-preview-tts",
+        "azure/gpt-audio",
+        "databricks/databricks-gemini-3-pro-image",
+        "vercel_ai_gateway/cohere/embed-v4.0",
+    ):
+        assert model_id not in ids, model_id
+    free = [m.id for m in filter_models(models, free=True)]
+    assert free and not [i for i in free if "lyria" in i or "tts" in i]
+    assert "anthropic/claude-sonnet-4-5" in ids and "openai/gpt-4o" in ids
+
+
+async def test_a_servers_non_chat_models_are_not_listed(tmp_path: Path) -> None:
+    """An OpenAI-style ``/v1/models`` lists embedding, speech, transcription, image and
+    moderation models beside the chat ones (OpenAI's own does, LM Studio lists its
+    embedding models): only the chat models reach the picker and the free filter."""
+    from tests.fakeserver import FakeLLMServer
+
+    listed = [
+        "qwen2.5-coder-7b",
+        "text-embedding-nomic-embed-text-v1.5",
+        "whisper-large-v3",
+        "tts-1",
+        "gpt-image-1",
+        "omni-moderation-latest",
+        "bge-reranker-v2-m3",
+        "gpt-4o-transcribe",
+    ]
+    with FakeLLMServer(models=listed) as server:
+        providers = {**OFFLINE, "box": {"kind": "openai_compatible", "api_base": server.base_url}}
+        catalog = Catalog(providers, cache_dir=tmp_path / "models")
+        assert await catalog.refresh() == []
+    box = [m.id for m in catalog.models() if m.provider == "box"]
+    assert box == ["box/qwen2.5-coder-7b"]
+    assert [m.id for m in filter_models(catalog.models(), free=True, provider="box")] == box
+
+
+def test_providers_with_keys_and_answering_servers_sort_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a search, the picker lists the models the user can call first: the
+    providers whose key is set and the servers that answered, then the rest."""
+    for env in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "DEEPSEEK_API_KEY"):
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-deepseek")
+    catalog = Catalog(
+        {**OFFLINE, "mistral": {"api_key": "from-config"}}, cache_dir=tmp_path / "models"
+    )
+    usable = catalog.usable_providers()
+    assert {"deepseek", "mistral"} <= usable
+    assert not {"anthropic", "openai", "ai21"} & usable
+    ordered = filter_models(catalog.models(), first=usable)
+    providers = [m.provider for m in ordered]
+    boundary = next(i for i, p in enumerate(providers) if p not in usable)
+    assert {"deepseek", "mistral"} <= set(providers[:boundary])
+    assert all(p not in usable for p in providers[boundary:])
+    # A search keeps the best match first; among equal matches, callable ones lead.
+    found = [m.id for m in filter_models(catalog.models(), query="deepseek chat", first=usable)]
+    assert found[0] == "deepseek/deepseek-chat"
+
+
+class _OllamaHandler(BaseHTTPRequestHandler):
+    """Ollama with a chat model and ``bge-m3``, an embedding model named like any other."""
+
+    def _send(self, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._send({"models": [{"name": "qwen3:8b"}, {"name": "bge-m3:latest"}]})
+
+    def do_POST(self) -> None:
+        name = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))["model"]
+        self._send({"capabilities": ["embedding"] if "bge" in name else ["completion"]})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+async def test_ollamas_embedding_models_are_not_listed(tmp_path: Path) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _OllamaHandler)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        catalog = Catalog({**OFFLINE, "ollama": {"api_base": base}}, cache_dir=tmp_path / "m")
+        assert await catalog.refresh() == []
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    found = [m.id for m in catalog.models() if m.source == "ollama"]
+    assert found == ["ollama_chat/qwen3:8b"]

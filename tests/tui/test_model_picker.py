@@ -239,3 +239,23 @@ async def test_gateway_models_come_first_in_kilos_order_and_free_ones_say_so(
                 "kilo/z-ai/glm-4.6:free",
             ]
             assert not any("embedding" in m.id or "-image" in m.id for m in picker.shown_models)
+
+
+async def test_models_the_user_can_call_are_listed_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DeepSeek key and a local server that answered: their models open the list,
+    the local one flagged; an embedding model the server also lists is not offered."""
+    for env in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY"):
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-deepseek")
+    with FakeLLMServer(models=["qwen-local-coder", "nomic-embed-text"]) as server:
+        providers = {**OFFLINE, "box": {"kind": "openai_compatible", "api_base": server.base_url}}
+        app = _app(providers=providers)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            picker = app.picker
+            shown = picker.shown_models
+            leading = {m.provider for m in shown[:6]}
+            assert leading == {"box", "deepseek"}, [m.id for m in shown[:6]]
+            assert "box/nomic-embed-text" not in {m.id for m in shown}
+            assert "local" in next(r for r in _rows(picker) if "qwen-local-coder" in r)

@@ -120,6 +120,34 @@ def is_local_base(api_base: str | None) -> bool:
     return host in _LOCAL_HOSTS
 
 
+_NOT_CHAT_WORDS = (
+    "embed",
+    "rerank",
+    "whisper",
+    "transcri",
+    "tts",
+    "speech",
+    "moderation",
+    "audio",
+    "image",
+    "dall-e",
+    "lyria",
+    "music",
+)
+_CHAT_OUTPUTS = frozenset({"text", "code"})
+
+
+def is_chat_model(model_id: str, outputs: Iterable[str] | None = None) -> bool:
+    """True for models that answer a conversation in text, the only ones an agent can
+    drive. Embedding, rerank, speech, transcription, moderation, audio, image and music
+    models are listed beside them by litellm's table, model lists and gateways; they
+    go by what they output, when that is said, and by the words in their ids."""
+    if outputs is not None and not set(outputs) <= _CHAT_OUTPUTS:
+        return False
+    name = model_id.lower()
+    return not any(word in name for word in _NOT_CHAT_WORDS)
+
+
 def is_free(input_price: float | None, output_price: float | None, model_id: str) -> bool:
     """Free means both prices are known to be zero, or an OpenRouter-style ``:free`` id."""
     return model_id.endswith(":free") or (input_price == 0 and output_price == 0)
@@ -199,6 +227,8 @@ def _bundled_id(key: str, entry: Any) -> str | None:
     if not provider or key.startswith(_SKIP_KEY_PREFIXES):
         return None
     if any(part in key for part in _SKIP_KEY_PARTS):
+        return None
+    if not is_chat_model(key, entry.get("supported_output_modalities")):
         return None
     if key.startswith("ollama/"):
         return "ollama_chat/" + key.removeprefix("ollama/")
@@ -315,6 +345,20 @@ class Catalog:
                 return index[alias]
         return None
 
+    def usable_providers(self) -> frozenset[str]:
+        """Providers the user can call now: those with a key in the config or the
+        environment, and those whose server answered discovery (local servers, the Kilo
+        gateway, OpenRouter…). The picker lists their models first."""
+        from kilo_tui.core.llm import providers
+
+        keyed = {
+            name
+            for name, env in providers.KEY_ENV.items()
+            if providers.configured_key(providers.section(self.providers, name), env)
+        }
+        answered = {m.provider for m in self._models_by_id().values() if m.source != "bundled"}
+        return frozenset(keyed | answered)
+
     async def refresh(self, *, max_age: float | None = None) -> list[str]:
         """Discover models from the configured providers and update the disk cache.
 
@@ -369,6 +413,7 @@ def filter_models(
     provider: str | None = None,
     tools: bool = False,
     sort: SortKey = "name",
+    first: Collection[str] = (),
 ) -> list[ModelInfo]:
     """Filter and order models the way the picker and ``kilo-tui models`` do.
 
@@ -376,8 +421,10 @@ def filter_models(
     match). Without a query, ``sort="name"`` lists the Kilo gateway's models first, in
     its recommended order (``preferredIndex``). With a query, it lists the best matches
     first (on a tie, the gateway's, then first-party providers such as OpenAI and
-    Anthropic before resellers, then shorter ids); ``"price"`` (cheapest first, unknown last) and ``"context"`` (largest
-    first) order the matches by that instead.
+    Anthropic before resellers, then shorter ids); ``"price"`` (cheapest first, unknown
+    last) and ``"context"`` (largest first) order the matches by that instead. Sorted
+    by name, the models of the providers in ``first`` (those the user can call) lead,
+    with or without a query.
     """
     kept = [
         m
@@ -388,6 +435,8 @@ def filter_models(
         and (provider is None or m.provider == provider)
     ]
     kept.sort(key=_SORT_KEYS[sort])
+    if sort == "name" and first:
+        kept.sort(key=lambda m: m.provider not in first)  # stable: keeps the order within
     if not query.strip():
         return kept
     scores = fuzzy_scores(query, [m.id for m in kept])
@@ -397,6 +446,7 @@ def filter_models(
         matched.sort(
             key=lambda m: (
                 -scores[order[m.id]],
+                m.provider not in first,
                 m.provider != "kilo",
                 m.provider not in _BARE_NAME_PROVIDERS,
                 len(m.id),

@@ -24,6 +24,7 @@ from kilo_tui.core.llm.catalog import (
     LM_STUDIO_DEFAULT_BASE,
     ModelInfo,
     Source,
+    is_chat_model,
     is_free,
     is_local_base,
     per_million,
@@ -113,6 +114,8 @@ def parse_ollama_tags(data: Any, spec: SourceSpec) -> list[ModelInfo]:
     """
     models = []
     for item in data["models"]:
+        if not is_chat_model(str(item["name"])):
+            continue
         local = is_local_base(spec.api_base) and not _is_cloud_tag(str(item["name"]))
         price = 0.0 if local else None
         models.append(
@@ -141,7 +144,8 @@ def parse_openai_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
     """An OpenAI-compatible ``GET /v1/models`` → ``lm_studio/<id>`` or ``<section>/<id>``.
 
     These lists carry no prices: a server on this machine is free, anything else is
-    "price unknown". Tool support is not reported, so it is not claimed.
+    "price unknown". Tool support is not reported, so it is not claimed. Embedding,
+    speech and other non-chat models they list are left out.
     """
     local = is_local_base(spec.api_base)
     prefix = "lm_studio" if spec.kind == "lmstudio" else spec.name
@@ -159,6 +163,7 @@ def parse_openai_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
             api_base=spec.api_base,
         )
         for item in data["data"]
+        if is_chat_model(str(item["id"]))
     ]
 
 
@@ -171,7 +176,7 @@ def parse_openrouter_models(data: Any, spec: SourceSpec) -> list[ModelInfo]:
     prefix = "openrouter"
     models = []
     for item in data["data"]:
-        if not gateway.is_chat_model(item):
+        if not gateway.is_chat_item(item):
             continue
         pricing = item.get("pricing") or {}
         model_id = f"{prefix}/{item['id']}"
@@ -270,9 +275,10 @@ async def _refresh_one(client: httpx.AsyncClient, spec: SourceSpec, cache_dir: P
 async def _ollama_details(
     client: httpx.AsyncClient, spec: SourceSpec, models: list[ModelInfo]
 ) -> list[ModelInfo]:
-    """Fill in tool/vision support and context length from ``POST /api/show``."""
+    """Fill in tool/vision support and context length from ``POST /api/show``; a model
+    whose capabilities lack ``completion`` (an embedding model such as ``bge-m3``) goes."""
 
-    async def detail(model: ModelInfo) -> ModelInfo:
+    async def detail(model: ModelInfo) -> ModelInfo | None:
         try:
             response = await client.post(f"{spec.api_base}/api/show", json={"model": model.name})
             response.raise_for_status()
@@ -280,6 +286,8 @@ async def _ollama_details(
         except Exception:  # details are a bonus; the bare model is still usable
             return model
         capabilities = show.get("capabilities") or []
+        if capabilities and "completion" not in capabilities:
+            return None
         context = next(
             (v for k, v in (show.get("model_info") or {}).items() if k.endswith(".context_length")),
             None,
@@ -293,7 +301,8 @@ async def _ollama_details(
             }
         )
 
-    return list(await asyncio.gather(*(detail(m) for m in models)))
+    detailed = await asyncio.gather(*(detail(m) for m in models))
+    return [model for model in detailed if model is not None]
 
 
 async def _context_lengths(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kilo_tui.core import paths
-from kilo_tui.core.llm import providers
+from kilo_tui.core.llm import catalog, providers
 from kilo_tui.core.llm.catalog import ModelInfo, is_free, per_million
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ FALLBACK_DEFAULT = "kilo/anthropic/claude-sonnet-4.5"
 """The default with a token when the gateway has never been reached (Kilo CLI's)."""
 FALLBACK_FREE_DEFAULT = "kilo/auto-free"
 """The default without a token when the gateway has never been reached."""
-_NOT_CHAT = ("embed", "rerank", "whisper", "tts", "transcri", "moderation")
 
 
 class GatewayError(Exception):
@@ -73,13 +72,10 @@ def request_headers(conf: Mapping[str, Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------- models
 
 
-def is_chat_model(item: Mapping[str, Any]) -> bool:
+def is_chat_item(item: Mapping[str, Any]) -> bool:
     """Text-out models; image, audio, embedding and other non-chat models are not."""
-    architecture = item.get("architecture") or {}
-    outputs = architecture.get("output_modalities") or ["text"]
-    if set(outputs) != {"text"}:
-        return False
-    return not any(word in str(item.get("id", "")).lower() for word in _NOT_CHAT)
+    outputs = (item.get("architecture") or {}).get("output_modalities") or ["text"]
+    return catalog.is_chat_model(str(item.get("id", "")), outputs)
 
 
 def calls_tools(item: Mapping[str, Any]) -> bool:
@@ -92,7 +88,7 @@ def parse_models(data: Any, *, chat_base: str, anonymous: bool) -> list[ModelInf
     """The gateway's model list → chat models; while anonymous, only the free ones."""
     models = []
     for item in data["data"]:
-        if not is_chat_model(item) or not calls_tools(item):
+        if not is_chat_item(item) or not calls_tools(item):
             continue
         pricing = item.get("pricing") or {}
         model_id = kilo_model_id(str(item["id"]))

@@ -196,6 +196,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self.current = current
         self.mode = mode
         self._models: list[ModelInfo] = []
+        self._usable: frozenset[str] = frozenset()
+        """Providers the user can call: their models are listed first."""
         self._matches: list[ModelInfo] = []
         self._pending: list[ModelInfo] = []
         self._starred: frozenset[str] = frozenset()
@@ -213,7 +215,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
             yield Label("", id="picker-status")
 
     def on_mount(self) -> None:
-        self._models = self.catalog.models()
+        self._load_models()
         self.refilter(keep=self.current)
         self.query_one("#picker-search", Input).focus()
         for name in ("free", "local", "tools", "provider", "sort"):
@@ -275,6 +277,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
             tools=self.tools,
             provider=self.provider,
             sort=self.sort,
+            first=self._usable,
         )
         options = self._sections(matches)
         model_list = self.query_one("#picker-list", ModelList)
@@ -335,10 +338,17 @@ class ModelPickerScreen(ModalScreen[str | None]):
             return
         errors = cast(list[str], event.worker.result or [])
         self.query_one("#picker-status", Label).tooltip = "\n".join(errors) or None
-        models = self.catalog.models()
-        if models != self._models:
-            self._models = models
+        if self._load_models():
             self.refilter(keep=self.highlighted_model)
+
+    def _load_models(self) -> bool:
+        """Read the catalog; True when its models changed since the last read."""
+        models = self.catalog.models()
+        if models == self._models:
+            return False
+        self._models = models
+        self._usable = self.catalog.usable_providers()
+        return True
 
     # ------------------------------------------------------------ actions
 
