@@ -112,6 +112,7 @@ def test_reported_cost_wins_free_is_zero_unknown_is_none() -> None:
 def test_format_cost() -> None:
     assert format_cost(0.0123, free=False) == "$0.0123"
     assert format_cost(0.0, free=True) == "$0.00 (free)"
+    assert format_cost(0.0045, free=True) == "$0.0045"  # paid requests, then a free one
     assert format_cost(None, free=False) == "price unknown"
     assert format_cost(12.345, free=False) == "$12.35"
 

@@ -76,8 +76,12 @@ def _rates(
 
 
 def format_cost(cost: float | None, free: bool) -> str:
-    """``$0.0123``, ``$0.00 (free)`` or ``price unknown``."""
-    if free:
+    """``$0.0123``, ``$0.00 (free)`` or ``price unknown``.
+
+    ``free`` says the (last) model is free; a total that is not 0 (a task that ran on
+    a paid model before switching to a free one) is still shown as the sum it is.
+    """
+    if free and cost == 0:
         return "$0.00 (free)"
     if cost is None:
         return "price unknown"

@@ -16,10 +16,10 @@ MIN_MODEL_WIDTH = 16
 """The model name is shortened down to this many cells before anything else is cut."""
 
 
-def model_badge(model: str | None, *, free: bool = False) -> str:
+def model_badge(model: str | None) -> str:
     """``"free"`` or ``""`` for a litellm model string. "local" is never guessed from
     the name: the catalog says so once the model's server has answered."""
-    if model and (free or model.endswith(":free")):
+    if model and model.endswith(":free"):
         return "free"
     return ""
 
@@ -99,8 +99,8 @@ class StatusBar(Widget):
 
     def _line(self, compact: int, width: int) -> Text:
         usage = self.usage
-        free = bool(usage and usage.free)
-        badge = self.badge or model_badge(self.model, free=free)
+        # Not the usage's `free`: that is the last request's model, maybe not this one.
+        badge = self.badge or model_badge(self.model)
         parts: list[Text] = [Text(self.mode or "—", style="bold"), Text("")]
         if usage is not None:
             parts.append(self._usage(usage, compact))
