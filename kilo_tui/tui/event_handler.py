@@ -222,6 +222,8 @@ class EventHandler:
         from kilo_tui.core.llm.pricing import format_cache, format_cost, format_count
 
         self.screen.status.usage = event
+        if not self.screen.status.badge and event.model == self.screen.status.model:
+            self.screen.lookup_badge(event.model)  # its server may have just answered
         line = f"↑{format_count(event.tokens_in)} ↓{format_count(event.tokens_out)}"
         if event.estimated:
             line += " (estimated: the server reports no usage)"

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    import asyncio
+
     from kilo_tui.core.agent.mentions import Expanded
     from kilo_tui.core.agent.modes import Mode
     from kilo_tui.core.agent.task import Task
@@ -39,6 +41,10 @@ class ModelAccess(Protocol):
 
     def tool_protocol(self, model: str) -> tuple[str, bool]:
         """``native`` or ``xml``, and whether that is known rather than guessed."""
+        ...
+
+    def learn_model(self, model: str) -> asyncio.Future[ModelInfo | None]:
+        """Starts (once) finding ``model``'s price; awaited before a request is priced."""
         ...
 
     def request_cost(self, model: str, usage: Usage) -> float | None: ...

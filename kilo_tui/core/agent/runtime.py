@@ -86,6 +86,7 @@ class AgentRuntime:
         self._background: set[asyncio.Task[Any]] = set()
         self._pending: dict[str, str] = {}  # request_id -> event type, for cancel
         self._catalog: Catalog | None = None
+        self._learning: dict[str, asyncio.Future[ModelInfo | None]] = {}
         self._state = TaskState()
         self.gate = self._build_gate()
         self.sandbox = Sandbox(settings.sandbox, self.workspace)
@@ -250,8 +251,8 @@ class AgentRuntime:
 
         warm_up_in_background()
         self._spawn(self._report_sandbox())
-        # Read the bundled price table off the event loop before the first request.
-        self._spawn(asyncio.to_thread(lambda: self.catalog.get(self.model)))
+        # Read the price table (and ask the model's server) before the first request.
+        self.learn_model(self.model)
         if self.mcp is not None:
             self._spawn(self.mcp.start())
         if self.codebase_index is not None:
@@ -588,6 +589,14 @@ class AgentRuntime:
 
     def model_info(self, model: str) -> ModelInfo | None:
         return self.catalog.get(model)
+
+    def learn_model(self, model: str) -> asyncio.Future[ModelInfo | None]:
+        """Look ``model`` up in the catalog, asking its server when the catalog does not
+        know it (see :meth:`Catalog.learn`); once per model, shared by every caller."""
+        learning = self._learning.get(model)
+        if learning is None:
+            learning = self._learning[model] = asyncio.ensure_future(self.catalog.learn(model))
+        return learning
 
     def request_cost(self, model: str, usage: Usage) -> float | None:
         from kilo_tui.core.llm.pricing import request_cost

@@ -375,6 +375,7 @@ class Task:
         system = await self.runtime.system_prompt(self, protocol=self._protocol)
         route = self.runtime.route(self.model)
         agent = self.runtime.settings.agent
+        learning = self.runtime.learn_model(self.model)
         await self.runtime.wait_for_llm()
         streamed: list[str] = []
 
@@ -444,6 +445,7 @@ class Task:
         self._append(message)
         if response.text.strip():
             self.publish(ev.AssistantMessage(task_id=self.id, text=response.text))
+        await asyncio.shield(learning)  # priced by what the model's server said
         self._record_usage(response)
         return response
 

@@ -345,6 +345,23 @@ class Catalog:
                 return index[alias]
         return None
 
+    async def learn(self, model_id: str) -> ModelInfo | None:
+        """``model_id``'s entry; when neither the bundled table nor the cache knows it,
+        after asking the one source that lists it (a local server, the Kilo gateway…).
+        So a model the picker never listed is priced (free, local, the gateway's rates)
+        from its first request. ``None`` when it stays unknown; never raises."""
+        import asyncio
+
+        from kilo_tui.core.llm import discovery
+
+        info = await asyncio.to_thread(self.get, model_id)  # the first read parses a table
+        source = discovery.source_for(self.providers, model_id)
+        if info is not None or source is None:
+            return info
+        await discovery.refresh_all(self.providers, self.cache_dir, only=source)
+        self._index = None
+        return await asyncio.to_thread(self.get, model_id)
+
     def usable_providers(self) -> frozenset[str]:
         """Providers the user can call now: those with a key in the config or the
         environment, and those whose server answered discovery (local servers, the Kilo

@@ -103,6 +103,16 @@ def _spec(name: str, entry: Mapping[str, Any]) -> SourceSpec | None:
     return None
 
 
+_SOURCE_OF_PREFIX = {"ollama_chat": "ollama", "lm_studio": "lmstudio"}
+
+
+def source_for(provider_settings: Mapping[str, Mapping[str, Any]], model: str) -> str | None:
+    """The name of the enabled source that lists ``model`` (by its prefix), if any."""
+    prefix = model.partition("/")[0]
+    name = _SOURCE_OF_PREFIX.get(prefix, prefix)
+    return next((s.name for s in sources(provider_settings) if s.name == name), None)
+
+
 # --------------------------------------------------------------------------- parsers
 
 
@@ -212,12 +222,18 @@ async def refresh_all(
     cache_dir: Path,
     *,
     max_age: float | None = None,
+    only: str | None = None,
 ) -> list[str]:
-    """Fetch every enabled source concurrently and cache what answers.
+    """Fetch every enabled source (or the one named ``only``) concurrently and cache
+    what answers.
 
     Returns one error message per failed source; never raises.
     """
-    pending = [s for s in sources(provider_settings) if not _fresh(cache_dir, s, max_age)]
+    pending = [
+        s
+        for s in sources(provider_settings)
+        if only in (None, s.name) and not _fresh(cache_dir, s, max_age)
+    ]
     if not pending:
         return []
     # httpx takes ~150 ms to import: do it off the event loop so the UI keeps drawing.
