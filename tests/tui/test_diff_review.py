@@ -20,7 +20,7 @@ from kilo_tui.core.events import ApprovalReply, DiffProposed
 from kilo_tui.core.hunks import classify_change, compute_hunks
 from kilo_tui.tui.screens.diff_review import DiffReviewScreen
 from kilo_tui.tui.widgets.diff_view import DiffView
-from tests.tui.pilot import screen_lines
+from tests.tui.pilot import screen_lines, until
 
 OLD = "".join(f"def f{i}(x):\n    return x + {i}  # line {i}\n\n" for i in range(1, 30))
 NEW = OLD.replace("return x + 5 ", "return x * 5 ").replace(
@@ -161,23 +161,97 @@ async def test_t_toggles_side_by_side_and_wide_terminals_start_split(ws: Path) -
         assert app.review.query_one(DiffView).side_by_side
 
 
-async def test_edit_in_editor_becomes_the_proposal(
+def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> None:
+    """Make ``$VISUAL`` a Python script that runs ``body`` with ``p``, the file's path."""
+    script = tmp_path / "editor.py"
+    script.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1])\n" + body + "\n")
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {script}")
+
+
+POWER = "p.write_text(p.read_text().replace('x * 5', 'x ** 5'))"
+
+
+async def test_an_edited_proposal_is_shown_for_a_final_look_hunk_by_hunk(
     ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    editor = tmp_path / "editor.py"
-    editor.write_text(
-        "import sys, pathlib\n"
-        "p = pathlib.Path(sys.argv[1])\n"
-        "p.write_text(p.read_text().replace('x * 5', 'x ** 5'))\n"
+    """After e, the viewer shows the user's version (labelled) against the file; nothing
+    is written until it is submitted, and then only its accepted hunks, with the
+    feedback on the rejected one reaching the model."""
+    editor(tmp_path, monkeypatch, POWER)
+    app: App[None] = App()
+    async with app.run_test(size=(100, 30)) as pilot:
+        task = reviewing(app, ws, "app.py", OLD, NEW)
+        await until(pilot, lambda: isinstance(app.screen, DiffReviewScreen))
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DiffReviewScreen) and not task.done()
+        assert "edited by you" in str(screen.query_one("#title").render())
+        lines = screen_lines(app)
+        assert any("x ** 5" in line for line in lines)
+        assert not any("x * 5" in line for line in lines)
+        assert screen.query_one(DiffView).diff.hunks == compute_hunks(
+            OLD, NEW.replace("x * 5", "x ** 5")
+        )
+        assert (ws / "app.py").read_text() == OLD
+        await pilot.press("r", *"no powers", "enter")  # hunk 1: x ** 5
+        await pilot.pause()
+        await pilot.press("enter")  # hunk 2 (the print) undecided: accepted
+        outcome = await asyncio.wait_for(task, 10)
+    assert (ws / "app.py").read_text() == OLD.replace(
+        "# line 20\n", "# line 20\n    print('twenty')\n"
     )
-    monkeypatch.setenv("VISUAL", f"{sys.executable} {editor}")
+    assert "the user's version" in outcome.report
+    assert "lines 11–17" in outcome.report and "no powers" in outcome.report
+
+
+async def test_y_on_an_edited_proposal_writes_the_users_version(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor(tmp_path, monkeypatch, POWER)
     app = ReviewApp(ws, [proposal()])
     async with app.run_test() as pilot:
         await pilot.press("e")
         await pilot.pause()
+        assert app.result is None
+        await pilot.press("y")
+        await pilot.pause()
     assert app.result is not None
     reply = app.result["r1"]
     assert reply.approved and reply.content == NEW.replace("x * 5", "x ** 5")
+
+
+@pytest.mark.parametrize(
+    ("body", "told"),
+    [
+        ("pass", "No changes made in the editor"),
+        ("p.write_text('')", "empty"),
+        ("p.write_text('  \\n'); sys.exit(0)", "empty"),
+        ("p.write_text('half'); sys.exit(3)", "exited with status 3"),
+    ],
+    ids=["unchanged", "emptied", "blank", "failed"],
+)
+async def test_an_editor_that_changes_nothing_empties_the_file_or_fails_writes_nothing(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, told: str
+) -> None:
+    """The proposal under review stays as it was, the user is told why, and the file
+    is untouched until they decide."""
+    editor(tmp_path, monkeypatch, body)
+    app: App[None] = App()
+    async with app.run_test(size=(100, 30)) as pilot:
+        task = reviewing(app, ws, "app.py", OLD, NEW)
+        await until(pilot, lambda: isinstance(app.screen, DiffReviewScreen))
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DiffReviewScreen) and not task.done()
+        assert any(told in n.message for n in app._notifications)
+        assert "proposed by apply_diff" in str(screen.query_one("#title").render())
+        assert screen.query_one(DiffView).diff.hunks == compute_hunks(OLD, NEW)
+        assert (ws / "app.py").read_text() == OLD
+        await pilot.press("n", "enter")
+        outcome = await asyncio.wait_for(task, 10)
+    assert not outcome.applied and (ws / "app.py").read_text() == OLD
 
 
 async def test_external_change_recomputes_and_rejects_what_no_longer_fits(ws: Path) -> None:
@@ -414,6 +488,8 @@ async def test_a_proposal_edited_in_the_editor_keeps_the_files_encoding_and_line
         task = reviewing(app, ws, "menu.py", old, new)
         await pilot.pause(0.1)
         await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("enter")  # after a final look at the user's version
         outcome = await asyncio.wait_for(task, 10)
     assert outcome.applied, outcome.report
     expected = text.replace("5", "6") + "# naïve" + newline

@@ -18,6 +18,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -35,7 +36,7 @@ from textual.widgets.option_list import Option
 
 from kilo_tui.core.edits import NotTextError, read_text
 from kilo_tui.core.events import ApprovalReply, DiffProposed
-from kilo_tui.core.hunks import parse_hunk
+from kilo_tui.core.hunks import classify_change, compute_hunks, parse_hunk
 from kilo_tui.core.trust.paths import PathRefused
 from kilo_tui.tui.widgets.diff_view import DiffView, FileDiff
 
@@ -78,6 +79,8 @@ class Review:
     reply: ApprovalReply | None = None
     changed_on_disk: bool = False
     conflicts_notified: set[int] = field(default_factory=set)
+    edited: bool = False
+    """The proposal is the user's version from ``$EDITOR``, not the model's."""
 
     @classmethod
     def load(cls, event: DiffProposed, workspace: Path) -> Review:
@@ -92,6 +95,37 @@ class Review:
             message = f"{exc}: it cannot be reviewed here. Press n."
             diff = FileDiff(event.path, "", [], [], event.change, message)
         return cls(event, diff, [None] * len(diff.hunks), [""] * len(diff.hunks))
+
+    def edit(self, text: str) -> None:
+        """Review ``text`` (the user's version) instead: its hunks against the file."""
+        base = self.diff.base
+        old = None if self.event.change == "create" else base
+        hunks = compute_hunks(base, text)
+        self.diff = FileDiff(self.event.path, base, hunks, change=classify_change(old, text))
+        self.decisions = [None] * len(hunks)
+        self.notes = [""] * len(hunks)
+        self.edited = True
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """Lines added and removed by what is under review."""
+        if not self.edited:
+            return self.event.additions, self.event.deletions
+        hunks = self.diff.hunks
+        return sum(h.additions for h in hunks), sum(h.deletions for h in hunks)
+
+    def edited_reply(self, accepted: Sequence[bool]) -> ApprovalReply:
+        """The answer for the user's version: the accepted hunks of it become the file;
+        feedback on the rejected ones goes to the model with the lines it is about."""
+        feedback = "; ".join(
+            f"the user's edit at lines {hunk.old_range}, rejected: {note}"
+            for hunk, keep, note in zip(self.diff.hunks, accepted, self.notes, strict=True)
+            if note and not keep
+        )
+        if not any(accepted):
+            return ApprovalReply(approved=False, feedback=feedback)
+        content = self.diff.text_with(accepted)
+        return ApprovalReply(approved=True, content=content, feedback=feedback)
 
     def reload(self, workspace: Path) -> None:
         """Place the hunks in the file's new content; hunks that no longer fit are rejected."""
@@ -239,12 +273,17 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
         review = self.review
         self.view.show(review.diff, review.decisions, review.notes)
         event = review.event
-        label = CHANGE_LABELS.get(event.change, event.change.upper())
+        change = review.diff.change
+        label = CHANGE_LABELS.get(change, change.upper())
         hunks = len(review.diff.hunks)
+        additions, deletions = review.counts
+        author = (
+            "[b $text-accent]edited by you[/]" if review.edited else f"proposed by {event.tool}"
+        )
         self.query_one("#title", Static).update(
             f" {event.path}  [b]{label}[/]  "
-            f"[$text-success]+{event.additions}[/] [$text-error]−{event.deletions}[/]"
-            f"  · {hunks} hunk{'s' if hunks != 1 else ''}  · proposed by {event.tool}"
+            f"[$text-success]+{additions}[/] [$text-error]−{deletions}[/]"
+            f"  · {hunks} hunk{'s' if hunks != 1 else ''}  · {author}"
         )
         notice = self.query_one("#notice", Static)
         text = review.diff.message or (CHANGED_ON_DISK if review.changed_on_disk else "")
@@ -268,8 +307,8 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
         mark = "·"
         if review.reply is not None:
             mark = "✓" if review.reply.approved or any(review.reply.hunks or ()) else "✗"
-        event = review.event
-        return f"{mark} {event.path}  +{event.additions} −{event.deletions}"
+        additions, deletions = review.counts
+        return f"{mark} {review.event.path}  +{additions} −{deletions}"
 
     def _refresh_status(self) -> None:
         decisions = self.review.decisions
@@ -351,6 +390,10 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
                 severity="warning",
             )
             return
+        review = self.review
+        if review.edited:
+            self._finish(review.edited_reply([True] * len(review.decisions)))
+            return
         self._finish(ApprovalReply(approved=True))
 
     def action_reject_all(self) -> None:
@@ -364,10 +407,15 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
     def action_submit(self) -> None:
         review = self.review
         hunks = tuple(decision is not False for decision in review.decisions)
+        if review.edited:
+            self._finish(review.edited_reply(hunks))
+            return
         notes = tuple(review.notes) if any(review.notes) else None
         self._finish(ApprovalReply(approved=any(hunks), hunks=hunks, hunk_feedback=notes))
 
     def action_edit(self) -> None:
+        """Open the proposal in ``$EDITOR``; the result is reviewed again before it is
+        submitted, as the agent's proposal was."""
         proposed = self.review.diff.proposed_text()
         edited = self._run_editor(proposed)
         if edited is None:
@@ -375,7 +423,17 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
         if edited == proposed:
             self.notify("No changes made in the editor; the proposal is unchanged.")
             return
-        self._finish(ApprovalReply(approved=True, content=edited))
+        if not edited.strip():
+            self.notify(
+                "The editor left the file empty, so the edit was dropped; "
+                "the proposal is unchanged and nothing was written.",
+                severity="warning",
+            )
+            return
+        self.review.edit(edited)
+        self._show_current()
+        self.view.cursor = 0
+        self.notify("Your edit is under review: accept or reject its hunks, then submit.")
 
     def action_toggle_view(self) -> None:
         self._split_chosen = not self.view.side_by_side
@@ -414,6 +472,10 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
                 self.notify(f"Could not start the editor: {error}", severity="error")
                 return None
             if code != 0:
-                self.notify(f"The editor exited with status {code}; nothing changed.")
+                self.notify(
+                    f"The editor exited with status {code}; "
+                    "the proposal is unchanged and nothing was written.",
+                    severity="warning",
+                )
                 return None
             return path.read_bytes().decode("utf-8", "surrogateescape")

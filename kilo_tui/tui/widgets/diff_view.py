@@ -85,8 +85,17 @@ class FileDiff:
 
     def proposed_text(self) -> str:
         """The file with every hunk that still fits applied."""
-        fitting = [h for h, pos in zip(self.hunks, self.positions, strict=True) if pos is not None]
-        return rebase_hunks(self.base, fitting, [True] * len(fitting)) or self.base
+        return self.text_with([pos is not None for pos in self.positions])
+
+    def text_with(self, accepted: Sequence[bool]) -> str:
+        """The file with the accepted hunks applied (those that no longer fit never are)."""
+        fits = [
+            keep and pos is not None for keep, pos in zip(accepted, self.positions, strict=True)
+        ]
+        chosen = [h for h, keep in zip(self.hunks, fits, strict=True) if keep]
+        text = rebase_hunks(self.base, chosen, [True] * len(chosen))
+        assert text is not None  # every chosen hunk fits
+        return text
 
     def rebased(self, base: str) -> FileDiff:
         """The same hunks placed in a new version of the file."""
