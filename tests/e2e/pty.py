@@ -9,7 +9,7 @@ from pathlib import Path
 import pexpect
 import pyte
 
-from tests.e2e.cli import BIN
+from tests.e2e.cli import BIN, MODEL
 
 ROWS, COLUMNS = 40, 140
 
@@ -49,10 +49,15 @@ class Terminal:
 
 
 def launch(
-    workspace: Path, home: Path, base_url: str, *args: str, env: dict[str, str] | None = None
+    workspace: Path,
+    home: Path,
+    base_url: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    model: str | None = MODEL,
 ) -> Terminal:
-    """Start the TUI on ``openai/fake-model`` served at ``base_url`` (``env``: more
-    variables, e.g. a test hook)."""
+    """Start the TUI on ``model`` (``None``: the config's) served at ``base_url``
+    (``env``: more variables, e.g. a test hook)."""
     variables = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "KILO_TUI"))}
     variables.update(
         OPENAI_API_KEY="sk-test",
@@ -63,7 +68,7 @@ def launch(
     )
     child = pexpect.spawn(
         str(BIN),
-        ["--model", "openai/fake-model", *args],
+        [*(["--model", model] if model else []), *args],
         cwd=str(workspace),
         env=variables,
         dimensions=(ROWS, COLUMNS),
