@@ -504,13 +504,22 @@ LONG = NEW.replace("# line 3\n", "# line 3 " + "and a very long comment " * 9 + 
 
 async def test_at_80_columns_every_button_key_and_the_status_line_are_visible(ws: Path) -> None:
     """At 80×24, with two files (the longest status, the most keys), each button, each
-    key hint and the whole status line can be read: nothing is cut off or wrapped."""
+    key hint and the whole status line can be read: nothing is cut off or wrapped; a
+    title too long for one row (a deep path) wraps instead of losing its end, and the
+    file list leaves the diff most of the width."""
+    deep = "src/kilo_tui/tui/screens/diff_review_helpers.py"
+    (ws / deep).parent.mkdir(parents=True)
+    (ws / deep).write_text(OLD)
     (ws / "b.py").write_text("a = 1\n")
-    app = ReviewApp(ws, [proposal(), proposal("b.py", "a = 1\n", "a = 2\n", rid="r2")])
+    app = ReviewApp(ws, [proposal(deep), proposal("b.py", "a = 1\n", "a = 2\n", rid="r2")])
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = app.review
         lines = screen_lines(app)
+        title = screen.query_one("#title")
+        shown = " ".join(lines[title.region.y : title.region.bottom])
+        assert " ".join(str(title.render()).split()) == " ".join(shown.split())
+        assert screen.query_one(DiffView).region.width >= 54
         status = str(screen.query_one("#status").render()).strip()
         assert "hunk 1/2" in status and "undecided" in status and "file 1" in status
         assert any(status in line for line in lines), status

@@ -281,7 +281,7 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
             "[b $text-accent]edited by you[/]" if review.edited else f"proposed by {event.tool}"
         )
         self.query_one("#title", Static).update(
-            f" {event.path}  [b]{label}[/]  "
+            f"{event.path}  [b]{label}[/]  "
             f"[$text-success]+{additions}[/] [$text-error]−{deletions}[/]"
             f"  · {hunks} hunk{'s' if hunks != 1 else ''}  · {author}"
         )

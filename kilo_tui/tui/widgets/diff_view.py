@@ -447,7 +447,7 @@ class DiffView(ScrollView, can_focus=True):
             return self._render_header(row[1], width)
         if kind == "fold":
             count = row[2] - row[1]
-            text = f"   ⋯ {count} unchanged lines (click, or space near a hunk, to expand)"
+            text = f"   ⋯ {count} unchanged lines (space or click shows them)"
             return self._text_strip(text, "diff-view--fold", width)
         if kind == "message":
             return self._text_strip(f" {row[1]}", "diff-view--conflict", width)
