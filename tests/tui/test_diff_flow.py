@@ -4,6 +4,7 @@ and the model's next request says hunk 2 was rejected, with the feedback."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,41 @@ async def test_reject_whole_change_with_n(
         await idle(pilot)
     assert (workspace / "numbers.txt").read_text() == ORIGINAL
     assert "not now" in last_tool_result(llm_env)
+
+
+async def test_an_edit_in_the_editor_is_reviewed_before_it_is_written(
+    workspace: Path,
+    settings: Settings,
+    llm_env: FakeLLMServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """e opens the proposal in $EDITOR; the user's version comes back to the viewer,
+    labelled, and is written only when submitted; the model is told it was the user's."""
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('line three', 'line 3 (third)'))\n"
+    )
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {script}")
+    llm_env.script(
+        Turn.tool("apply_diff", path="numbers.txt", diff=TWO_HUNKS),
+        Turn.tool("attempt_completion", result="edited"),
+    )
+    app = make_app(workspace, settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_and_send(pilot, "rename two lines")
+        await until(pilot, lambda: isinstance(app.screen, DiffReviewScreen))
+        await pilot.press("e")
+        await until(pilot, lambda: "edited by you" in str(app.screen.query_one("#title").render()))
+        assert any("line 3 (third)" in line for line in screen_lines(app))
+        assert (workspace / "numbers.txt").read_text() == ORIGINAL
+        await pilot.press("enter")
+        await idle(pilot)
+    expected = ORIGINAL.replace("line 3\n", "line 3 (third)\n").replace(
+        "line 35\n", "line thirty-five\n"
+    )
+    assert (workspace / "numbers.txt").read_text() == expected
+    report = last_tool_result(llm_env)
+    assert "the user's version" in report and "+line 3 (third)" in report
