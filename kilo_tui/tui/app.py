@@ -108,11 +108,16 @@ class KiloApp(App[None]):
         if self.runtime is not None:
             self._connect(self.runtime)
         # Everything heavy (the agent's imports, litellm, MCP servers, loading a
-        # session) waits for the first frame; keys typed meanwhile are kept.
-        self.call_after_refresh(self._start)
+        # session) waits for the first frame; keys typed meanwhile are kept. A worker,
+        # so the screen whose refresh runs the callback goes on handling messages (a
+        # message sent meanwhile is acknowledged at once, not when the agent is built).
+        self.call_after_refresh(self.run_worker, self._start, group="start")
         # An agent handed in ready-made (tests, embedding) was configured by its maker.
         if self.runtime is None and needs_first_run(self.settings):
-            self._open_setup()
+            # Queued behind the start: a callback "after refresh" goes to the screen on
+            # top when its turn comes, and one left on a setup screen that is skipped
+            # at once would never run (the agent would never start).
+            self.call_later(self._open_setup)
 
     @on(SetupRequested)
     def _open_setup(self) -> None:
@@ -129,6 +134,7 @@ class KiloApp(App[None]):
             return
         from kilo_tui.tui.screens.first_run import settings_after_first_run
 
+        self.main_screen.model_chosen()
         self.settings = settings_after_first_run(self.settings, model)
         if self.runtime is not None:
             self.runtime.settings = self.settings

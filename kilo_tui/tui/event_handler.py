@@ -244,6 +244,7 @@ class EventHandler:
         await self.notice(f"mode: {event.previous} → {event.mode}{reason}")
 
     def _handle_model(self, event: ev.ModelChanged) -> None:
+        self.screen.model_chosen()
         self.screen.status.model = event.model
         self.screen.status.badge = ""
         self.screen.lookup_badge(event.model)

@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 BarT = TypeVar("BarT", bound=Widget)
 
 
+NO_MODEL = "No model is set up: /setup chooses a provider and key, /model a model"
+
+
 class MainScreen(Screen[None]):
     """Chat, todo list, prompt (or approval / question bar), status bar."""
 
@@ -90,6 +93,8 @@ class MainScreen(Screen[None]):
         self._events: EventHandler | None = None
         self._confirmed = ""
         """A message the user chose to send despite a mention that is not attached."""
+        self.no_model = False
+        """The first-run setup was skipped and no model chosen since: nothing is sent."""
 
     # ------------------------------------------------------------------ layout
 
@@ -119,7 +124,7 @@ class MainScreen(Screen[None]):
 
     def _show_runtime(self, runtime: AgentRuntime) -> None:
         self.status.mode = runtime.mode
-        self.status.model = runtime.model or ""
+        self.status.model = "" if self.no_model else runtime.model
         if self.status.activity == "starting the agent…":
             self.status.activity = ""
         self.refresh_bindings()
@@ -174,6 +179,9 @@ class MainScreen(Screen[None]):
         event.stop()
         if parse_command(event.text) == ("setup", ""):
             self.app.post_message(SetupRequested())  # needs no agent: it may be what is missing
+            return
+        if self.no_model and parse_command(event.text) is None:
+            await self._held_without_model(event.text)
             return
         if not self.ready:
             self._waiting.append(event.text)
@@ -449,9 +457,22 @@ class MainScreen(Screen[None]):
 
     async def setup_skipped(self) -> None:
         """The first-run setup was skipped: say what that means and where to go back."""
-        hint = "No model is set up: /setup chooses a provider and key, /model a model"
-        self.query_one(PromptInput).placeholder = hint
-        await self.chat.add(NoticeBlock(f"{hint}.", "warning"))
+        self.no_model = True
+        self.status.model = ""  # no request will go to the default the agent holds
+        self.query_one(PromptInput).placeholder = NO_MODEL
+        await self.chat.add(NoticeBlock(f"{NO_MODEL}.", "warning"))
+
+    def model_chosen(self) -> None:
+        """A model was chosen (/setup, /model): messages go out again."""
+        if self.no_model:
+            self.no_model = False
+            self.query_one(PromptInput).placeholder = PromptInput.PLACEHOLDER
+
+    async def _held_without_model(self, text: str) -> None:
+        """Say at once why nothing was sent (no model was chosen; nothing waits on a
+        server) and keep the message in the prompt for when a model is set up."""
+        self.query_one(PromptArea).restore(text)
+        await self.chat.add(NoticeBlock(f"Not sent. {NO_MODEL}; the message is kept.", "warning"))
 
     async def show_recent_tasks(self, records: list[TaskRecord]) -> None:
         """On an empty chat: the workspace's latest tasks and how to continue one. The

@@ -101,13 +101,15 @@ class PromptInput(TextArea):
 
         key: str
 
+    PLACEHOLDER = "Ask Kilo… (enter sends, ctrl+j newline, @ files, / commands)"
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
             id=id,
             soft_wrap=True,
             compact=True,
             highlight_cursor_line=False,
-            placeholder="Ask Kilo… (enter sends, ctrl+j newline, @ files, / commands)",
+            placeholder=self.PLACEHOLDER,
         )
         self.sent: list[str] = []
         self._history_index: int | None = None
