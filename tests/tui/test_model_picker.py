@@ -9,7 +9,7 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, OptionList
 
-from kilo_tui.core.llm.catalog import Catalog, load_model_state, record_recent
+from kilo_tui.core.llm.catalog import Catalog, ModelInfo, load_model_state, record_recent
 from kilo_tui.tui.screens.model_picker import CHUNK, ModelList, ModelPickerScreen
 from tests.fakeserver import FakeLLMServer
 
@@ -259,3 +259,109 @@ async def test_models_the_user_can_call_are_listed_first(monkeypatch: pytest.Mon
             assert leading == {"box", "deepseek"}, [m.id for m in shown[:6]]
             assert "box/nomic-embed-text" not in {m.id for m in shown}
             assert "local" in next(r for r in _rows(picker) if "qwen-local-coder" in r)
+
+
+# ------------------------------------------------------------------ snapshot
+
+
+class SampleCatalog(Catalog):
+    """A fixed catalog (the bundled table changes with litellm): the widest values each
+    column takes, a free gateway model, a local one, an unknown price."""
+
+    SAMPLE = (
+        ModelInfo(
+            id="kilo/anthropic/claude-sonnet-4.5",
+            provider="kilo",
+            name="Claude Sonnet 4.5",
+            input_price=3.0,
+            output_price=15.0,
+            context_window=1_000_000,
+            source="kilo",
+            preferred_index=1,
+        ),
+        ModelInfo(
+            id="kilo/minimax/minimax-m2.1:free",
+            provider="kilo",
+            name="MiniMax M2.1",
+            input_price=0.0,
+            output_price=0.0,
+            context_window=204_800,
+            free=True,
+            source="kilo",
+            preferred_index=2,
+        ),
+        ModelInfo(
+            id="lm_studio/qwen2.5-coder-32b-instruct-mlx-4bit-dwq",
+            provider="lm_studio",
+            name="qwen2.5-coder",
+            input_price=0.0,
+            output_price=0.0,
+            context_window=32_768,
+            free=True,
+            local=True,
+            source="lmstudio",
+        ),
+        ModelInfo(
+            id="anthropic/claude-opus-4-1",
+            provider="anthropic",
+            name="claude-opus-4-1",
+            input_price=15.0,
+            output_price=75.0,
+            context_window=200_000,
+        ),
+        ModelInfo(
+            id="anthropic/claude-sonnet-4-5",
+            provider="anthropic",
+            name="claude-sonnet-4-5",
+            input_price=3.0,
+            output_price=15.0,
+            context_window=200_000,
+        ),
+        ModelInfo(
+            id="openai/gpt-4o-mini",
+            provider="openai",
+            name="gpt-4o-mini",
+            input_price=0.15,
+            output_price=0.6,
+            context_window=128_000,
+        ),
+        ModelInfo(id="openrouter/openrouter/auto", provider="openrouter", name="Auto Router"),
+    )
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def models(self) -> list[ModelInfo]:
+        return list(self.SAMPLE)
+
+    async def refresh(self, *, max_age: float | None = None) -> list[str]:
+        return []
+
+    def usable_providers(self) -> frozenset[str]:
+        return frozenset({"kilo", "lm_studio", "anthropic"})
+
+
+@pytest.mark.parametrize("width", [80, 100, 140])
+async def test_flag_price_and_context_columns_are_whole_at_any_width(width: int) -> None:
+    app = PickerApp(SampleCatalog(), "anthropic/claude-sonnet-4-5", "code")
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        model_list = app.picker.query_one(ModelList)
+        room = model_list.scrollable_content_region.width
+        rows = [r for r in _rows(app.picker) if "/" in r]
+        assert len(rows) == len(SampleCatalog.SAMPLE)
+        assert all(len(row) <= room for row in rows), (room, rows)
+        local = next(r for r in rows if r.startswith("   lm_studio/"))
+        assert local.endswith("local           $0/$0    33K"), local
+        assert "-dwq" in local  # the id is shortened in its middle, its end stays
+        opus = next(r for r in rows if "claude-opus" in r)
+        assert opus.endswith("$15.00/$75.00   200K")
+        assert next(r for r in rows if ":free" in r).endswith("(free)          $0/$0   205K")
+        assert ("anthropic     " in opus) == (width >= 100)  # the provider, given room
+
+
+def test_snapshot_at_80_columns(snap_compare: Any) -> None:
+    """At 80×24 every column is whole: the id (shortened in the middle when it must
+    be), the free/local flag, the price in/out and the context window."""
+    app = PickerApp(SampleCatalog(), "anthropic/claude-sonnet-4-5", "code")
+    assert snap_compare(app, terminal_size=(80, 24))

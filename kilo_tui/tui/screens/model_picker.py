@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import ClassVar, Literal, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -34,25 +34,55 @@ from kilo_tui.core.llm.catalog import (
     toggle_favorite,
 )
 from kilo_tui.core.llm.pricing import format_price, format_tokens
+from kilo_tui.tui.widgets.status_bar import middle_ellipsis
 
 Filter = Literal["free", "local", "tools"]
 SORTS: tuple[SortKey, ...] = ("name", "price", "context")
-ID_WIDTH = 46
 PROVIDER_WIDTH = 14
+FIXED_WIDTH = 32
+"""Cells of a row besides the id and provider: marks, flag, price, context, spaces."""
+MIN_ID_BESIDE_PROVIDER = 40
+"""The provider column is shown only when the id keeps this many cells beside it (the
+id names its provider anyway)."""
 CHUNK = 60
 """Rows added to the list at a time."""
 REFRESH_MAX_AGE = 300.0
 """Seconds a provider's cached model list is trusted before the picker asks again."""
 
 
+@dataclass(frozen=True)
+class Columns:
+    """How many cells the id and the provider get in a row of a given width."""
+
+    id: int
+    provider: int
+    """0: the provider column is left out."""
+
+    @classmethod
+    def fit(cls, width: int) -> Columns:
+        """The flag, price and context columns always whole; the id takes the rest,
+        shortened in the middle, and shares it with the provider when there is room."""
+        room = width - FIXED_WIDTH
+        if room - PROVIDER_WIDTH - 1 >= MIN_ID_BESIDE_PROVIDER:
+            return cls(room - PROVIDER_WIDTH - 1, PROVIDER_WIDTH)
+        return cls(max(room, 12), 0)
+
+
+WIDE = Columns.fit(FIXED_WIDTH + 46 + PROVIDER_WIDTH + 1)
+"""Until the list has a size."""
+
+
 @functools.lru_cache(maxsize=8192)
-def model_row(model: ModelInfo, *, favourite: bool, current: bool) -> Content:
+def model_row(
+    model: ModelInfo, *, favourite: bool, current: bool, columns: Columns = WIDE
+) -> Content:
     """One picker row: marks, id, provider, badge, price in/out per million, context.
 
     Cached: a ``Content`` remembers its measured height, so a row the list has shown
     once (in this picker or an earlier one) costs nothing to show again.
     """
-    model_id = model.id if len(model.id) <= ID_WIDTH else model.id[: ID_WIDTH - 1] + "…"
+    model_id = middle_ellipsis(model.id, columns.id)
+    provider = model.provider[: columns.provider].ljust(columns.provider + 1)
     badge, badge_style = _badge(model)
     if model.price_known:
         price = f"{format_price(model.input_price)}/{format_price(model.output_price)}"
@@ -62,12 +92,11 @@ def model_row(model: ModelInfo, *, favourite: bool, current: bool) -> Content:
         ("★" if favourite else " ", "$warning"),
         ("●" if current else " ", "$success"),
         (" ", ""),
-        (model_id.ljust(ID_WIDTH), "bold" if current else ""),
+        (model_id.ljust(columns.id), "bold" if current else ""),
         (" ", ""),
-        (model.provider[:PROVIDER_WIDTH].ljust(PROVIDER_WIDTH), "$text-muted"),
-        (" ", ""),
-        (badge.ljust(12), badge_style),
-        (price.rjust(15), "" if model.price_known else "$text-muted"),
+        (provider if columns.provider else "", "$text-muted"),
+        (badge.ljust(7), badge_style),
+        (price.rjust(14), "" if model.price_known else "$text-muted"),
         (format_tokens(model.context_window).rjust(7), "$text-muted"),
     )
 
@@ -109,6 +138,13 @@ class ModelList(OptionList):
         @property
         def control(self) -> ModelList:
             return self.model_list
+
+    @dataclass
+    class Resized(Message):
+        """The list's width changed: its rows are laid out again."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(self.Resized())
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -202,6 +238,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self._pending: list[ModelInfo] = []
         self._starred: frozenset[str] = frozenset()
         self._criteria_shown: tuple[object, ...] | None = None
+        self._columns = WIDE
 
     # ------------------------------------------------------------ layout
 
@@ -312,9 +349,19 @@ class ModelPickerScreen(ModalScreen[str | None]):
 
     def _option(self, model: ModelInfo) -> Option:
         row = model_row(
-            model, favourite=model.id in self._starred, current=model.id == self.current
+            model,
+            favourite=model.id in self._starred,
+            current=model.id == self.current,
+            columns=self._columns,
         )
         return Option(row, id=model.id)
+
+    @on(ModelList.Resized)
+    def _fit_rows(self) -> None:
+        columns = Columns.fit(self.query_one(ModelList).scrollable_content_region.width)
+        if columns != self._columns:
+            self._columns = columns
+            self.refilter(keep=self.highlighted_model, force=True)
 
     @on(ModelList.NearEnd)
     def _add_chunk(self, event: ModelList.NearEnd) -> None:

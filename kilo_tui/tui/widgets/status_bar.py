@@ -38,11 +38,17 @@ def short_model_name(model: str, width: int) -> str:
     if ".gguf" in model.lower() or model.count("/") > 2:
         model = model.rstrip("/").rsplit("/", 1)[-1]
         model = model[:-5] if model.lower().endswith(".gguf") else model
-    if len(model) <= width:
-        return model
+    return middle_ellipsis(model, width)
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, its middle replaced by ``…``: both ends of
+    a model id say the most (the provider, the size or quantisation)."""
+    if len(text) <= width:
+        return text
     keep = max(width - 1, 2)
     head = (keep + 1) // 2
-    return model[:head] + "…" + model[len(model) - (keep - head) :]
+    return text[:head] + "…" + text[len(text) - (keep - head) :]
 
 
 def context_bar(used: int, reserved: int, window: int, width: int = 12) -> Text:
