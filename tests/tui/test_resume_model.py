@@ -69,6 +69,30 @@ async def test_continuing_a_task_switches_to_its_model_visibly(
         assert agent_models(llm_env)[-1] == "other-model"
 
 
+async def test_resuming_from_history_switches_to_the_tasks_model_visibly(
+    workspace: Path, settings: Settings, llm_env: FakeLLMServer
+) -> None:
+    from kilo_tui.tui.screens.history import HistoryScreen
+
+    await earlier_task(workspace, settings, llm_env)
+    other = dataclasses.replace(settings, model="openai/other-model")
+    app = make_app(workspace, other)
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.screen.query_one(StatusBar)
+        await until(pilot, lambda: status.model == "openai/other-model")
+        await type_and_send(pilot, "/history")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: "Done on the first model." in chat_text(app))
+        await pilot.pause(0.2)
+        assert status.model == "openai/fake-model"
+        assert "Continuing on this task's model openai/fake-model" in chat_text(app)
+        llm_env.script(Turn.text("Still here."))
+        await type_and_send(pilot, "go on")
+        await idle(pilot)
+        assert agent_models(llm_env)[-1] == "fake-model"
+
+
 async def test_a_plain_relaunch_lists_recent_tasks_and_mentions_continue(
     workspace: Path, settings: Settings, llm_env: FakeLLMServer
 ) -> None:
