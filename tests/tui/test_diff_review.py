@@ -18,8 +18,10 @@ from kilo_tui.core.bus import EventBus
 from kilo_tui.core.edits import Proposal, read_text, review_edit
 from kilo_tui.core.events import ApprovalReply, DiffProposed
 from kilo_tui.core.hunks import classify_change, compute_hunks
+from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.screens.diff_review import DiffReviewScreen
 from kilo_tui.tui.widgets.diff_view import DiffView
+from tests.tui.helpers import StandInRuntime
 from tests.tui.pilot import screen_lines, until
 
 OLD = "".join(f"def f{i}(x):\n    return x + {i}  # line {i}\n\n" for i in range(1, 30))
@@ -511,10 +513,14 @@ async def test_at_80_columns_every_button_key_and_the_status_line_are_visible(ws
     (ws / deep).parent.mkdir(parents=True)
     (ws / deep).write_text(OLD)
     (ws / "b.py").write_text("a = 1\n")
-    app = ReviewApp(ws, [proposal(deep), proposal("b.py", "a = 1\n", "a = 2\n", rid="r2")])
+    runtime = StandInRuntime(ws)  # the real app, so its own keys are in the footer too
+    app = KiloApp(ws, runtime.settings, runtime=runtime)  # type: ignore[arg-type]
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        screen = app.review
+        proposals = [proposal(deep), proposal("b.py", "a = 1\n", "a = 2\n", rid="r2")]
+        screen = DiffReviewScreen(proposals, workspace=ws)
+        await app.push_screen(screen)
+        await pilot.pause()
         lines = screen_lines(app)
         title = screen.query_one("#title")
         shown = " ".join(lines[title.region.y : title.region.bottom])

@@ -58,7 +58,7 @@ BUTTONS: list[tuple[str, ButtonVariant]] = [
 ]
 """The actions on the button row (labelled with their key and binding description)."""
 
-FILES = Binding.Group("Next/previous file")
+FILES = Binding.Group("Prev/next file")
 
 CHANGE_LABELS = {
     "create": "NEW FILE",
@@ -179,8 +179,8 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
         Binding("e", "edit", "Edit", show=False, id="diff-edit"),
         Binding("enter", "submit", "Submit", show=False, id="diff-submit"),
         Binding("t", "toggle_view", "Split/unified", id="diff-toggle-view"),
-        Binding("]", "next_file", "Next file", id="diff-next-file", group=FILES),
         Binding("[", "previous_file", "Previous file", id="diff-previous-file", group=FILES),
+        Binding("]", "next_file", "Next file", id="diff-next-file", group=FILES),
     ]
 
     current: var[int] = var(0, init=False)

@@ -51,7 +51,7 @@ Row = tuple
 Cell = tuple[str, int, str]
 
 TAB_SIZE = 4
-HUNKS = Binding.Group("Next/previous hunk")
+HUNKS = Binding.Group("Prev/next hunk")
 CONTINUES = "→"
 """In the last cell of a line that goes on past the view's right edge."""
 NOTE_WIDTH = 70
