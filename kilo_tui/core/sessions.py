@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kilo_tui.core import paths
+from kilo_tui.core import chat_search, paths
 from kilo_tui.core.events import (
     AssistantDelta,
     BackgroundUsage,
@@ -46,7 +46,8 @@ from kilo_tui.core.events import (
 )
 from kilo_tui.core.trust.secrets import EventRedactor, Redactor
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY,
     workspace TEXT NOT NULL,
@@ -87,6 +88,8 @@ CREATE TABLE IF NOT EXISTS recovered (
     at REAL NOT NULL
 );
 """
+    + chat_search.SCHEMA
+)
 
 # Per-token and per-chunk events are not stored one by one; their aggregates are.
 _SKIPPED_EVENTS = (AssistantDelta, ReasoningDelta, CommandRunning)
@@ -404,6 +407,11 @@ class SessionStore:
         sql += " ORDER BY updated_at DESC, created_at DESC"
         return [_task(row) for row in self._exec(sql, tuple(params))]
 
+    def search_text(self, query: str, *, workspace: str) -> dict[str, str]:
+        """The top-level tasks of ``workspace`` in whose conversation ``query`` was said,
+        each with a snippet around it (see :mod:`kilo_tui.core.chat_search`)."""
+        return self._guarded(lambda db: chat_search.search(db, query, workspace))
+
     def latest_task(self, workspace: str) -> TaskRecord | None:
         tasks = self.list_tasks(workspace=workspace)
         return tasks[0] if tasks else None
@@ -621,6 +629,7 @@ def _connect(path: Path | str) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(SCHEMA)
+        chat_search.migrate(db)
         # A corrupt page would otherwise surface later, mid-task, as a crash.
         verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
         if verdict != "ok":
