@@ -143,7 +143,8 @@ def _first_matches(db: sqlite3.Connection, word: str) -> dict[int, int]:
 
 
 def snippet(text: str, words: list[str], width: int = SNIPPET_WIDTH) -> str:
-    """One line of ``text`` around the first word that starts with one of ``words``."""
+    """One line of ``text`` from a few words before the first word that starts with one
+    of ``words`` (near the start: a narrow column still shows it)."""
     flat = " ".join(text.split())
     folded = _fold(flat)
     starts = [
@@ -151,9 +152,9 @@ def snippet(text: str, words: list[str], width: int = SNIPPET_WIDTH) -> str:
         for word in words
         if (found := re.search(rf"(?<![^\W_]){re.escape(_fold(word))}", folded))
     ]
-    begin = max(0, min(starts, default=0) - width // 4)
+    begin = max(0, min(starts, default=0) - width // 6)
     if begin:
-        begin = flat.find(" ", begin - 1, begin + width // 4) + 1 or begin
+        begin = flat.find(" ", begin - 1, begin + width // 6) + 1 or begin
     piece = flat[begin : begin + width - 2]
     cut = begin + len(piece) < len(flat)
     if cut and " " in piece[width // 2 :]:

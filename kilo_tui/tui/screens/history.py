@@ -1,18 +1,24 @@
 """The task history screen: this workspace's past tasks, to resume, export or delete.
 
 One ``DataTable`` holds the rows (title, last activity, model, tokens, cost), newest
-first; typing in the search box filters them by fuzzy title match, best match first.
-The screen dismisses with the id of the task to resume, or ``None``.
+first, in columns fitted to the width there is (:func:`fit_columns`). Typing in the
+search box filters them: tasks whose title matches (fuzzy) first, best first, then
+tasks in whose conversation the words were said (newest first), each with the words
+around the match under its title. The screen dismisses with the id of the task to
+resume, or ``None``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rapidfuzz import fuzz, process, utils
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -30,13 +36,16 @@ if TYPE_CHECKING:
 MATCH_CUTOFF = 70
 """Lowest rapidfuzz WRatio (0–100) for a title to count as matching the search."""
 UNTITLED = "Untitled task"
-TITLE_WIDTH = 38
-"""Cells of the title column: what is left of a 120-column terminal by the others."""
+DATE_FORMAT = "%Y-%m-%d %H:%M"
+SHORT_DATE_FORMAT = "%m-%d %H:%M"
+TOKENS_WIDTH = len("Tokens in/out")
+MIN_TITLE_WIDTH = 24
+"""Cells the title keeps before the other columns shorten or give way."""
 
 
 def task_row(record: TaskRecord) -> tuple[str, str, str, str, str]:
     """The cells shown for one task: title, last activity, model, tokens in/out, cost."""
-    when = datetime.fromtimestamp(record.updated_at).strftime("%Y-%m-%d %H:%M")
+    when = datetime.fromtimestamp(record.updated_at).strftime(DATE_FORMAT)
     tokens = f"{_count(record.tokens_in)} / {_count(record.tokens_out)}"
     return (record.title or UNTITLED, when, record.model, tokens, _cost(record))
 
@@ -50,10 +59,74 @@ def _cost(record: TaskRecord) -> str:
     return format_cost(record.cost, free)
 
 
-def search_tasks(tasks: list[TaskRecord], query: str) -> list[TaskRecord]:
-    """``tasks`` whose title matches ``query`` (fuzzy), best first; all of them if empty."""
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """How the table shows its columns in the width it has."""
+
+    title: int
+    date_format: str
+    model: int
+    short_model: bool
+    """Model ids without their provider (``claude-sonnet-4.5``, not ``openrouter/…``)."""
+    tokens: bool
+    cost: int
+
+
+def fit_columns(width: int, records: list[TaskRecord]) -> Columns:
+    """The first layout that leaves the title :data:`MIN_TITLE_WIDTH` cells of ``width``:
+    full dates and model ids (120 columns); short ones; short ones without the tokens
+    column, whose cost column says what the task spent (80 columns)."""
+    cost = max([len("Cost"), *(len(_cost(record)) for record in records)])
+    full = max([len("Model"), *(len(record.model) for record in records)])
+    short = max([len("Model"), *(len(_short_model(record.model)) for record in records)])
+    candidates = (
+        Columns(0, DATE_FORMAT, min(full, 28), False, True, cost),
+        Columns(0, SHORT_DATE_FORMAT, min(short, 20), True, True, cost),
+        Columns(0, SHORT_DATE_FORMAT, min(short, 16), True, False, cost),
+    )
+    for columns in candidates:
+        dates = max(len("Last active"), len(datetime(2000, 1, 1).strftime(columns.date_format)))
+        shown = dates + columns.model + cost + (TOKENS_WIDTH if columns.tokens else 0)
+        title = width - shown - 2 * (4 + columns.tokens)  # a cell of padding a side
+        if title >= MIN_TITLE_WIDTH:
+            break
+    return dataclasses.replace(columns, title=max(title, len("Title")))
+
+
+def _short_model(model: str) -> str:
+    return model.rsplit("/", 1)[-1]
+
+
+def row_cells(
+    record: TaskRecord, columns: Columns, said: str = "", words: list[str] | None = None
+) -> list[Text]:
+    """The cells of ``record``'s row; ``said``, the words around a match in its
+    conversation, goes under the title with the ``words`` searched for in bold. Text,
+    never markup: titles come from the model."""
+    title = Text(record.title or UNTITLED, no_wrap=True, overflow="ellipsis", end="")
+    if said:
+        snippet = Text(said, style="italic")
+        if words:
+            alternatives = "|".join(re.escape(word) for word in words)
+            snippet.highlight_regex(rf"(?i)(?<!\w)(?:{alternatives})\w*", "bold")
+        title.append("\n").append_text(snippet)
+    when = datetime.fromtimestamp(record.updated_at).strftime(columns.date_format)
+    model = _short_model(record.model) if columns.short_model else record.model
+    cells = [title, Text(when), Text(model, no_wrap=True, overflow="ellipsis")]
+    if columns.tokens:
+        cells.append(Text(f"{_count(record.tokens_in)} / {_count(record.tokens_out)}"))
+    return [*cells, Text(_cost(record))]
+
+
+def search_tasks(
+    tasks: list[TaskRecord], query: str, said: dict[str, str] | None = None
+) -> list[tuple[TaskRecord, str]]:
+    """``tasks`` matching ``query``, each with the words around where it was said (empty
+    for a title match): title matches first (fuzzy, best first), then the tasks in
+    ``said`` (id → snippet, from :meth:`SessionStore.search_text`) in their order in
+    ``tasks``. All of them if ``query`` is empty."""
     if not query.strip():
-        return tasks
+        return [(task, "") for task in tasks]
     matches = process.extract(
         query,
         [task.title or UNTITLED for task in tasks],
@@ -62,7 +135,11 @@ def search_tasks(tasks: list[TaskRecord], query: str) -> list[TaskRecord]:
         score_cutoff=MATCH_CUTOFF,
         limit=None,
     )
-    return [tasks[index] for _title, _score, index in matches]
+    by_title = [tasks[index] for _title, _score, index in matches]
+    titled = {task.id for task in by_title}
+    said = said or {}
+    by_text = [(task, said[task.id]) for task in tasks if task.id in said and task.id not in titled]
+    return [(task, "") for task in by_title] + by_text
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -79,7 +156,7 @@ class ConfirmDelete(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
-            yield Label(f"Delete “{self.task_title}”?", id="confirm-question")
+            yield Label(f"Delete “{self.task_title}”?", id="confirm-question", markup=False)
             yield Label("Its conversation and events are removed for good.", id="confirm-note")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Delete (y)", variant="error", id="confirm-yes")
@@ -117,7 +194,7 @@ class ExportPath(ModalScreen[Path | None]):
         with Vertical(id="export-dialog"):
             yield Label("Export the task as Markdown to:", id="export-question")
             yield Input(str(self.default), id="export-path")
-            yield Label("", id="export-error")
+            yield Label("", id="export-error", markup=False)
 
     @on(Input.Submitted, "#export-path")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -162,24 +239,29 @@ class HistoryScreen(ModalScreen[str | None]):
         self.runtime = runtime
         self._tasks: list[TaskRecord] = []
         self._shown: list[TaskRecord] = []
+        self._columns: Columns | None = None
+        self._said: tuple[str, dict[str, str]] = ("", {})
+        """The last text search: its query and what it found."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-dialog"):
-            yield Label(f"Task history · {self.runtime.workspace}", id="history-title")
+            title = f"Task history · {self.runtime.workspace}"
+            yield Label(title, id="history-title", markup=False)
             yield Input(
-                placeholder="Search titles (fuzzy) · ↓ to the list, where e exports and d deletes",
+                placeholder="Search titles and messages · ↓ to the list (e export, d delete)",
                 id="history-search",
             )
             yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
-            yield Label("", id="history-status")
+            yield Label("", id="history-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("Title", width=TITLE_WIDTH, key="title")
-        table.add_columns("Last active", "Model", "Tokens in/out", "Cost")
         self.reload()
         self.query_one(Input).focus()
+
+    def on_resize(self) -> None:
+        # The table has its new width only once laid out.
+        self.call_after_refresh(self._show, self.query_one(Input).value)
 
     @property
     def selected(self) -> TaskRecord | None:
@@ -190,18 +272,40 @@ class HistoryScreen(ModalScreen[str | None]):
     def reload(self) -> None:
         """Read the workspace's tasks from the store again and show them."""
         self._tasks = self.runtime.store.list_tasks(workspace=str(self.runtime.workspace))
+        self._said = ("", {})
         self._show(self.query_one(Input).value)
 
+    def _search_text(self, query: str) -> dict[str, str]:
+        """Tasks in whose conversation ``query`` was said (id → snippet), once per query."""
+        if self._said[0] != query:
+            workspace = str(self.runtime.workspace)
+            self._said = (query, self.runtime.store.search_text(query, workspace=workspace))
+        return self._said[1]
+
     def _show(self, query: str) -> None:
-        self._shown = search_tasks(self._tasks, query)
         table = self.query_one(DataTable)
+        found = search_tasks(self._tasks, query, self._search_text(query) if query.strip() else {})
+        self._shown = [record for record, _said in found]
+        width = table.size.width - table.styles.scrollbar_size_vertical
+        columns = fit_columns(width, self._tasks)
+        if columns != self._columns:
+            self._columns = columns
+            table.clear(columns=True)
+            table.add_column("Title", width=columns.title, key="title")
+            table.add_column("Last active", key="when")
+            table.add_column("Model", width=columns.model, key="model")
+            if columns.tokens:
+                table.add_column("Tokens in/out", key="tokens")
+            table.add_column("Cost", key="cost")
         table.clear()
-        for record in self._shown:
-            table.add_row(*task_row(record), key=record.id)
+        words = re.findall(r"[^\W_]+", query)
+        for record, said in found:
+            cells = row_cells(record, columns, said, words)
+            table.add_row(*cells, key=record.id, height=2 if said else 1)
         if not self._tasks:
             status = "No tasks in this workspace yet."
         elif not self._shown:
-            status = f"No title matches “{query}”."
+            status = f"No task matches “{query}” in its title or messages."
         else:
             status = f"{len(self._shown)} of {len(self._tasks)} tasks"
         self.query_one("#history-status", Label).update(status)
@@ -249,9 +353,9 @@ class HistoryScreen(ModalScreen[str | None]):
             text = self.runtime.store.export_markdown(record.id)
             await asyncio.to_thread(_write_new, target, text)
         except (KeyError, OSError) as error:
-            self.notify(f"Export failed: {error}", severity="error")
+            self.notify(f"Export failed: {error}", severity="error", markup=False)
             return
-        self.notify(f"Exported to {target}", title="Task exported")
+        self.notify(f"Exported to {target}", title="Task exported", markup=False)
 
     @work(exclusive=True, group="history-delete", exit_on_error=False)
     async def action_delete(self) -> None:
@@ -263,7 +367,7 @@ class HistoryScreen(ModalScreen[str | None]):
             return
         self.runtime.store.delete_task(record.id)
         self.reload()
-        self.notify(f"Deleted “{record.title or UNTITLED}”.")
+        self.notify(f"Deleted “{record.title or UNTITLED}”.", markup=False)
 
 
 def _write_new(target: Path, text: str) -> None:
