@@ -595,7 +595,7 @@ class AgentRuntime:
         know it (see :meth:`Catalog.learn`); once per model, shared by every caller."""
         learning = self._learning.get(model)
         if learning is None:
-            learning = self._learning[model] = asyncio.ensure_future(self.catalog.learn(model))
+            learning = self._learning[model] = self._spawn(self.catalog.learn(model))
         return learning
 
     def request_cost(self, model: str, usage: Usage) -> float | None:
