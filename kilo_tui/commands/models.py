@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         provider=args.provider,
         tools=args.tools,
         sort=args.sort,
+        first=catalog.usable_providers(),
     )
     try:
         if args.json:

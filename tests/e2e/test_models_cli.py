@@ -95,3 +95,22 @@ def test_bad_config_is_reported_not_a_traceback(tmp_path: Path) -> None:
     result = _run(tmp_path, "--json")
     assert result.returncode == 2
     assert "providers" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_models_the_user_can_call_are_listed_first_as_in_the_picker(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    """In-process (the order is the catalog's, no process needed): a DeepSeek key
+    puts DeepSeek's models first, as the picker does."""
+    from kilo_tui.cli import main
+    from kilo_tui.core.llm.providers import KEY_ENV
+
+    for env in KEY_ENV.values():
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-deepseek")
+    monkeypatch.setenv("KILO_TUI_HOME", str(tmp_path))
+    _offline_config(tmp_path)
+    assert main(["models", "--json"]) == 0
+    providers = [m["provider"] for m in json.loads(capsys.readouterr().out)]
+    count = providers.count("deepseek")
+    assert count and providers[:count] == ["deepseek"] * count
