@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
-from textual.app import App, CSSPathType
+from textual.app import App, CSSPathType, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.theme import Theme
 
 from kilo_tui.core.config import Settings, needs_first_run
@@ -80,6 +82,16 @@ class KiloApp(App[None]):
         self._saved_theme = settings.theme
         self._interrupted_at = -self.QUIT_WINDOW
         self._cancelled_at = -self.QUIT_WINDOW
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette commands; the one with a key binding here (Quit) says so."""
+        from kilo_tui.tui.commands import bound_keys, with_key
+
+        keys = bound_keys(self.BINDINGS, self.settings.keymap)
+        for command in super().get_system_commands(screen):
+            if command.title == "Quit":
+                command = command._replace(help=with_key(command.help, keys["quit"], "quit"))
+            yield command
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.workspace, self.settings)

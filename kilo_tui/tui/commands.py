@@ -1,20 +1,25 @@
 """Slash commands and the command palette: one list, two ways in.
 
 Every command is a :class:`SlashCommand`. The prompt completes them after ``/``, and
-:class:`KiloCommands` offers them (plus one entry per mode and per theme) in the
-``ctrl+p`` palette. Both end in :meth:`MainScreen.run_command`, which does the work.
+:class:`KiloCommands` offers them (plus one entry per mode and per theme, and the main
+screen's keyed actions that have no command) in the ``ctrl+p`` palette. Both end in
+:meth:`MainScreen.run_command`, which does the work. A palette entry with a key binding
+shows its key (as remapped by ``[keymap]``) and the binding id that remaps it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 if TYPE_CHECKING:
+    from kilo_tui.tui.app import KiloApp
     from kilo_tui.tui.screens.main import MainScreen
 
 
@@ -26,15 +31,17 @@ class SlashCommand:
     help: str
     argument: str = ""
     """How the optional argument is shown in help (``[slug]``), empty when none."""
+    binding: str = ""
+    """The id of the key binding that does the same, empty when none."""
 
 
 COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("mode", "Switch mode (cycles with shift+tab)", "[slug]"),
     SlashCommand("model", "Pick the model"),
     SlashCommand("setup", "Set up a provider, key and model"),
-    SlashCommand("new", "Start a new task"),
+    SlashCommand("new", "Start a new task", binding="new-task"),
     SlashCommand("history", "Browse, resume and export past tasks"),
-    SlashCommand("checkpoints", "Browse and restore checkpoints"),
+    SlashCommand("checkpoints", "Browse and restore checkpoints", binding="checkpoints"),
     SlashCommand("undo", "Take back the agent's last change or the last restore"),
     SlashCommand("redo", "Re-apply what the last /undo took back"),
     SlashCommand("condense", "Condense the conversation to free context"),
@@ -71,32 +78,58 @@ def help_text(modes: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-class KiloCommands(Provider):
-    """Every slash command, mode and theme in the command palette."""
+def bound_keys(bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> dict[str, str]:
+    """Binding id → the keys that press it (``"n, escape"``), as ``keymap`` (the
+    ``[keymap]`` settings) remaps them."""
+    keys: dict[str, list[str]] = {}
+    for binding in Binding.make_bindings(bindings):
+        if binding.id:
+            keys.setdefault(binding.id, []).append(binding.key)
+    return {
+        binding_id: ", ".join(keymap[binding_id].split(",") if binding_id in keymap else found)
+        for binding_id, found in keys.items()
+    }
 
-    def _entries(self) -> Iterator[tuple[str, str, str, str]]:
-        """``(title, help, command, argument)`` for everything the palette offers."""
+
+def with_key(help_: str, keys: str, binding_id: str) -> str:
+    """A palette entry's help line, saying which key runs it and which id remaps that."""
+    return f"{help_} · key {keys} · id {binding_id}"
+
+
+class KiloCommands(Provider):
+    """Every slash command, mode and theme, and the main screen's keyed actions that no
+    command covers, in the command palette."""
+
+    def _entries(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        """``(title, help, callback)`` for everything the palette offers."""
         screen = cast("MainScreen", self.screen)
+        keymap = cast("KiloApp", self.app).settings.keymap
+        keys = bound_keys(screen.BINDINGS, keymap)
+        run = screen.run_command
         for command in COMMANDS:
-            yield f"/{command.name}", command.help, command.name, ""
+            help_ = command.help
+            if command.binding in keys:
+                help_ = with_key(help_, keys[command.binding], command.binding)
+            yield f"/{command.name}", help_, partial(run, command.name, "")
+        covered = {command.binding for command in COMMANDS}
+        for binding in Binding.make_bindings(screen.BINDINGS):
+            if binding.show and binding.id and binding.id not in covered:
+                covered.add(binding.id)
+                help_ = with_key(
+                    binding.tooltip or binding.description, keys[binding.id], binding.id
+                )
+                yield binding.description, help_, partial(screen.run_action, binding.action)
         for slug, name in screen.mode_choices():
-            yield f"Mode: {name}", f"/{slug}", "mode", slug
+            yield f"Mode: {name}", f"/{slug}", partial(run, "mode", slug)
         for theme in sorted(self.app.available_themes):
-            yield f"Theme: {theme}", f"/theme {theme}", "theme", theme
+            yield f"Theme: {theme}", f"/theme {theme}", partial(run, "theme", theme)
 
     async def discover(self) -> Hits:
-        screen = cast("MainScreen", self.screen)
-        for title, help_, name, argument in self._entries():
-            yield DiscoveryHit(title, partial(screen.run_command, name, argument), help=help_)
+        for title, help_, callback in self._entries():
+            yield DiscoveryHit(title, callback, help=escape(help_))
 
     async def search(self, query: str) -> Hits:
-        screen = cast("MainScreen", self.screen)
         matcher = self.matcher(query)
-        for title, help_, name, argument in self._entries():
+        for title, help_, callback in self._entries():
             if (score := matcher.match(title)) > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(title),
-                    partial(screen.run_command, name, argument),
-                    help=help_,
-                )
+                yield Hit(score, matcher.highlight(title), callback, help=escape(help_))

@@ -58,10 +58,24 @@ class MainScreen(Screen[None]):
     COMMANDS: ClassVar[set[Any]] = {KiloCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="cancel-request"),
-        Binding("shift+tab", "cycle_mode", "Next mode", id="cycle-mode"),
+        Binding(
+            "escape", "cancel", "Cancel", tooltip="Cancel the running request", id="cancel-request"
+        ),
+        Binding(
+            "shift+tab",
+            "cycle_mode",
+            "Next mode",
+            tooltip="Switch to the next mode",
+            id="cycle-mode",
+        ),
         Binding("ctrl+t", "checkpoints", "Checkpoints", id="checkpoints"),
-        Binding("ctrl+o", "toggle_tools", "Tool output", id="toggle-tool-output"),
+        Binding(
+            "ctrl+o",
+            "toggle_tools",
+            "Tool output",
+            tooltip="Show or hide the full output of tools",
+            id="toggle-tool-output",
+        ),
         Binding("ctrl+n", "new_task", "New task", id="new-task", show=False),
         Binding("tab", "switch_focus", "Prompt ⇄ request", id="switch-focus", show=False),
         # The chat never has the focus: these scroll it from the prompt (priority: the
