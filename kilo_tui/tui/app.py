@@ -57,6 +57,16 @@ class KiloApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("ctrl+c", "interrupt", "Interrupt", id="interrupt", priority=True, show=False),
+        # Textual's own has no id, so [keymap] could not remap it.
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",
+            tooltip="Open the command palette",
+            id="command-palette",
+            priority=True,
+            show=False,
+        ),
     ]
 
     QUIT_WINDOW: ClassVar[float] = 1.0

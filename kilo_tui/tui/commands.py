@@ -61,39 +61,60 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return name.lower(), argument.strip()
 
 
-def help_text(modes: list[tuple[str, str]]) -> str:
-    """The ``/help`` text, as Markdown."""
+PROMPT_KEYS: tuple[tuple[str, str], ...] = (
+    ("enter", "send"),
+    ("shift+enter", "new line"),
+    ("ctrl+j", "new line"),
+    ("up", "prompt history"),
+    ("down", "prompt history"),
+    ("@", "complete a path"),
+    ("/", "complete a command"),
+)
+"""Keys the prompt handles itself (:mod:`kilo_tui.tui.widgets.prompt`), not bindings:
+``[keymap]`` cannot remap them."""
+
+
+def help_text(
+    modes: list[tuple[str, str]],
+    bindings: Iterable[BindingType] = (),
+    keymap: Mapping[str, str] | None = None,
+) -> str:
+    """The ``/help`` text, as Markdown; its keys are the prompt's and ``bindings``', as
+    ``keymap`` remaps them."""
     lines = ["**Commands**", ""]
     for command in COMMANDS:
         usage = f"/{command.name} {command.argument}".strip()
         lines.append(f"- `{usage}` — {command.help}")
     lines += ["", "**Modes**", ""]
     lines += [f"- `/{slug}` — switch to {name}" for slug, name in modes]
-    lines += [
-        "",
-        "**Keys**: `enter` send · `ctrl+j` newline · `↑`/`↓` history · `esc` cancel · "
-        "`shift+tab` next mode · `ctrl+p` palette · `ctrl+t` checkpoints · "
-        "`ctrl+o` tool output · `ctrl+q` quit",
-    ]
-    return "\n".join(lines)
+    keys: dict[str, list[str]] = {}
+    for key, what in PROMPT_KEYS:
+        keys.setdefault(what, []).append(key)
+    described = {b.id: b.tooltip or b.description for b in Binding.make_bindings(bindings)}
+    for binding_id, bound in bound_keys(bindings, keymap or {}).items():
+        if described[binding_id]:
+            keys.setdefault(described[binding_id], []).extend(bound)
+    shown = " · ".join(
+        "/".join(f"`{key}`" for key in pressed) + f" {what}" for what, pressed in keys.items()
+    )
+    return "\n".join([*lines, "", f"**Keys**: {shown}"])
 
 
-def bound_keys(bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> dict[str, str]:
-    """Binding id → the keys that press it (``"n, escape"``), as ``keymap`` (the
-    ``[keymap]`` settings) remaps them."""
+def bound_keys(bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> dict[str, list[str]]:
+    """Binding id → the keys that press it, as ``keymap`` (``[keymap]`` in the
+    settings) remaps them."""
     keys: dict[str, list[str]] = {}
     for binding in Binding.make_bindings(bindings):
         if binding.id:
             keys.setdefault(binding.id, []).append(binding.key)
-    return {
-        binding_id: ", ".join(keymap[binding_id].split(",") if binding_id in keymap else found)
-        for binding_id, found in keys.items()
-    }
+    for binding_id in keys.keys() & keymap.keys():
+        keys[binding_id] = [key.strip() for key in keymap[binding_id].split(",")]
+    return keys
 
 
-def with_key(help_: str, keys: str, binding_id: str) -> str:
+def with_key(help_: str, keys: list[str], binding_id: str) -> str:
     """A palette entry's help line, saying which key runs it and which id remaps that."""
-    return f"{help_} · key {keys} · id {binding_id}"
+    return f"{help_} · key {', '.join(keys)} · id {binding_id}"
 
 
 class KiloCommands(Provider):

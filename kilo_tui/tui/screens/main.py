@@ -369,7 +369,9 @@ class MainScreen(Screen[None]):
             case "help":
                 from kilo_tui.tui.widgets.reply import AssistantBlock
 
-                await self.events.add(AssistantBlock(help_text(list(modes.items()))))
+                bindings = [*self.BINDINGS, *self.app.BINDINGS]
+                text = help_text(list(modes.items()), bindings, self.settings.keymap)
+                await self.events.add(AssistantBlock(text))
             case _:
                 return False
         return True
