@@ -215,12 +215,16 @@ class KiloApp(App[None]):
 
     async def _build_runtime(self) -> AgentRuntime:
         # Importing the agent (MCP SDK, approval policy, …) takes a while; a thread
-        # keeps the screen responsive. Building it is quick and stays on the loop,
-        # where its SQLite connection will be used.
+        # keeps the screen responsive. So does opening the session store, which
+        # indexes the conversations of a database from before /history's search once
+        # (seconds for a long history). Building the runtime is quick and stays on
+        # the loop, where the store's connection will be used.
         await asyncio.to_thread(_preload)
         from kilo_tui.core.agent.runtime import AgentRuntime
+        from kilo_tui.core.sessions import SessionStore
 
-        return AgentRuntime(workspace=self.workspace, settings=self.settings)
+        store = await asyncio.to_thread(SessionStore)
+        return AgentRuntime(workspace=self.workspace, settings=self.settings, store=store)
 
     async def action_quit(self) -> None:
         """Stop the agent (running command, MCP servers) cleanly, then exit."""
