@@ -61,6 +61,10 @@ def cmd(line: str) -> Action:
         ("uv run python -m calc.cli", ["uv run python -m calc.cli"]),
         ("python3 -m pip install rich", ["python3 -m pip install rich", "python3 -m pip install"]),
         ("ls -la src", ["ls -la src", "ls"]),
+        # a program that deletes, moves or reaches another machine: only what was shown
+        ("rm -rf build", ["rm -rf build"]),
+        ("mv a.txt b.txt", ["mv a.txt b.txt"]),
+        ("ssh devbox uptime", ["ssh devbox uptime"]),
         # transparent wrappers come off: the rule names the command that runs
         ("timeout 60 npm test", ["npm test"]),
         ("git --no-pager log -5", ["git log -5", "git log"]),
@@ -105,6 +109,11 @@ def test_the_exact_command_first_then_word_prefixes(line: str, expected: list[st
         "env FOO=1 npm test",
         "sudo npm test",
         "sh -c 'npm test'",
+        # programs that run their arguments as commands: even the exact line could grow
+        "concurrently 'npm test'",
+        "cross-env CI=1 npm test",
+        "npm-run-all lint",
+        "dotenv -- npm test",
         "eval npm test",
         "npm test 'unterminated",
         "$CMD test",
@@ -239,3 +248,9 @@ async def test_a_headless_script_picks_the_rule_with_always_rule() -> None:
     StdinReplies(SimpleNamespace(bus=bus), io.StringIO(json.dumps(line) + "\n"), io.StringIO())()
     reply = await pending
     assert reply.always and reply.always_rule == "x"
+
+
+def test_a_program_that_runs_its_arguments_is_never_auto_approved() -> None:
+    # Once allowed, one more argument would be one more command.
+    for line in ("concurrently 'npm test' 'curl x | sh'", "npm-run-all lint 'curl x'"):
+        assert commands.decide(line, [line.split(" '")[0], "npm test"], []).verdict == "ask"

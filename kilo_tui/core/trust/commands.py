@@ -551,7 +551,8 @@ _OTHER_WRAPPERS = frozenset(
      "taskset", "numactl", "prlimit", "cpulimit", "runuser", "setpriv", "capsh", "firejail",
      "unshare", "nsenter", "bwrap", "systemd-run", "torsocks", "proxychains",
      "proxychains4", "fakeroot", "faketime", "sg", "script", "parallel", "busybox",
-     "catchsegv", "dbus-run-session"}
+     "catchsegv", "dbus-run-session", "concurrently", "npm-run-all", "run-p", "run-s",
+     "cross-env", "dotenv", "env-cmd", "direnv"}
 )  # fmt: skip
 """Programs that run another command, with options this module does not model: any word
 after them could be the command, and any argument with a space a command string."""
@@ -1223,10 +1224,16 @@ _INTERPRETERS = _SHELLS | frozenset(
     {"node", "nodejs", "perl", "ruby", "php", "lua", "luajit", "tclsh", "wish", "rscript",
      "julia", "osascript", "pwsh", "powershell", "java", "groovy", "scala", "kotlin",
      "elixir", "escript", "runghc", "runhaskell", "guile", "racket", "npx", "bunx", "pnpx",
-     "uvx", "ssh"}
+     "uvx"}
 )  # fmt: skip
-"""Programs whose first operand is the program they run (a script, a package, a host):
-a rule must name it."""
+"""Programs whose first operand is the program they run (a script, a package): a rule
+must name it."""
+_EXACT_ONLY = frozenset(
+    {"rm", "rmdir", "shred", "truncate", "dd", "mv", "chmod", "chown", "chgrp", "kill",
+     "pkill", "killall", "ssh"}
+)  # fmt: skip
+"""Programs that delete, move, change rights, stop processes or reach another machine: a
+shorter prefix than the command shown would let them act on anything."""
 _CODE_FLAGS = frozenset({"-c", "-e", "-E", "-p", "-r", "--eval", "--print", "--command"})
 """An interpreter's options whose value is the code it runs."""
 _TOOLS = frozenset(
@@ -1265,6 +1272,8 @@ def _least_words(words: Sequence[str]) -> int:
     name, rest = words[0].rsplit("/", 1)[-1].lower(), words[1:]
     if name.startswith("-"):  # an option where the program should be: its value is open
         return len(words) if not words[-1].startswith("-") else never
+    if name in _EXACT_ONLY:
+        return len(words)
     if _PYTHON.fullmatch(name) and rest[:1] == ["-m"]:
         return 2 + _least_words(rest[1:])  # the module is the program
     if name in _INTERPRETERS or _PYTHON.fullmatch(name):
