@@ -105,6 +105,17 @@ async def test_blocked_missing_and_escaping_paths_stay_as_typed(ws: Path) -> Non
     assert "hunter2" not in out and "root:" not in out
 
 
+async def test_a_full_path_inside_the_workspace_is_that_file(ws: Path, tmp_path: Path) -> None:
+    workspace = WorkspacePaths(ws).workspace
+    out = await expand(f"fix @{workspace}/src/app.py please", ws)
+    assert out.startswith("fix 'src/app.py' (see below for file content) please")
+    assert "1 | def main():" in out
+    # Outside the workspace, a full path stays as typed (as any escaping path does).
+    write(tmp_path / "elsewhere.txt", "far away\n")
+    out = await expand(f"@{tmp_path.resolve()}/elsewhere.txt", ws)
+    assert "far away" not in out and "[note:" in out
+
+
 async def test_text_without_mentions_is_untouched(ws: Path) -> None:
     text = "email me@example.com or \\@/src/app.py, nothing else"
     assert await expand(text, ws) == text

@@ -174,9 +174,19 @@ async def _expand(
 # ---------------------------------------------------------------- files
 
 
+def workspace_relative(mention: str, workspace: Path) -> str:
+    """The workspace-relative path a path mention (without its ``@``) names: Kilo's
+    ``/src/app.py`` is the workspace's ``src/app.py``, and so is a full path into the
+    workspace (``/home/me/project/src/app.py``), as a user may type or paste it."""
+    root = f"{workspace}/"
+    if mention.startswith(root):
+        return mention.removeprefix(root)
+    return mention.removeprefix("/")
+
+
 def _resolve_path(mention: str, paths: WorkspacePaths) -> Target | str:
     """The file or folder a path mention names, or why it cannot be attached."""
-    rel = mention.removeprefix("/").replace("\\ ", " ")
+    rel = workspace_relative(mention, paths.workspace).replace("\\ ", " ")
     try:
         target = paths.resolve(rel or ".")
     except PathRefused as exc:

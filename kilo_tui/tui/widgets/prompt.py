@@ -239,8 +239,12 @@ class PromptArea(Vertical):
         self._show(token, options)
 
     async def _show_paths(self, token: str) -> None:
-        # Completions are written as the agent expands them: ``@/src/app.py``.
-        matches = fuzzy_paths(token[1:].lstrip("/"), await self.paths.paths())
+        # Completions are written as the agent expands them: ``@/src/app.py``, also
+        # for a full path typed into the workspace.
+        from kilo_tui.core.agent.mentions import workspace_relative
+
+        query = workspace_relative(token[1:], self.paths.workspace).lstrip("/")
+        matches = fuzzy_paths(query, await self.paths.paths())
         self._show(token, [Option(Text(f"@/{path}"), id=f"@/{path}") for path in matches])
 
     def _show(self, token: str, options: list[Option]) -> None:
