@@ -16,7 +16,7 @@ from kilo_tui.core import events as ev
 from kilo_tui.tui.app import KiloApp
 from kilo_tui.tui.widgets.approval_bar import ApprovalBar
 from kilo_tui.tui.widgets.chat import Chat, NewMessages
-from kilo_tui.tui.widgets.followup import AnswerInput
+from kilo_tui.tui.widgets.followup import AnswerInput, FollowupBar
 from kilo_tui.tui.widgets.prompt import PromptInput
 from kilo_tui.tui.widgets.tool_block import ToolBlock
 from tests.tui.helpers import StandInRuntime
@@ -208,30 +208,97 @@ def at_bottom(chat: Chat) -> bool:
     return chat.scroll_y >= chat.max_scroll_y
 
 
+def newest_in_view(chat: Chat) -> bool:
+    """The newest block is wholly inside the chat's viewport (not under a bar, not
+    below the fold): what a user must see while and after answering a request."""
+    last = chat.blocks[-1]
+    top = chat.scroll_offset.y
+    return top <= last.virtual_region.y and last.virtual_region.bottom <= (
+        top + chat.scrollable_content_region.height
+    )
+
+
 def marker(app: KiloApp) -> NewMessages:
     return app.screen.query_one(NewMessages)
 
 
+def edit_proposal(runtime: StandInRuntime) -> ev.DiffProposed:
+    (runtime.workspace / "a.py").write_text("x = 1\n")
+    diff = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    return ev.DiffProposed(
+        request_id="d1",
+        call_id="c1",
+        tool="apply_diff",
+        path="a.py",
+        diff=diff,
+        hunks=(diff.split("\n", 2)[2],),
+        additions=1,
+        deletions=1,
+    )
+
+
+async def said(pilot: Pilot[None], runtime: StandInRuntime, text: str) -> None:  # type: ignore[type-arg]
+    """A new line in the chat (as the agent's notices, tool calls and replies come)."""
+    runtime.bus.publish(ev.Notice(message=text))
+    chat = pilot.app.main_screen.query_one(Chat)  # type: ignore[attr-defined]
+    for _ in range(100):
+        if text in str(chat.blocks[-1].render()):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)  # layout and scroll settle
+
+
 @pytest.mark.parametrize("size", SIZES)
-async def test_the_chat_stays_pinned_through_approvals_and_questions(
+async def test_the_chat_stays_pinned_through_approvals_diff_reviews_and_questions(
     runtime: StandInRuntime, size: tuple[int, int]
 ) -> None:
+    """Pinned: the newest line is in view while each request is shown (the bar takes
+    rows from the chat) and after it is answered, and no "new messages" marker shows."""
+    from kilo_tui.tui.screens.diff_review import DiffReviewScreen
+
     app = make_app(runtime)
     async with app.run_test(size=size) as pilot:
         chat = await fill_chat(pilot, runtime)
+        assert newest_in_view(chat)
+        await said(pilot, runtime, "about to run make test")
         answer = app.run_worker(runtime.bus.request(command_request()))
         await shown(pilot, ApprovalBar)
+        await pilot.pause(0.1)
+        assert newest_in_view(chat), "the line above the approval bar is hidden"
         await pilot.press("y")
         await answer.wait()
+        await said(pilot, runtime, "make test passed")
+        assert newest_in_view(chat)
+
+        answer = app.run_worker(runtime.bus.request(edit_proposal(runtime)))
+        await until_screen(pilot, DiffReviewScreen)
+        await said(pilot, runtime, "said while the diff is reviewed")
+        await pilot.press("y")  # accepts the one file and closes the viewer
+        await answer.wait()
+        await pilot.pause(0.2)
+        assert newest_in_view(chat), "the chat moved while the diff was reviewed"
+        await said(pilot, runtime, "edit written")
+        assert newest_in_view(chat)
+
         question = ev.FollowupAsked(request_id="q1", question="Which?", suggestions=("a",))
         answer = app.run_worker(runtime.bus.request(question))
-        await pilot.pause(0.2)
+        await shown(pilot, FollowupBar)
+        await pilot.pause(0.1)
+        assert newest_in_view(chat), "the line above the question is hidden"
         await pilot.press("1")
         await answer.wait()
-        runtime.bus.publish(ev.Notice(message="the newest line"))
-        await pilot.pause(0.2)
-        assert at_bottom(chat)
+        await said(pilot, runtime, "the newest line")
+        assert at_bottom(chat) and newest_in_view(chat)
         assert not marker(app).display
+
+
+async def until_screen(pilot: Pilot[None], screen_type: type) -> None:  # type: ignore[type-arg]
+    for _ in range(100):
+        if isinstance(pilot.app.screen, screen_type):
+            await pilot.pause(0.1)
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{screen_type.__name__} never shown")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -249,24 +316,39 @@ async def test_scroll_keys_work_from_the_prompt_and_new_messages_are_flagged(
         await pilot.press("shift+up")
         await pilot.pause()
         assert chat.scroll_y < bottom - 1
-        # The user scrolled up: new messages do not pull the view, a marker says so.
+        # The user scrolled up: new messages and requests do not pull the view, a
+        # marker says more came.
         up = chat.scroll_y
-        runtime.bus.publish(ev.Notice(message="something new"))
-        await pilot.pause(0.2)
+        assert not marker(app).display
+        await said(pilot, runtime, "something new")
         assert chat.scroll_y == up
         assert marker(app).display and "new messages ↓" in str(marker(app).render())
+        answer = app.run_worker(runtime.bus.request(command_request()))
+        await shown(pilot, ApprovalBar)
+        await pilot.pause(0.1)
+        assert chat.scroll_y == up and marker(app).display
+        await pilot.press("tab", "y")  # from the draft to the bar, and approve
+        await answer.wait()
+        await pilot.pause(0.1)
+        assert chat.scroll_y == up and marker(app).display
         await pilot.press("pagedown", "pagedown", "pagedown", "shift+down")
         await pilot.pause(0.2)
         assert at_bottom(chat) and not marker(app).display
         assert app.screen.query_one(PromptInput).text == "draft"
+        await said(pilot, runtime, "follows again")  # pinned again: the view follows
+        assert newest_in_view(chat) and not marker(app).display
         # Home / End scroll the chat when the prompt is empty.
         app.screen.query_one(PromptInput).clear()
         await pilot.press("home")
         await pilot.pause()
         assert chat.scroll_y == 0
+        await said(pilot, runtime, "while at the top")
+        assert chat.scroll_y == 0 and marker(app).display
         await pilot.press("end")
         await pilot.pause(0.2)
-        assert at_bottom(chat)
+        assert at_bottom(chat) and newest_in_view(chat) and not marker(app).display
+        await said(pilot, runtime, "after end")
+        assert newest_in_view(chat) and not marker(app).display
 
 
 async def test_task_completed_is_always_in_view(runtime: StandInRuntime) -> None:

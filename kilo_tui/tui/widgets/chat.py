@@ -237,6 +237,18 @@ class Chat(VerticalScroll, can_focus=False):
         self.scroll_end(animate=False)
         self._marker.remove_class("-visible")
 
+    def release_anchor(self) -> None:
+        """Every scroll releases the pin; one that ends at the bottom takes it again
+        (Textual re-pins only when the position changes, so a page down pressed at
+        the bottom would leave the chat unpinned, flagging each new message)."""
+        super().release_anchor()
+        # The scroll itself runs after the next refresh: look once it has.
+        self.call_after_refresh(self.call_after_refresh, self._pin_if_at_bottom)
+
+    def _pin_if_at_bottom(self) -> None:
+        if self.scrolled_up and self.scroll_y >= self.max_scroll_y:
+            self.pin()
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if new_value >= self.max_scroll_y:
