@@ -298,6 +298,10 @@ async def test_keys_are_remappable_by_binding_id(ws: Path) -> None:
     app = ReviewApp(ws, [proposal()])
     async with app.run_test() as pilot:
         app.set_keymap({"diff-accept-hunk": "x", "diff-submit": "ctrl+s"})
+        await pilot.pause()
+        # The buttons name the keys as remapped.
+        assert str(app.review.query_one("#accept_hunk", Button).label) == "x Accept hunk"
+        assert str(app.review.query_one("#submit", Button).label) == "^s Submit"
         await pilot.press("x", "ctrl+s")
         await pilot.pause()
     assert app.result == {"r1": ApprovalReply(approved=True, hunks=(True, True))}
