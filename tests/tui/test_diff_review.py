@@ -524,6 +524,12 @@ async def test_at_80_columns_every_button_key_and_the_status_line_are_visible(ws
         proposals = [proposal(deep), proposal("b.py", "a = 1\n", "a = 2\n", rid="r2")]
         screen = DiffReviewScreen(proposals, workspace=ws)
         await app.push_screen(screen)
+
+        def footer_drawn() -> bool:  # the footer composes its keys after a refresh
+            keys = screen.query_one(Footer).query("FooterKey")
+            return bool(keys) and all(key.region.y == 23 for key in keys)
+
+        await until(pilot, footer_drawn)
         await pilot.pause()
         lines = screen_lines(app)
         title = screen.query_one("#title")
