@@ -547,3 +547,22 @@ async def test_ollamas_embedding_models_are_not_listed(tmp_path: Path) -> None:
         httpd.server_close()
     found = [m.id for m in catalog.models() if m.source == "ollama"]
     assert found == ["ollama_chat/qwen3:8b"]
+
+
+async def test_a_local_server_that_stopped_answering_is_not_listed_as_local(
+    tmp_path: Path,
+) -> None:
+    """'local' means a server on this machine answered: once it no longer does, its
+    models leave the list."""
+    from tests.fakeserver import FakeLLMServer
+
+    cache = tmp_path / "models"
+    with FakeLLMServer(models=["qwen-coder"]) as server:
+        providers = {**OFFLINE, "box": {"kind": "openai_compatible", "api_base": server.base_url}}
+        assert await Catalog(providers, cache_dir=cache).refresh() == []
+    assert [m.id for m in filter_models(Catalog(providers, cache_dir=cache).models(), local=True)]
+    catalog = Catalog(providers, cache_dir=cache)
+    errors = await catalog.refresh()
+    assert len(errors) == 1 and "cannot reach" in errors[0]
+    assert catalog.get("box/qwen-coder") is None
+    assert filter_models(catalog.models(), local=True) == []

@@ -47,6 +47,11 @@ MCP_STARTUP_WAIT = 15.0
 """Seconds the first request waits for configured MCP servers to connect or fail."""
 
 
+def _found(learning: asyncio.Future[ModelInfo | None]) -> ModelInfo | None:
+    """What a finished catalog lookup found (``None`` if it was cancelled)."""
+    return None if learning.cancelled() else learning.result()
+
+
 class AgentRuntime:
     """The agent for one workspace: services plus the current task."""
 
@@ -592,9 +597,10 @@ class AgentRuntime:
 
     def learn_model(self, model: str) -> asyncio.Future[ModelInfo | None]:
         """Look ``model`` up in the catalog, asking its server when the catalog does not
-        know it (see :meth:`Catalog.learn`); once per model, shared by every caller."""
+        know it (see :meth:`Catalog.learn`); shared by every caller, and asked again
+        only after a miss (a local server may have been started since)."""
         learning = self._learning.get(model)
-        if learning is None:
+        if learning is None or (learning.done() and _found(learning) is None):
             learning = self._learning[model] = self._spawn(self.catalog.learn(model))
         return learning
 

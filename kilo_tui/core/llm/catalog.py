@@ -358,7 +358,11 @@ class Catalog:
         source = discovery.source_for(self.providers, model_id)
         if info is not None or source is None:
             return info
-        await discovery.refresh_all(self.providers, self.cache_dir, only=source)
+        # A list fetched moments ago that lacks the model is not fetched again.
+        try:
+            await discovery.refresh_all(self.providers, self.cache_dir, max_age=10, only=source)
+        except OSError:  # the cache could not be written: the model stays unknown
+            return None
         self._index = None
         return await asyncio.to_thread(self.get, model_id)
 

@@ -281,6 +281,10 @@ async def _refresh_one(client: httpx.AsyncClient, spec: SourceSpec, cache_dir: P
     except httpx.HTTPStatusError as exc:
         return f"{spec.name}: {spec.url} answered HTTP {exc.response.status_code}"
     except httpx.HTTPError as exc:
+        if is_local_base(spec.api_base):
+            # Not running: its models are not "local" now, nor usable. (A remote
+            # provider's list stays cached, for working offline.)
+            cache_file(cache_dir, spec).unlink(missing_ok=True)
         return f"{spec.name}: cannot reach {spec.url} ({type(exc).__name__})"
     except (ValueError, KeyError, TypeError) as exc:
         return f"{spec.name}: unexpected model list from {spec.url} ({exc!r})"
