@@ -6,6 +6,7 @@ Studio server on this machine, which is not running yet when kilo-tui starts.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from kilo_tui.core import events as ev
@@ -31,3 +32,27 @@ async def test_a_local_server_started_after_launch_prices_its_model_free(
     assert [(e.model, e.cost, e.free, e.task_cost) for e in priced] == [
         ("lm_studio/fake-model", 0.0, True, 0.0)
     ]
+
+
+async def test_a_title_on_a_local_small_model_is_priced_free(
+    make_runtime: Callable[..., AgentRuntime], llm_env: FakeLLMServer
+) -> None:
+    """Background requests are priced with their own model too: a title written by a
+    small model on this machine costs 0, not an unknown price."""
+    config = f'\n[providers.lmstudio]\napi_base = "{llm_env.base_url}"\n'
+    runtime = make_runtime(config, small_model="lm_studio/fake-model-large")
+    seen: list[ev.Event] = []
+    runtime.bus.subscribe(seen.append)
+    llm_env.script_for("fake-model-large", Turn.text('"Greeting"'))
+    llm_env.script(Turn(tool_calls=[tool_call("attempt_completion", result="ok")]))
+    await runtime.submit("hello there, write me a greeting")
+    for _ in range(200):
+        if any(isinstance(e, ev.BackgroundUsage) for e in seen):
+            break
+        await asyncio.sleep(0.05)
+    title = next(e for e in seen if isinstance(e, ev.BackgroundUsage))
+    assert (title.model, title.cost, title.background_cost) == (
+        "lm_studio/fake-model-large",
+        0.0,
+        0.0,
+    )

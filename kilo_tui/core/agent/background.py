@@ -54,6 +54,7 @@ async def _ask(
     from kilo_tui.core.llm.client import stream_completion
 
     route = runtime.route(model)
+    learning = runtime.learn_model(model)  # priced, like the task's, by what its server says
     response = await asyncio.wait_for(
         stream_completion(
             model=route.model,
@@ -67,6 +68,7 @@ async def _ask(
         ),
         HELPER_TIMEOUT * 2,
     )
+    await asyncio.shield(learning)
     task.record_background_usage(model, purpose, response.usage)
     return response.text.strip()
 
