@@ -294,6 +294,28 @@ async def test_several_files_get_a_file_list_and_one_reply_each(ws: Path) -> Non
     }
 
 
+async def test_a_path_with_brackets_is_shown_as_it_is(ws: Path) -> None:
+    """``pages/[id].py`` (a Next.js route) is not markup: the title, the file list,
+    the reject question and a changed-on-disk notice all name the real file."""
+    path = "pages/[id].py"
+    (ws / "pages").mkdir()
+    (ws / path).write_text(OLD)
+    (ws / "b.py").write_text("a = 1\n")
+    app = ReviewApp(ws, [proposal(path), proposal("b.py", "a = 1\n", "a = 2\n", rid="r2")])
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert path in lines[0]
+        assert sum(path in line for line in lines) == 2  # the title and the file list
+        app.review.file_changed(path)
+        await until(pilot, lambda: bool(app.screen.query("Toast")))
+        toast = str(app.screen.query_one("Toast").render())
+        assert toast.startswith(f"{path} changed on disk")
+        await pilot.press("n")
+        await pilot.pause()
+        assert any(f"change to {path} — why?" in line for line in screen_lines(app))
+
+
 async def test_keys_are_remappable_by_binding_id(ws: Path) -> None:
     app = ReviewApp(ws, [proposal()])
     async with app.run_test() as pilot:

@@ -153,7 +153,7 @@ class FeedbackModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="feedback"):
-            yield Label(self._title, id="feedback-title")
+            yield Label(self._title, id="feedback-title", markup=False)
             yield Input(placeholder="Tell the model why (optional) — enter to reject")
 
     @on(Input.Submitted)
@@ -207,7 +207,9 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
             review.reload(self.workspace)
             lost = len(review.diff.conflicts)
             detail = f"; {lost} hunk(s) no longer apply and are rejected" if lost else ""
-            self.notify(f"{path} changed on disk — the diff now shows it as it is{detail}.")
+            self.notify(
+                f"{path} changed on disk — the diff now shows it as it is{detail}.", markup=False
+            )
             if index == self.current:
                 self._show_current()
         self._refresh_files()
@@ -277,18 +279,19 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
         label = CHANGE_LABELS.get(change, change.upper())
         hunks = len(review.diff.hunks)
         additions, deletions = review.counts
-        author = (
-            "[b $text-accent]edited by you[/]" if review.edited else f"proposed by {event.tool}"
+        author = "[b $text-accent]edited by you[/]" if review.edited else "proposed by $tool"
+        title = Content.from_markup(  # $variables are not markup: a path may hold brackets
+            f"$path  [b]$label[/]  [$text-success]+{additions}[/] [$text-error]−{deletions}[/]"
+            f"  · {hunks} hunk{'s' if hunks != 1 else ''}  · {author}",
+            path=event.path,
+            label=label,
+            tool=event.tool,
         )
-        self.query_one("#title", Static).update(
-            f"{event.path}  [b]{label}[/]  "
-            f"[$text-success]+{additions}[/] [$text-error]−{deletions}[/]"
-            f"  · {hunks} hunk{'s' if hunks != 1 else ''}  · {author}"
-        )
+        self.query_one("#title", Static).update(title)
         notice = self.query_one("#notice", Static)
         text = review.diff.message or (CHANGED_ON_DISK if review.changed_on_disk else "")
         notice.display = bool(text)
-        notice.update(text)
+        notice.update(Content(text))
         self._refresh_status()
 
     def _refresh_files(self) -> None:
@@ -303,12 +306,12 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
         files.highlighted = self.current
 
     @staticmethod
-    def _file_label(review: Review) -> str:
+    def _file_label(review: Review) -> Content:
         mark = "·"
         if review.reply is not None:
             mark = "✓" if review.reply.approved or any(review.reply.hunks or ()) else "✗"
         additions, deletions = review.counts
-        return f"{mark} {review.event.path}  +{additions} −{deletions}"
+        return Content(f"{mark} {review.event.path}  +{additions} −{deletions}")
 
     def _refresh_status(self) -> None:
         decisions = self.review.decisions
@@ -469,7 +472,7 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
                 # No terminal to hand over (headless, web): a GUI editor still works.
                 code = subprocess.call([*command, str(path)], stdin=subprocess.DEVNULL)
             except OSError as error:
-                self.notify(f"Could not start the editor: {error}", severity="error")
+                self.notify(f"Could not start the editor: {error}", severity="error", markup=False)
                 return None
             if code != 0:
                 self.notify(
