@@ -110,7 +110,7 @@ def search(db: sqlite3.Connection, query: str, workspace: str) -> dict[str, str]
     """The top-level tasks of ``workspace`` in which every word of ``query`` was said (as
     a word or the start of one; case and accents aside; in any of the task's messages),
     each with a snippet around the first message that matches."""
-    words = [word for word in re.findall(r"[^\W_]+", query) if len(word) > 1]
+    words = query_words(query)
     if not words:
         return {}
     first = _first_matches(db, words[0])
@@ -130,6 +130,12 @@ def search(db: sqlite3.Connection, query: str, workspace: str) -> dict[str, str]
             row = db.execute("SELECT text FROM chat_text WHERE rowid = ?", (first[number],))
             found[task_id] = snippet(row.fetchone()[0], words)
     return found
+
+
+def query_words(query: str) -> list[str]:
+    """The words of ``query`` that are searched for: runs of letters and digits (as
+    the index splits text), one letter alone being too common to mean anything."""
+    return [word for word in re.findall(r"[^\W_]+", query) if len(word) > 1]
 
 
 def _first_matches(db: sqlite3.Connection, word: str) -> dict[int, int]:

@@ -26,6 +26,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label
 
+from kilo_tui.core.chat_search import query_words
 from kilo_tui.core.config import LOCAL_PROVIDERS, model_provider
 from kilo_tui.core.llm.pricing import format_cost, format_count
 
@@ -46,12 +47,13 @@ MIN_TITLE_WIDTH = 24
 def task_row(record: TaskRecord) -> tuple[str, str, str, str, str]:
     """The cells shown for one task: title, last activity, model, tokens in/out, cost."""
     when = datetime.fromtimestamp(record.updated_at).strftime(DATE_FORMAT)
-    tokens = f"{_count(record.tokens_in)} / {_count(record.tokens_out)}"
-    return (record.title or UNTITLED, when, record.model, tokens, _cost(record))
+    return (record.title or UNTITLED, when, record.model, _tokens(record), _cost(record))
 
 
-def _count(tokens: int) -> str:
-    return format_count(tokens) if tokens else "0"
+def _tokens(record: TaskRecord) -> str:
+    return " / ".join(
+        format_count(count) if count else "0" for count in (record.tokens_in, record.tokens_out)
+    )
 
 
 def _cost(record: TaskRecord) -> str:
@@ -114,7 +116,7 @@ def row_cells(
     model = _short_model(record.model) if columns.short_model else record.model
     cells = [title, Text(when), Text(model, no_wrap=True, overflow="ellipsis")]
     if columns.tokens:
-        cells.append(Text(f"{_count(record.tokens_in)} / {_count(record.tokens_out)}"))
+        cells.append(Text(_tokens(record)))
     return [*cells, Text(_cost(record))]
 
 
@@ -296,9 +298,9 @@ class HistoryScreen(ModalScreen[str | None]):
             table.add_column("Model", width=columns.model, key="model")
             if columns.tokens:
                 table.add_column("Tokens in/out", key="tokens")
-            table.add_column("Cost", key="cost")
+            table.add_column("Cost", width=columns.cost, key="cost")
         table.clear()
-        words = re.findall(r"[^\W_]+", query)
+        words = query_words(query)
         for record, said in found:
             cells = row_cells(record, columns, said, words)
             table.add_row(*cells, key=record.id, height=2 if said else 1)
