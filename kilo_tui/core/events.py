@@ -441,6 +441,21 @@ class McpStatusChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class McpSettingsReloaded(Event):
+    """The MCP settings files changed on disk and were applied (what changed, by server
+    name). ``errors`` are problems for which the last good settings were kept;
+    ``untrusted`` are project servers that wait for the user to trust the new content.
+    The user is also told in words with a :class:`Notice`."""
+
+    type: ClassVar[str] = "mcp_settings_reloaded"
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    restarted: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    untrusted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class IndexProgress(Event):
     """The codebase index's state (kilo_tui/core/code/index.py), at most a few times a
     second while it works: ``indexing`` (``done`` of ``total`` files), ``ready``,

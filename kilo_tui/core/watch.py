@@ -25,15 +25,19 @@ async def watching(
     *,
     debounce_ms: int = 100,
 ) -> AsyncIterator[None]:
-    """Call ``on_change(path)`` whenever one of ``paths`` changes, until the block exits.
+    """Call ``on_change(path)`` whenever one of ``paths`` changes, from the moment the
+    block starts until it exits.
 
     ``on_change`` runs on the event loop. A change is a write, a creation, a deletion
-    or a rename onto the path; the callback decides whether the content really differs.
+    or a rename onto the path; the callback decides whether the content really differs
+    (it may also be called when nothing did, e.g. after a folder was recreated).
     """
     targets = {Path(p).absolute() for p in paths}
-    dirs = {_existing_ancestor(p.parent) for p in targets}
     stop = asyncio.Event()
-    task = asyncio.create_task(_watch(targets, dirs, on_change, stop, debounce_ms))
+    task = asyncio.create_task(_watch(targets, on_change, stop, debounce_ms))
+    # Let the watch begin (watchfiles sets it up before its first await): a change
+    # made once the block has started is then always seen.
+    await asyncio.sleep(0)
     try:
         yield
     finally:
@@ -44,26 +48,45 @@ async def watching(
 
 async def _watch(
     targets: set[Path],
-    dirs: set[Path],
     on_change: Callable[[Path], None],
     stop: asyncio.Event,
     debounce_ms: int,
 ) -> None:
-    try:
-        async for changes in watchfiles.awatch(
-            *dirs,
-            watch_filter=None,
-            debounce=debounce_ms,
-            step=20,
-            stop_event=stop,
-            recursive=False,
-        ):
-            changed = {Path(name) for _, name in changes}
-            for target in targets:
-                if target in changed or any(p in changed for p in target.parents):
-                    on_change(target)
-    except Exception:  # a vanished directory must not break the review that watches it
-        log.exception("watching %s failed", ", ".join(map(str, dirs)))
+    """Watch the nearest existing folder of each target. When such a folder appears
+    or vanishes (``.kilocode/`` created after start, removed by a checkout), watch
+    again from the new nearest folders, and report every target once: what happened
+    while no watcher was in place is not lost."""
+    dirs = _watched_dirs(targets)
+    while not stop.is_set():
+        try:
+            async for changes in watchfiles.awatch(
+                *dirs,
+                watch_filter=None,
+                debounce=debounce_ms,
+                step=20,
+                stop_event=stop,
+                recursive=False,
+            ):
+                changed = {Path(name) for _, name in changes}
+                for target in targets:
+                    if target in changed or any(p in changed for p in target.parents):
+                        on_change(target)
+                if _watched_dirs(targets) != dirs:
+                    break
+        except Exception:  # a vanished directory must not break the review that watches it
+            log.exception("watching %s failed", ", ".join(map(str, dirs)))
+            return
+        if stop.is_set():
+            return
+        previous, dirs = dirs, _watched_dirs(targets)
+        if dirs == previous:  # the watcher ended by itself: do not spin
+            await asyncio.sleep(debounce_ms / 1000)
+        for target in targets:
+            on_change(target)
+
+
+def _watched_dirs(targets: set[Path]) -> set[Path]:
+    return {_existing_ancestor(p.parent) for p in targets}
 
 
 def _existing_ancestor(directory: Path) -> Path:

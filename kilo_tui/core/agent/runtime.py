@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MCP_STARTUP_WAIT = 15.0
-"""Seconds the first request waits for configured MCP servers to connect or fail."""
+"""Seconds a request waits for newly started MCP servers to connect or fail."""
 
 
 def _found(learning: asyncio.Future[ModelInfo | None]) -> ModelInfo | None:
@@ -96,7 +96,6 @@ class AgentRuntime:
         self.gate = self._build_gate()
         self.sandbox = Sandbox(settings.sandbox, self.workspace)
         self.checkpoints = self._build_checkpoints()
-        self._mcp_settled = False
         self.mcp: McpManager | None = self._build_mcp() if start_mcp else None
         if self.mcp is not None and (warning := trust.mcp_warning(self.workspace)):
             self.startup_warnings.append(warning)
@@ -852,11 +851,11 @@ class AgentRuntime:
         tool_names = {t.name for t in tools}
         mcp_section = ""
         if self.mcp is not None and "use_mcp_tool" in tool_names:
-            if not self._mcp_settled:
-                # The model must know the servers' tools from its first request; servers
-                # start in the background, so the first request waits for them (bounded).
-                await self.mcp.wait_until_settled(MCP_STARTUP_WAIT)
-                self._mcp_settled = True
+            # The model must know the servers' tools from its first request, and after
+            # the settings changed, from the next one: apply an edit the watcher has not
+            # seen yet, then wait (bounded) for the servers started since the last request.
+            await self.mcp.reload()
+            await self.mcp.wait_for_launched(MCP_STARTUP_WAIT)
             mcp_section = self.mcp.tools_description()
         extra: dict[str, str] = {}
         if protocol == "xml":

@@ -93,6 +93,9 @@ class McpConfig:
     untrusted: dict[str, str] = field(default_factory=dict)
     """Servers of a project file the user has not trusted, by name: what each would run
     (its command line or URL, as written). None of them starts."""
+    fingerprint: tuple[Any, ...] = ()
+    """What this was built from: each file's bytes and whether the project's was
+    trusted. Reading the files again with the same fingerprint gives the same config."""
 
 
 def load_config(workspace: Path) -> McpConfig:
@@ -105,14 +108,21 @@ def load_config(workspace: Path) -> McpConfig:
     sources: dict[str, Path] = {}
     untrusted: dict[str, str] = {}
     file_errors: list[ConfigError] = []
+    fingerprint: list[Any] = []
     project = project_config_path(workspace)
     for path in (global_config_path(), project):
+        # One read per file: the trust check and the servers started are about the
+        # same bytes, however the file changes meanwhile.
         try:
-            entries = read_entries(path)
+            content = _read_bytes(path)
+            entries = parse_entries(content, path)
         except ConfigError as exc:
+            fingerprint.append(str(exc))
             file_errors.append(exc)
             continue
-        if path == project and entries and not trust.is_trusted(path):
+        trusted = path != project or not entries or trust.is_trusted(path, content)
+        fingerprint += [content, trusted]
+        if not trusted:
             for name, raw in entries.items():
                 if name not in sources:
                     sources[name] = path
@@ -126,7 +136,7 @@ def load_config(workspace: Path) -> McpConfig:
                 servers[name] = parse_server(name, raw, path, workspace)
             except ConfigError as exc:
                 broken[name] = exc
-    return McpConfig(servers, broken, sources, tuple(file_errors), untrusted)
+    return McpConfig(servers, broken, sources, tuple(file_errors), untrusted, tuple(fingerprint))
 
 
 def describe_raw(raw: Any) -> str:
@@ -150,12 +160,25 @@ def describe_raw(raw: Any) -> str:
 
 def read_entries(path: Path) -> dict[str, Any]:
     """The ``mcpServers`` object of one file ({} if the file does not exist)."""
+    return parse_entries(_read_bytes(path), path)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    """The file's content (None if it does not exist)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", path=str(path)) from exc
+
+
+def parse_entries(content: bytes | None, path: Path) -> dict[str, Any]:
+    """The ``mcpServers`` object of ``content``, read from ``path`` ({} if None or empty)."""
+    try:
+        text = (content or b"").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("the file is not UTF-8 text", path=str(path)) from exc
     if not text.strip():
         return {}
     try:

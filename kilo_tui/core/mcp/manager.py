@@ -7,6 +7,10 @@ as :class:`~kilo_tui.core.events.McpStatusChanged` (``starting``, ``connected``,
 ``error`` and restarted with exponential backoff; one that never connects stays in
 ``error`` until the user restarts it.
 
+While it runs, the manager follows the settings files (watchfiles), as Kilo Code's
+McpHub does: an edit starts the servers added, stops those removed, restarts those
+whose connection changed and leaves the others running untouched (:meth:`reload`).
+
 The SDK (~0.7 s to import) is loaded in a worker thread, so starting never blocks the
 event loop.
 """
@@ -17,10 +21,11 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -30,10 +35,11 @@ import anyio
 from kilo_tui import __version__
 from kilo_tui.core.bus import EventBus
 from kilo_tui.core.config import ConfigError
-from kilo_tui.core.events import McpStatusChanged, Notice
+from kilo_tui.core.events import McpSettingsReloaded, McpStatusChanged, Notice
 from kilo_tui.core.mcp.config import (
     McpConfig,
     ServerConfig,
+    global_config_path,
     load_config,
     project_config_path,
     update_entry,
@@ -47,6 +53,9 @@ from kilo_tui.core.mcp.results import (
 from kilo_tui.core.mcp.stdio import StdioProcess, stdio_transport
 from kilo_tui.core.trust import project as trust
 from kilo_tui.core.trust.sandbox import Sandbox, SandboxSettings
+from kilo_tui.core.watch import watching
+
+log = logging.getLogger(__name__)
 
 MAX_RESTARTS = 5
 BACKOFF_BASE = 1.0
@@ -54,6 +63,9 @@ BACKOFF_MAX = 30.0
 STABLE_AFTER = 60.0
 """A connection that lived this long resets the restart counter."""
 STOP_TIMEOUT = 10.0
+SETTINGS_QUIET = 0.3
+"""Seconds without a further write before edited settings are applied: editors and
+scripts often write a file in several steps, and only the last state matters."""
 
 
 @dataclass(frozen=True)
@@ -237,14 +249,26 @@ class _Server:
             self._scope = anyio.CancelScope()
             self.set_status("starting")
             self._task = asyncio.create_task(self._run(self._scope), name=f"mcp:{self.name}")
+            self.manager._fresh.append(self)
+
+    def has_valid_settings(self) -> bool:
+        """True if the server runs (or may run) on settings that passed validation."""
+        return self.config is not None and self.config_error is None and self.untrusted is None
 
     async def shutdown(self) -> None:
-        """Stop the connection and the server process; wait for both."""
-        task, self._task = self._task, None
+        """Stop the connection and the server process; wait for both.
+
+        Cancelled itself, it lets the cancellation through (a second call waits for the
+        same connection to end)."""
+        task = self._task
         if task is not None and self._scope is not None:
             self._scope.cancel()
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            try:
                 await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT)
+            except (TimeoutError, asyncio.CancelledError):
+                if (current := asyncio.current_task()) and current.cancelling():
+                    raise
+        self._task = None
         self.tools = self.resources = self.templates = ()
         self.set_status("stopped")
 
@@ -402,6 +426,13 @@ class McpManager:
         """Problems with a whole settings file (its servers could not be read at all)."""
         self._servers: dict[str, _Server] = {}
         self._started = False
+        self._fingerprint: tuple[Any, ...] | None = None
+        """What the settings applied last were read from (see ``McpConfig.fingerprint``)."""
+        self._lock = asyncio.Lock()
+        """One reading and applying of the settings at a time."""
+        self._fresh: list[_Server] = []
+        """Servers launched since :meth:`wait_for_launched` last ran."""
+        self._follower: asyncio.Task[None] | None = None
 
     def launch_prefix(self, cfg: ServerConfig, cwd: Path) -> tuple[str, ...] | None:
         """How a stdio server is started: a server from the project's ``mcp.json`` (which
@@ -418,36 +449,98 @@ class McpManager:
     # ---------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        """Read the settings and start every enabled server in the background."""
+        """Read the settings, start every enabled server in the background, and follow
+        the settings files from then on."""
         if self._started:
             return
         self._started = True
-        config = self._load()
-        for name in config.sources:
-            server = self._new_server(config, name)
-            self._servers[name] = server
-            server.launch()
+        self._servers = {}
+        async with self._lock:
+            config = load_config(self.workspace)
+            await self._apply(config)
+            self._announce_file_errors(config)
+        self._follower = asyncio.create_task(self._follow_settings(), name="mcp:settings")
 
     async def stop(self) -> None:
-        """Stop every server and wait until their processes are gone."""
-        await asyncio.gather(*(s.shutdown() for s in self._servers.values()))
-        self._started = False
+        """Stop following the settings, stop every server and wait until their
+        processes are gone."""
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+        async with self._lock:  # after a reload in progress: none starts a server after
+            await asyncio.gather(*(s.shutdown() for s in self._servers.values()))
+            self._started = False
 
     async def reload(self) -> None:
-        """Re-read the settings: start new servers, restart changed ones, stop removed ones."""
-        config = self._load()
-        for name in [n for n in self._servers if n not in config.sources]:
-            await self._servers.pop(name).shutdown()
+        """Re-read the settings and apply what changed: start new servers, stop removed
+        ones, restart those whose connection changed; the others keep running untouched.
+
+        A file that cannot be read, or an entry that became invalid, keeps the servers
+        concerned running on their last good settings; the user is told. Nothing
+        happens when the files (and the project file's trust) are as at the last
+        reading. Does nothing before :meth:`start`.
+        """
+        async with self._lock:
+            if not self._started:
+                return
+            config = load_config(self.workspace)
+            if config.fingerprint == self._fingerprint:
+                return
+            trusted_before = {n for n, s in self._servers.items() if s.has_valid_settings()}
+            changes = await self._apply(config)
+            self._announce_changes(config, changes, trusted_before)
+
+    async def _follow_settings(self) -> None:
+        """Apply edits of the settings files while running, once the writing paused. The
+        trust store is followed too: a trust given in another terminal applies."""
+        touched = asyncio.Event()
+        files = (
+            global_config_path(),
+            project_config_path(self.workspace),
+            trust.trusted_store_file(),
+        )
+        async with watching(files, lambda _path: touched.set()):
+            touched.set()  # for an edit made after start() read the files
+            while True:
+                await touched.wait()
+                while touched.is_set():
+                    touched.clear()
+                    await asyncio.sleep(SETTINGS_QUIET)
+                try:
+                    await self.reload()
+                except Exception:  # a bad edit must never end the following
+                    log.exception("applying the edited MCP settings failed")
+
+    async def _apply(self, config: McpConfig) -> _Changes:
+        """Make the running servers match ``config`` (see :meth:`reload`)."""
+        self._fingerprint = config.fingerprint
+        self.config_errors = config.file_errors
+        changes = _Changes()
+        unreadable = {e.path for e in config.file_errors}
+        frozen = {n for n, s in self._servers.items() if str(s.source) in unreadable}
+        for name in [n for n in self._servers if n not in config.sources and n not in frozen]:
+            await self._servers[name].shutdown()
+            del self._servers[name]
+            changes.removed.append(name)
         for name in config.sources:
-            old = self._servers.get(name)
-            new = self._new_server(config, name)
+            if name in frozen:
+                continue
+            old, new = self._servers.get(name), self._new_server(config, name)
             if old is not None and _same_connection(old, new):
                 old.config = new.config
                 continue
+            if old is not None and new.config_error is not None and old.has_valid_settings():
+                changes.kept[name] = new.config_error
+                continue
             if old is not None:
                 await old.shutdown()
+            (changes.added if old is None else changes.restarted).append(name)
             self._servers[name] = new
             new.launch()
+        self.config_errors += tuple(changes.kept.values())
+        return changes
 
     async def restart(self, name: str) -> None:
         """Stop the server (if running) and connect it again."""
@@ -463,6 +556,13 @@ class McpManager:
                 server.source, name, lambda entry: entry.__setitem__("disabled", not enabled)
             )
         await self.reload()
+
+    async def wait_for_launched(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until the servers launched since the last
+        call connected or failed: the next request can then describe their tools."""
+        fresh, self._fresh = self._fresh, []
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(s.settled.wait() for s in fresh)), timeout)
 
     async def wait_until_settled(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) until no server is still starting."""
@@ -624,13 +724,58 @@ class McpManager:
         except KeyError:
             raise KeyError(f"unknown MCP server {name!r}") from None
 
-    def _load(self) -> McpConfig:
-        """Read the settings; a file that cannot be read at all is announced on the bus."""
-        config = load_config(self.workspace)
-        self.config_errors = config.file_errors
+    def _announce_file_errors(self, config: McpConfig) -> None:
+        """Say which settings files could not be read, and what keeps running instead."""
         for error in config.file_errors:
-            self.bus.publish(Notice(message=f"MCP settings ignored: {error}", level="error"))
-        return config
+            kept = [n for n, s in self._servers.items() if str(s.source) == error.path]
+            message = f"MCP settings ignored: {error}"
+            if kept:
+                message += (
+                    f". Its servers keep running with their last good settings: {', '.join(kept)}."
+                )
+            self.bus.publish(Notice(message=message, level="error"))
+
+    def _announce_changes(
+        self, config: McpConfig, changes: _Changes, trusted_before: set[str]
+    ) -> None:
+        """Tell the user what an edit of the settings did, and what it could not do."""
+        self._announce_file_errors(config)
+        for name, error in changes.kept.items():
+            message = (
+                f"MCP settings ignored: {error}. {name} keeps running with its last good settings."
+            )
+            self.bus.publish(Notice(message=message, level="error"))
+        untrusted = []
+        for name in [*changes.added, *changes.restarted]:
+            server = self._servers[name]
+            if server.config_error is not None:
+                message = f"MCP server {name} not started: {server.config_error}"
+                self.bus.publish(Notice(message=message, level="error"))
+            elif server.untrusted is not None:
+                untrusted.append(name)
+        if untrusted:
+            self.bus.publish(
+                Notice(message=self._untrusted_notice(untrusted, trusted_before), level="warning")
+            )
+        self.bus.publish(
+            McpSettingsReloaded(
+                added=tuple(changes.added),
+                removed=tuple(changes.removed),
+                restarted=tuple(changes.restarted),
+                errors=tuple(str(e) for e in self.config_errors),
+                untrusted=tuple(untrusted),
+            )
+        )
+
+    def _untrusted_notice(self, names: list[str], trusted_before: set[str]) -> str:
+        path = project_config_path(self.workspace)
+        if not trusted_before.intersection(names):
+            return trust.mcp_warning(self.workspace) or untrusted_reason(path, self.workspace)
+        return (
+            f"{path} changed since you trusted it, so its MCP servers ({', '.join(names)}) "
+            "are stopped and none of it runs. Review the file, then run `kilo-tui config "
+            "trust` in this workspace (or answer the prompt in kilo-tui) to start them."
+        )
 
     def _new_server(self, config: McpConfig, name: str) -> _Server:
         return _Server(
@@ -661,6 +806,17 @@ def untrusted_reason(source: Path, workspace: Path) -> str:
         f"Review it, then run `kilo-tui config trust --path {workspace}` "
         "(or answer the prompt in kilo-tui)."
     )
+
+
+@dataclass
+class _Changes:
+    """What applying settings did, by server name."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+    kept: dict[str, ConfigError] = field(default_factory=dict)
+    """Servers whose entry became invalid: they keep running on their last good settings."""
 
 
 def _same_connection(old: _Server, new: _Server) -> bool:

@@ -89,20 +89,30 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
-def _matches(name: str, path: Path) -> bool:
-    digest = file_digest(path)
+def _matches(name: str, path: Path, content: bytes | None = None) -> bool:
+    digest = file_digest(path) if content is None else hashlib.sha256(content).hexdigest()
     return digest is not None and _load(name).get(str(path.resolve())) == digest
 
 
-def is_trusted(path: Path) -> bool:
-    """True if the user trusted exactly the current content of ``path``."""
-    return _matches(_TRUSTED, path)
+def is_trusted(path: Path, content: bytes | None = None) -> bool:
+    """True if the user trusted exactly the current content of ``path``.
+
+    A caller that goes on to use the file passes the ``content`` it read: the check is
+    then on those very bytes, so the file cannot change between the check and the use.
+    """
+    return _matches(_TRUSTED, path, content)
 
 
 def trust(path: Path, digest: str | None = None) -> None:
     """Record the file's content as trusted: the content with ``digest`` (what the user
     was shown; if the file changed since, it stays untrusted), else the current one."""
     _record(_TRUSTED, path, digest)
+
+
+def trusted_store_file() -> Path:
+    """Where trusted contents are recorded: watching it lets a running kilo-tui apply
+    a trust given elsewhere (``kilo-tui config trust`` in another terminal)."""
+    return _store(_TRUSTED)
 
 
 def was_declined(path: Path) -> bool:
