@@ -254,7 +254,10 @@ class HumanPrinter:
                 self._line(f"! {message}")
             case ev.CheckpointsUnavailable(reason=reason):
                 self._line(f"! checkpoint failed: {reason}")
-            case ev.ErrorRaised(message=message) | ev.Notice(message=message, level="warning"):
+            case (
+                ev.ErrorRaised(message=message)
+                | ev.Notice(message=message, level="warning" | "error")
+            ):
                 self._line(f"! {message}")
             case ev.TaskFailed(error=error):
                 self._line(f"✗ task failed: {error}")

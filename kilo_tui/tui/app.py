@@ -24,7 +24,7 @@ from textual.theme import Theme
 
 from kilo_tui.core.config import Settings, needs_first_run
 from kilo_tui.tui.bridge import Bridge
-from kilo_tui.tui.messages import SetupRequested, ThemeRequested
+from kilo_tui.tui.messages import SetupRequested, ThemeRequested, TrustRequested
 from kilo_tui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -196,8 +196,21 @@ class KiloApp(App[None]):
 
         for warning in runtime.startup_warnings:
             runtime.bus.publish(Notice(message=warning, level="warning"))
+        self.ask_trust()
+
+    @on(TrustRequested)
+    def ask_trust(self) -> None:
+        """Ask about the project files whose current content is not trusted (at startup,
+        and again when an edit on disk made one untrusted); never twice at once."""
+        from kilo_tui.tui.screens.trust import TrustPrompt
+
+        runtime = self.runtime
+        if runtime is None:
+            return
+        asking = {s.review.digest for s in self.screen_stack if isinstance(s, TrustPrompt)}
         for review in runtime.trust_questions():
-            from kilo_tui.tui.screens.trust import TrustPrompt
+            if review.digest in asking:
+                continue
 
             def answered(trusted: bool | None, review: object = review) -> None:
                 self.run_worker(runtime.answer_trust(review, bool(trusted)), group="trust")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widget import Widget
 
 from kilo_tui.core import events as ev
+from kilo_tui.tui.messages import TrustRequested
 from kilo_tui.tui.widgets.chat import NoticeBlock, ReasoningBlock, UserBlock
 from kilo_tui.tui.widgets.reply import AssistantBlock
 from kilo_tui.tui.widgets.status_bar import index_label
@@ -93,6 +94,7 @@ class EventHandler:
             ev.ModeChanged: self._handle_mode,
             ev.ModelChanged: self._handle_model,
             ev.McpStatusChanged: self._handle_mcp,
+            ev.McpSettingsReloaded: self._handle_mcp_reloaded,
             ev.IndexProgress: self._handle_index,
             ev.ContextCondensed: self._handle_condensed,
             ev.CheckpointRestored: self._handle_checkpoint_restored,
@@ -255,6 +257,11 @@ class EventHandler:
         self.screen.status.mcp_errors = sum(1 for s in self._mcp_status.values() if s == "error")
         if event.status == "error" and self._sink is None:
             self.screen.notify(f"MCP server {event.server}: {event.error}", severity="error")
+
+    def _handle_mcp_reloaded(self, event: ev.McpSettingsReloaded) -> None:
+        """An edit on disk left project servers untrusted: ask about the new content."""
+        if event.untrusted and self._sink is None:
+            self.screen.app.post_message(TrustRequested())
 
     def _handle_index(self, event: ev.IndexProgress) -> None:
         self.screen.status.index = index_label(event)

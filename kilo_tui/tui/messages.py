@@ -15,6 +15,11 @@ class SetupRequested(Message):
     """Open the first-run setup (provider, key, model) again."""
 
 
+class TrustRequested(Message):
+    """Ask the user about the project files whose content is not trusted (again: an
+    edit on disk made a trusted one untrusted)."""
+
+
 @dataclass
 class ThemeRequested(Message):
     """Switch to a theme and remember the choice."""

@@ -9,7 +9,8 @@ requires, so the handler may touch widgets.)
 Keys (remappable by binding id): ``e`` enables or disables the highlighted server
 (persisted as ``disabled`` in the file that defines it), ``r`` restarts it, ``o`` opens
 that file in ``$VISUAL``/``$EDITOR`` (the app is suspended meanwhile; the settings are
-reloaded afterwards) or, without an editor, shows its path. ``escape`` closes.
+reloaded afterwards) or, without an editor, shows its path. ``escape`` closes. An edit
+of the settings made anywhere else shows here as soon as it is applied.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kilo_tui.core.bus import Unsubscribe
-from kilo_tui.core.events import McpStatusChanged
+from kilo_tui.core.events import McpSettingsReloaded, McpStatusChanged
 from kilo_tui.core.mcp import (
     McpManager,
     ServerState,
@@ -125,7 +126,9 @@ class McpScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._unsubscribe = self.manager.bus.subscribe(self.status_changed, McpStatusChanged)
+        self._unsubscribe = self.manager.bus.subscribe(
+            self.status_changed, McpStatusChanged, McpSettingsReloaded
+        )
         self.refresh_servers()
         self.query_one("#mcp-servers", OptionList).focus()
 
@@ -133,8 +136,9 @@ class McpScreen(ModalScreen[None]):
         if self._unsubscribe is not None:
             self._unsubscribe()
 
-    def status_changed(self, event: McpStatusChanged) -> None:
-        """A server's status changed: redraw (public, for callers that forward events)."""
+    def status_changed(self, event: McpStatusChanged | McpSettingsReloaded) -> None:
+        """A server's status or the settings changed: redraw (public, for callers that
+        forward events)."""
         self.refresh_servers()
 
     # ------------------------------------------------------------ drawing
