@@ -136,6 +136,33 @@ async def test_search_finds_what_was_said_after_title_matches(app: KiloApp) -> N
         await until(pilot, lambda: app.runtime is not None and app.runtime.task_id == "t-mid")
 
 
+async def test_columns_follow_the_terminal_width(app: KiloApp) -> None:
+    """Every column at 120; at 80 the title keeps its room and the tokens give way."""
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        table = screen.query_one(DataTable)
+        assert [str(c.label) for c in table.columns.values()] == [
+            "Title",
+            "Last active",
+            "Model",
+            "Tokens in/out",
+            "Cost",
+        ]
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: len(table.columns) == 4)
+        title = table.columns[next(iter(table.columns))]
+        assert [str(c.label) for c in table.columns.values()] == [
+            "Title",
+            "Last active",
+            "Model",
+            "Cost",
+        ]
+        assert title.width >= 24
+        assert str(table.get_row_at(0)[2]) == "fake-model"  # no provider prefix
+        await pilot.resize_terminal(120, 36)
+        await until(pilot, lambda: len(table.columns) == 5)
+
+
 async def test_titles_and_models_are_shown_as_written_never_as_markup(app: KiloApp) -> None:
     """A title comes from the model: brackets in it are text, not styling (and an
     unbalanced ``[/]`` must not crash the screen)."""

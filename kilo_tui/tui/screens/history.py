@@ -263,7 +263,16 @@ class HistoryScreen(ModalScreen[str | None]):
 
     def on_resize(self) -> None:
         # The table has its new width only once laid out.
-        self.call_after_refresh(self._show, self.query_one(Input).value)
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        """Show the rows again if the table's new width calls for other columns."""
+        if self._fit() != self._columns:
+            self._show(self.query_one(Input).value)
+
+    def _fit(self) -> Columns:
+        table = self.query_one(DataTable)
+        return fit_columns(table.size.width - table.styles.scrollbar_size_vertical, self._tasks)
 
     @property
     def selected(self) -> TaskRecord | None:
@@ -288,8 +297,7 @@ class HistoryScreen(ModalScreen[str | None]):
         table = self.query_one(DataTable)
         found = search_tasks(self._tasks, query, self._search_text(query) if query.strip() else {})
         self._shown = [record for record, _said in found]
-        width = table.size.width - table.styles.scrollbar_size_vertical
-        columns = fit_columns(width, self._tasks)
+        columns = self._fit()
         if columns != self._columns:
             self._columns = columns
             table.clear(columns=True)
