@@ -2,7 +2,8 @@
 
 The model (the fake LLM server) calls ``use_mcp_tool``; the real time server answers,
 and its answer must be in the next request the model receives. One process run covers
-both approval paths (it is slow: the run loads litellm).
+both approval paths (it is slow: the run loads litellm). A second run follows edits of
+the settings while it works.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cli import BIN, env_for, tool_messages
+from tests.e2e.cli import BIN, agent_requests, env_for, start, tool_messages
 from tests.fakeserver import FakeLLMServer, Turn
-from tests.mcp_servers.helpers import TIME_ENTRY, project_settings
+from tests.mcp_servers.helpers import TIME_ENTRY, TOY_ENTRY, project_settings, write_settings
 
 UTC_CALL = {
     "server_name": "time",
@@ -86,3 +87,53 @@ def test_mcp_results_reach_the_model_and_approval_follows_always_allow(
     first = next(r for r in fake_llm.chat_requests if r.get("model") == "fake-model")
     system = first["messages"][0]["content"]
     assert "get_current_time" in system and "No MCP servers currently connected" not in system
+
+
+def test_a_long_run_follows_edits_of_the_mcp_settings(
+    fake_llm: FakeLLMServer, home: Path, tmp_path: Path
+) -> None:
+    """While a tool call runs, the global MCP settings are saved broken, then with a
+    new server: --json reports both, and the model's next request offers the server."""
+    settings = write_settings(
+        home / "mcp_settings.json", {"toy": {**TOY_ENTRY, "alwaysAllow": ["slow"]}}
+    )
+    fake_llm.script(
+        Turn.tool("use_mcp_tool", server_name="toy", tool_name="slow", arguments={"seconds": 8}),
+        Turn.tool("attempt_completion", result="done"),
+    )
+    proc = start(
+        ["run", "--json", "--model", "openai/fake-model", "wait"],
+        env=env_for(fake_llm, home),
+        cwd=tmp_path,
+    )
+    try:
+        stream = read_until(proc, lambda e: e["type"] == "tool_call_started")
+        settings.write_text('{"mcpServers": ')
+        stream += read_until(proc, lambda e: e["type"] == "notice" and "MCP" in e["message"])
+        write_settings(settings, {"toy": TOY_ENTRY, "time": TIME_ENTRY})
+        stream += [json.loads(line) for line in proc.stdout]  # type: ignore[union-attr]
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()  # type: ignore[union-attr]
+    finally:
+        proc.kill()
+
+    [notice] = [e for e in stream if e["type"] == "notice" and "MCP" in e["message"]]
+    assert notice["level"] == "error" and "invalid JSON" in notice["message"]
+    assert "keep running with their last good settings: toy" in notice["message"]
+    reloads = [e for e in stream if e["type"] == "mcp_settings_reloaded"]
+    assert [r["added"] for r in reloads] == [[], ["time"]]
+    first, second = agent_requests(fake_llm)
+    assert "get_current_time" not in first["messages"][0]["content"]
+    assert "## time" in second["messages"][0]["content"]
+    assert tool_messages(second) == ["done"]
+
+
+def read_until(proc: subprocess.Popen[str], found: Any) -> list[dict[str, Any]]:
+    """The --json events up to and including the first one ``found`` accepts (read
+    line by line: the rest stays in ``proc.stdout`` for the next reader)."""
+    assert proc.stdout is not None
+    seen: list[dict[str, Any]] = []
+    for line in proc.stdout:
+        seen.append(json.loads(line))
+        if found(seen[-1]):
+            return seen
+    raise AssertionError(f"the run ended first: {seen}")

@@ -114,3 +114,35 @@ async def test_the_mcp_screen_lists_an_untrusted_server_with_how_to_trust_it(
         assert "kilo-tui config trust" in details
         await app.runtime.aclose()  # type: ignore[union-attr]
     assert not marker.exists()
+
+
+async def test_a_trusted_mcp_json_rewritten_while_the_tui_runs_stops_and_asks_again(
+    workspace: Path, llm_env: FakeLLMServer
+) -> None:
+    """The file the user trusted is rewritten on disk to run something else while
+    kilo-tui runs: the trusted server stops, the new command does not run, the user is
+    told in the chat and asked about exactly the new content."""
+    from tests.mcp_servers.helpers import alive
+
+    trusted_marker = workspace.parent / "trusted-ran"
+    mcp_file = plant_server(workspace, trusted_marker)
+    trust.trust(mcp_file)
+    app = kilo_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        mcp = app.runtime.mcp  # type: ignore[union-attr]
+        await until(pilot, lambda: (s := mcp.server("helper")) and s.status == "connected", 60)
+        pid = mcp.server("helper").pid
+        assert prompt(app) is None and pid is not None
+
+        evil_marker = workspace.parent / "evil-ran"
+        plant_server(workspace, evil_marker)
+
+        await until(pilot, lambda: prompt(app) is not None, timeout=60)
+        shown = "\n".join(prompt(app).review.lines)  # type: ignore[union-attr]
+        assert "evil-ran" in shown
+        assert not alive(pid) and mcp.server("helper").status == "untrusted"
+        await pilot.press("n")
+        await until(pilot, lambda: prompt(app) is None)
+        assert f"{mcp_file} changed since you trusted it" in chat_text(app)
+        await app.runtime.aclose()  # type: ignore[union-attr]
+    assert not evil_marker.exists()
