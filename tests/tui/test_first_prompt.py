@@ -48,7 +48,7 @@ async def test_a_message_sent_while_the_client_loads_waits_in_the_status_bar(
 ) -> None:
     workspace = tmp_path / "project"
     workspace.mkdir()
-    llm_env.script(Turn.text("The answer."))
+    llm_env.script(Turn.text("The answer.", wait=1.5))  # the model takes its time
     app = make_app(workspace, settings)
     async with app.run_test(size=(100, 30)) as pilot:
         status = app.screen.query_one(StatusBar)
@@ -58,6 +58,9 @@ async def test_a_message_sent_while_the_client_loads_waits_in_the_status_bar(
         assert "hello" in chat_text(app)  # the message itself is shown at once
         assert llm_env.chat_requests == []
         held_loader.set()
+        # Loaded: the status moves on to the request (not "loading" while the model thinks).
+        await until(pilot, lambda: bool(llm_env.chat_requests))
+        await until(pilot, lambda: "Loading" not in status.activity, timeout=1)
         await until(pilot, lambda: "The answer." in chat_text(app))
         await idle(pilot)
         assert "Loading" not in status.activity

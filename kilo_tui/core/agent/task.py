@@ -367,9 +367,6 @@ class Task:
             self._protocol, self._protocol_certain = self.runtime.tool_protocol(self.model)
         self.totals.requests += 1
         self._turn_requests += 1
-        self.publish(
-            ev.RequestStarted(task_id=self.id, model=self.model, request_index=self.totals.requests)
-        )
         tools = self.runtime.tools_for(self.mode)
         xml = self._protocol == "xml"
         system = await self.runtime.system_prompt(self, protocol=self._protocol)
@@ -377,6 +374,11 @@ class Task:
         agent = self.runtime.settings.agent
         learning = self.runtime.learn_model(self.model)
         await self.runtime.wait_for_llm()
+        # Published when only the server is left to wait for: until then the status
+        # shows what is waited on (the model client loading), not "thinking".
+        self.publish(
+            ev.RequestStarted(task_id=self.id, model=self.model, request_index=self.totals.requests)
+        )
         streamed: list[str] = []
 
         def on_text(chunk: str) -> None:
