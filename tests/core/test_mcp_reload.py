@@ -310,6 +310,19 @@ async def test_an_untrusted_project_file_stays_gated_through_edits(
     assert not pwned.exists()
 
 
+async def test_a_trust_given_elsewhere_starts_the_servers_while_running(
+    manager: McpManager, workspace: Path
+) -> None:
+    """`kilo-tui config trust` in another terminal writes the trust store: followed."""
+    path = project_settings(workspace, {"toy": TOY_ENTRY}, trusted=False)
+    await manager.start()
+    await wait_for(manager, "toy", "untrusted")
+
+    trust.trust(path)
+
+    await wait_for(manager, "toy", "connected", WAIT)
+
+
 def test_trust_is_checked_on_the_very_bytes_that_are_used(workspace: Path, tmp_path: Path) -> None:
     """The file flips between the trusted content and another one: whatever
     load_config returns, it never runs a command of the untrusted content."""

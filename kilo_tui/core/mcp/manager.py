@@ -488,7 +488,12 @@ class McpManager:
             config = load_config(self.workspace)
             if config.fingerprint == self._fingerprint:
                 return
-            trusted_before = {n for n, s in self._servers.items() if s.has_valid_settings()}
+            project = project_config_path(self.workspace)
+            trusted_before = {
+                n
+                for n, s in self._servers.items()
+                if s.source == project and s.has_valid_settings()
+            }
             changes = await self._apply(config)
             self._announce_changes(config, changes, trusted_before)
 
@@ -520,10 +525,10 @@ class McpManager:
         changes = _Changes()
         unreadable = {e.path for e in config.file_errors}
         frozen = {n for n, s in self._servers.items() if str(s.source) in unreadable}
-        for name in [n for n in self._servers if n not in config.sources and n not in frozen]:
-            await self._servers[name].shutdown()
+        changes.removed = [n for n in self._servers if n not in config.sources and n not in frozen]
+        await asyncio.gather(*(self._servers[n].shutdown() for n in changes.removed))
+        for name in changes.removed:
             del self._servers[name]
-            changes.removed.append(name)
         for name in config.sources:
             if name in frozen:
                 continue
@@ -768,6 +773,8 @@ class McpManager:
         )
 
     def _untrusted_notice(self, names: list[str], trusted_before: set[str]) -> str:
+        """Why project servers do not run: an edit undid the trust (``trusted_before``:
+        the project servers that ran trusted), or the file was never trusted."""
         path = project_config_path(self.workspace)
         if not trusted_before.intersection(names):
             return trust.mcp_warning(self.workspace) or untrusted_reason(path, self.workspace)
