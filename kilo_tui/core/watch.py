@@ -74,8 +74,9 @@ async def _watch(
                 if _watched_dirs(targets) != dirs:
                     break
         except Exception:  # a vanished directory must not break the review that watches it
-            log.exception("watching %s failed", ", ".join(map(str, dirs)))
-            return
+            if _watched_dirs(targets) == dirs:  # else: a folder vanished as watching began
+                log.exception("watching %s failed", ", ".join(map(str, dirs)))
+                return
         if stop.is_set():
             return
         previous, dirs = dirs, _watched_dirs(targets)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -157,19 +158,30 @@ async def test_disabling_in_the_file_stops_the_process_and_enabling_starts_it(
     await wait_for(manager, "toy", "connected", WAIT)
 
 
-async def test_a_project_file_created_later_in_a_new_folder_is_followed(
+async def test_a_project_folder_created_later_or_removed_and_recreated_is_followed(
     manager: McpManager, workspace: Path
 ) -> None:
+    # Untrusted entries are listed without running anything or touching the trust
+    # store, so only the watch on the project file can make them appear.
     await manager.start()
     path = project_config_path(workspace)
     path.parent.mkdir()
-    trusted_write(path, {"one": TOY_ENTRY})
-    await wait_for(manager, "one", "connected", WAIT)
+    write_settings(path, {"one": TOY_ENTRY})
+    await wait_for(manager, "one", "untrusted", WAIT)
 
     # The folder did not exist when watching began: later edits must be seen too.
-    trusted_write(path, {"two": TOY_ENTRY})
-    await wait_for(manager, "two", "connected", WAIT)
+    write_settings(path, {"two": TOY_ENTRY})
+    await wait_for(manager, "two", "untrusted", WAIT)
     await until(lambda: manager.server("one") is None, "one removed")
+
+    # A checkout removes the folder, another brings it back.
+    shutil.rmtree(path.parent)
+    await until(lambda: manager.servers() == [], "two removed")
+    path.parent.mkdir()
+    write_settings(path, {"three": TOY_ENTRY})
+    await wait_for(manager, "three", "untrusted", WAIT)
+    write_settings(path, {"four": TOY_ENTRY})
+    await wait_for(manager, "four", "untrusted", WAIT)
 
 
 async def test_writes_that_change_nothing_restart_nothing(manager: McpManager) -> None:
