@@ -223,6 +223,8 @@ def _parse_bundled(table: Mapping[str, Any]) -> Iterable[ModelInfo]:
 def _bundled_id(key: str, entry: Any) -> str | None:
     if not isinstance(entry, dict) or entry.get("mode", "chat") != "chat":
         return None
+    if "code_interpreter_cost_per_session" in entry and "input_cost_per_token" not in entry:
+        return None  # "openai/container": a tool's price per session, not a model
     provider = entry.get("litellm_provider")
     if not provider or key.startswith(_SKIP_KEY_PREFIXES):
         return None
