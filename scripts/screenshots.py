@@ -7,7 +7,8 @@ project in a fixed temporary folder, so every run draws the same pictures::
     python scripts/screenshots.py
 
 Pictures: ``first-run.svg``, ``approval.svg``, ``chat.svg`` (kilo-dark),
-``chat-kilo-light.svg``, ``chat-high-contrast.svg``, ``diff-review.svg``, ``history.svg``.
+``chat-kilo-light.svg``, ``chat-high-contrast.svg``, ``diff-review.svg``, ``history.svg``,
+``model-picker.svg`` (the Kilo gateway's catalog from the suite's fake gateway).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from kilo_tui.core import paths  # noqa: E402
 from kilo_tui.core.config import PROVIDER_KEY_ENV, Settings  # noqa: E402
 from kilo_tui.core.sessions import SessionStore  # noqa: E402
 from kilo_tui.tui.app import KiloApp  # noqa: E402
+from tests.fakegateway import FakeGateway  # noqa: E402
 from tests.fakeserver import FakeLLMServer, Turn, tool_call  # noqa: E402
 
 OUT = ROOT / "screenshots"
@@ -209,7 +211,11 @@ async def conversation(server: FakeLLMServer) -> None:
         Turn.tool("attempt_completion", result="`total()` now sums first and rounds once."),
     )
     seed_history()
-    settings = Settings(model="openai/fake-model", small_model="openai/fake-small")
+    settings = Settings(
+        model="openai/fake-model",
+        small_model="openai/fake-small",
+        providers={"kilo": {"enabled": True}},  # the free gateway, as first run turns it on
+    )
     runtime = AgentRuntime(workspace=PROJECT, settings=settings, start_mcp=False)
     app = KiloApp(PROJECT, settings, runtime=runtime)
     async with app.run_test(size=SIZE) as pilot:
@@ -242,7 +248,25 @@ async def conversation(server: FakeLLMServer) -> None:
         await pilot.press(*"/history", "enter")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await shoot(pilot, "history.svg")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await model_picker(pilot)
         await app.action_quit()
+
+
+async def model_picker(pilot: Pilot[None]) -> None:
+    """/model on the fake gateway's catalog and litellm's table: the gateway's models
+    first, in its recommended order, free ones flagged."""
+    from kilo_tui.tui.screens.model_picker import ModelPickerScreen
+
+    await pilot.press(*"/model", "enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ModelPickerScreen))
+    picker = pilot.app.screen
+    assert isinstance(picker, ModelPickerScreen)
+    await until(pilot, lambda: any(m.source == "kilo" for m in picker.shown_models))
+    await pilot.pause(0.3)
+    await shoot(pilot, "model-picker.svg")
+    await pilot.press("escape")
 
 
 async def main() -> None:
@@ -250,7 +274,8 @@ async def main() -> None:
     prepare()
     OUT.mkdir(exist_ok=True)
     await first_run()
-    with FakeLLMServer() as server:
+    with FakeLLMServer() as server, FakeGateway() as gateway:
+        os.environ["KILO_API_URL"] = gateway.root
         await conversation(server)
     print(f"done in {time.monotonic() - started:.1f} s")
 
