@@ -92,6 +92,7 @@ def test_model_without_price_is_unknown_never_free() -> None:
         and v.get("mode") == "chat"
         and "/" in k
         and "input_cost_per_token" not in v
+        and "code_interpreter_cost_per_session" not in v  # a tool's price, not a model
         and "*" not in k
         and "commitment" not in k
     )

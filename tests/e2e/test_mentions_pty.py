@@ -76,16 +76,19 @@ def test_tab_completed_mentions_send_what_they_name(tmp_path: Path) -> None:
             Turn.tool("attempt_completion", result="Third one read."),
         )
         app = launch(workspace, home, server.base_url)
+        shown: list[str] = []  # the screen after each reply (earlier ones scroll away)
         try:
             app.wait_for("Ask Kilo")
             complete_and_send(app, "read ", "@src/mo", "@/src/mod.py")
             app.wait_for("First one read.")
+            shown.append(app.text)
             absolute = f"{workspace}/calc/o"
             complete_and_send(app, "and ", f"@{absolute}", "@/calc/ops.py")
             app.wait_for("Second one read.")
+            shown.append(app.text)
             complete_and_send(app, "list ", "@do", "@/docs/", listed="@/docs/guide-listed.md")
             app.wait_for("Third one read.")
-            screen = app.text
+            shown.append(app.text)
             app.quit()
         finally:
             app.child.close(force=True)
@@ -93,5 +96,6 @@ def test_tab_completed_mentions_send_what_they_name(tmp_path: Path) -> None:
     assert "MOD_MARKER = 1" in first
     assert "OPS_MARKER = 2" in second
     assert '<folder_content path="docs/">' in third and "guide-listed.md" in third
-    for shown in ("attached: src/mod.py", "attached: calc/ops.py", "attached: docs/ (folder)"):
-        assert shown in screen, screen
+    attached = ("attached: src/mod.py", "attached: calc/ops.py", "attached: docs/ (folder)")
+    for line, screen in zip(attached, shown, strict=True):
+        assert line in screen, screen
