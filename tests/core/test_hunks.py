@@ -131,9 +131,11 @@ def big_pair(lines: int = 10_000, changes: int = 200) -> tuple[str, str]:
 
 def test_ten_thousand_lines_two_hundred_hunks_is_fast() -> None:
     old, new = big_pair()
-    start = time.perf_counter()
+    # CPU time of this process: a busy machine (another test worker) delays the wall
+    # clock, not the work done (about 25 ms).
+    start = time.process_time()
     hunks = compute_hunks(old, new)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert len(hunks) == 200
-    assert elapsed < 0.15, f"compute_hunks took {elapsed * 1000:.0f} ms"
+    assert elapsed < 0.15, f"compute_hunks took {elapsed * 1000:.0f} ms of CPU"
     assert apply_hunks(old, hunks, [True] * 200) == new
