@@ -204,7 +204,13 @@ async def test_problems_configured_commands_and_timeout(
 
 
 class _Pages(BaseHTTPRequestHandler):
+    endless_sent = 0
+    """Bytes of ``/endless`` written before the client hung up."""
+
     def do_GET(self) -> None:
+        if self.path == "/endless":
+            self._endless()
+            return
         routes = {
             "/page": (200, "text/html; charset=utf-8",
                       "<html><body><h1>Title</h1><p>Some <b>bold</b> text.</p></body></html>"),
@@ -224,6 +230,19 @@ class _Pages(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _endless(self) -> None:
+        """64 MB of text, no length given: a client that reads it all is not capped."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        chunk = b"x" * 65536 + b"\n"
+        try:
+            for _ in range(1024):
+                self.wfile.write(chunk)
+                type(self).endless_sent += len(chunk)
+        except OSError:
+            pass  # the client stopped reading
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -250,6 +269,16 @@ async def test_url_mention_fetches_and_converts_html(ws: Path, server: str) -> N
     assert "[note: the server answered HTTP 404]" in await expand(f"@{server}/gone", ws, **allowed)
     hop = await expand(f"@{server}/hop", ws, **allowed)
     assert "[note: redirects to http://example.invalid/elsewhere, which is not allowed]" in hop
+
+
+async def test_a_url_mention_reads_a_capped_part_of_an_endless_page(ws: Path, server: str) -> None:
+    _Pages.endless_sent = 0
+    out = await expand(f"@{server}/endless", ws, allow_urls=True)
+    assert "(… page truncated)" in out
+    assert len(out) < 2 * mentions.MAX_URL_CHARS
+    # The download stopped near the cap: the server never wrote the whole 64 MB.
+    time.sleep(0.5)
+    assert _Pages.endless_sent < 16 * 1024 * 1024, _Pages.endless_sent
 
 
 async def test_url_mentions_refused_when_off_or_not_allowed(ws: Path, server: str) -> None:

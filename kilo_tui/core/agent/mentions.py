@@ -28,7 +28,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from kilo_tui.core.trust.paths import PathRefused, Target
 from kilo_tui.core.trust.secrets import child_env
@@ -54,6 +54,8 @@ MAX_FOLDER_FILES = 50
 MAX_GIT_LINES = 500
 MAX_TERMINAL_LINES = 500
 MAX_URL_CHARS = 100_000
+MAX_URL_BYTES = 2_000_000
+"""Bytes of a mentioned page downloaded at most; the rest is never fetched."""
 GIT_TIMEOUT = 15.0
 PROBLEMS_TIMEOUT = 60.0
 URL_TIMEOUT = 20.0
@@ -496,6 +498,9 @@ async def _commit_mention(ref: str, paths: WorkspacePaths) -> _Expansion:
 
 
 async def _url_mention(url: str, allow: bool, hosts: tuple[str, ...]) -> _Expansion:
+    """The page at ``url``, read through fetch_url's client (size cap, deadline,
+    redirects checked hop by hop). The user typed the URL, so a server on this machine
+    or the local network may be named; ``hosts`` limits every hop when set."""
     if not allow:
         return _note(url, "fetching URLs is turned off in the settings")
     parts = urlsplit(url)
@@ -503,35 +508,36 @@ async def _url_mention(url: str, allow: bool, hosts: tuple[str, ...]) -> _Expans
         return _note(url, f"only http and https URLs can be fetched, not {parts.scheme}")
     if hosts and parts.hostname not in hosts:
         return _note(url, f"the host {parts.hostname} is not in the allowed hosts")
-    import httpx
+    from kilo_tui.core.tools.base import ToolError
+    from kilo_tui.core.tools.web import FetchDenied, content_kind, fetch, page_text
+    from kilo_tui.core.trust import network
 
-    current = url
-    async with httpx.AsyncClient(timeout=URL_TIMEOUT, follow_redirects=False) as client:
-        for _ in range(5):
-            try:
-                response = await client.get(current, headers={"User-Agent": "kilo-tui"})
-            except httpx.HTTPError as exc:
-                return _note(url, f"could not be fetched ({type(exc).__name__})")
-            if not response.is_redirect:
-                break
-            current = urljoin(current, response.headers.get("location", ""))
-            target = urlsplit(current)
-            if target.scheme not in ("http", "https") or (hosts and target.hostname not in hosts):
-                return _note(url, f"redirects to {current}, which is not allowed")
-        else:
-            return _note(url, "too many redirects")
-    if response.status_code >= 400:
-        return _note(url, f"the server answered HTTP {response.status_code}")
-    from kilo_tui.core.readable import html_to_markdown
-    from kilo_tui.core.tools.web import content_kind
+    async def resolve(host: str, port: int) -> str:
+        return await network.resolve(host, port, allow_private=True)
 
-    kind = content_kind(response.headers.get("content-type", ""), response.content)
-    if kind is None:
-        return _note(url, "the page is not text")
-    content = response.text
-    if kind == "html":  # seconds of CPU for a large page: off the event loop
-        content = (await asyncio.to_thread(html_to_markdown, content, current)).markdown
-    if len(content) > MAX_URL_CHARS:
+    async def approve_host(host: str, target: str) -> None:
+        if hosts and network.normalize_host(host) not in hosts:
+            raise FetchDenied(target, "not an allowed host")
+
+    try:
+        page = await fetch(
+            url,
+            resolve=resolve,
+            approve_host=approve_host,
+            timeout=URL_TIMEOUT,
+            max_size=MAX_URL_BYTES,
+        )
+        if page.status >= 400:
+            return _note(url, f"the server answered HTTP {page.status}")
+        if content_kind(page.content_type, page.body) is None:
+            return _note(url, "the page is not text")
+        # Converting a large page takes seconds of CPU: off the event loop.
+        _title, content = await asyncio.to_thread(page_text, page)
+    except FetchDenied as exc:
+        return _note(url, f"redirects to {exc.url}, which is not allowed")
+    except ToolError as exc:
+        return _note(url, str(exc).rstrip("."))
+    if page.truncated or len(content) > MAX_URL_CHARS:
         content = content[:MAX_URL_CHARS] + "\n\n(… page truncated)"
     return _Expansion(
         f"'{url}' (see below for site content)",
