@@ -249,7 +249,9 @@ class _Server:
             self._scope = anyio.CancelScope()
             self.set_status("starting")
             self._task = asyncio.create_task(self._run(self._scope), name=f"mcp:{self.name}")
-            self.manager._fresh.append(self)
+            # Settled ones are dropped here, so the list stays short when nothing waits.
+            fresh = [s for s in self.manager._fresh if not s.settled.is_set()]
+            self.manager._fresh = [*fresh, self]
 
     def has_valid_settings(self) -> bool:
         """True if the server runs (or may run) on settings that passed validation."""
@@ -520,7 +522,6 @@ class McpManager:
 
     async def _apply(self, config: McpConfig) -> _Changes:
         """Make the running servers match ``config`` (see :meth:`reload`)."""
-        self._fingerprint = config.fingerprint
         self.config_errors = config.file_errors
         changes = _Changes()
         unreadable = {e.path for e in config.file_errors}
@@ -545,13 +546,16 @@ class McpManager:
             self._servers[name] = new
             new.launch()
         self.config_errors += tuple(changes.kept.values())
+        # Last: settings that failed half-way are applied again at the next reading.
+        self._fingerprint = config.fingerprint
         return changes
 
     async def restart(self, name: str) -> None:
         """Stop the server (if running) and connect it again."""
-        server = self._get(name)
-        await server.shutdown()
-        server.launch()
+        async with self._lock:  # never beside a reload, which may replace or remove it
+            server = self._get(name)
+            await server.shutdown()
+            server.launch()
 
     async def set_enabled(self, name: str, enabled: bool) -> None:
         """Enable or disable a server, persisting ``disabled`` in the file it comes from."""

@@ -257,7 +257,9 @@ class DiffReviewScreen(Screen[dict[str, ApprovalReply]]):
             if active.node is self
         }
         for action, _ in BUTTONS:
-            binding = bindings[action]
+            binding = bindings.get(action)
+            if binding is None:  # the keymap gave its key to another action
+                continue
             key = self.app.get_key_display(binding)
             self.query_one(f"#{action}", Button).label = Content.from_markup(
                 "[b]$key[/b] $text", key=key, text=binding.description

@@ -232,8 +232,8 @@ class HistoryScreen(ModalScreen[str | None]):
         # `e` and `d` reach these only when the table has focus: the search box types them.
         Binding("e", "export", "Export", id="history-export"),
         Binding("d,delete", "delete", "Delete", id="history-delete"),
-        Binding("down", "move(1)", show=False, id="history-down"),
-        Binding("up", "move(-1)", show=False, id="history-up"),
+        Binding("down", "move", show=False, id="history-down"),
+        Binding("up", "move", show=False, id="history-up"),
     ]
 
     def __init__(self, runtime: AgentRuntime) -> None:
@@ -307,7 +307,8 @@ class HistoryScreen(ModalScreen[str | None]):
             if columns.tokens:
                 table.add_column("Tokens in/out", key="tokens")
             table.add_column("Cost", width=columns.cost, key="cost")
-        table.clear()
+        else:
+            table.clear()
         words = query_words(query)
         for record, said in found:
             cells = row_cells(record, columns, said, words)
@@ -329,7 +330,7 @@ class HistoryScreen(ModalScreen[str | None]):
         event.stop()
         self.action_resume()
 
-    def action_move(self, step: int) -> None:
+    def action_move(self) -> None:
         """From the search box: give the table the focus on the newest (best) match,
         where ``e`` and ``d`` act instead of typing; the table's own keys move on."""
         table = self.query_one(DataTable)

@@ -230,8 +230,7 @@ class ApprovalBar(Vertical, can_focus=True):
         if step < 0:
             options.action_cursor_up()
         else:
-            options.action_cursor_down()
-        self._update_hint(waiting=False)
+            options.action_cursor_down()  # the hint follows (OptionHighlighted)
 
     def action_remember(self) -> None:
         chosen = self._chosen()

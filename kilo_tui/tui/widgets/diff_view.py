@@ -427,6 +427,7 @@ class DiffView(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if self.side_by_side and width != self._sized_for:
             # A scrollbar came or went: the halves' widths, so the scroll range, changed.
+            self._sized_for = width  # one re-size for the frame, not one per line
             self.call_after_refresh(self._size_virtually)
         if index >= len(self._rows):
             return Strip.blank(width, self._component(""))
